@@ -1,0 +1,129 @@
+"""reverie: build AI agents on many LLM providers through one typed, wire-exact API.
+
+    from reverie import Agent, tool
+    from reverie.providers import openrouter
+
+    model = openrouter.Provider().language_model("moonshotai/kimi-k2-0905")
+    result = Agent(model, tools=[...]).generate("What's the weather in Florence?")
+
+Providers live in ``reverie.providers.<name>`` and load only when imported; the test
+toolkit lives in ``reverie.testing``.
+"""
+
+from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
+from reverie._async.runner import AsyncAgentStream
+from reverie._content import (
+    CallWarning,
+    ContentPart,
+    FilePart,
+    FinishReason,
+    Message,
+    ProviderMetadata,
+    ReasoningPart,
+    SourcePart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+)
+from reverie._errors import (
+    InvalidResponseError,
+    MissingAPIKeyError,
+    ProviderError,
+    RetryError,
+    ReverieError,
+    UserError,
+)
+from reverie._loop import (
+    AgentResult,
+    StepContext,
+    StepOverrides,
+    StepResult,
+    StopCondition,
+    finish_reason_is,
+    has_tool_call,
+    max_tokens_used,
+    step_count_is,
+)
+from reverie._model import Call, LanguageModel, Response, ToolChoice, ToolDefinition
+from reverie._parts import (
+    AgentStreamPart,
+    FinishPart,
+    ModelStreamPart,
+    ReasoningDeltaPart,
+    ReasoningEndPart,
+    ReasoningStartPart,
+    RetryPart,
+    StepFinishPart,
+    StepStartPart,
+    StreamStartPart,
+    TextDeltaPart,
+    TextEndPart,
+    TextStartPart,
+    ToolInputDeltaPart,
+    ToolInputEndPart,
+    ToolInputStartPart,
+)
+from reverie._retry import RetryPolicy
+from reverie._sync.runner import AgentStream
+from reverie._tool import Tool, tool
+from reverie._version import __version__
+
+__all__ = [
+    "DEFAULT_MAX_STEPS",
+    "Agent",
+    "AgentResult",
+    "AgentStream",
+    "AgentStreamPart",
+    "AsyncAgentStream",
+    "Call",
+    "CallSettings",
+    "CallWarning",
+    "ContentPart",
+    "FilePart",
+    "FinishPart",
+    "FinishReason",
+    "InvalidResponseError",
+    "LanguageModel",
+    "Message",
+    "MissingAPIKeyError",
+    "ModelStreamPart",
+    "ProviderError",
+    "ProviderMetadata",
+    "ReasoningDeltaPart",
+    "ReasoningEndPart",
+    "ReasoningPart",
+    "ReasoningStartPart",
+    "Response",
+    "RetryError",
+    "RetryPart",
+    "RetryPolicy",
+    "ReverieError",
+    "SourcePart",
+    "StepContext",
+    "StepFinishPart",
+    "StepOverrides",
+    "StepResult",
+    "StepStartPart",
+    "StopCondition",
+    "StreamStartPart",
+    "TextDeltaPart",
+    "TextEndPart",
+    "TextPart",
+    "TextStartPart",
+    "Tool",
+    "ToolCallPart",
+    "ToolChoice",
+    "ToolDefinition",
+    "ToolInputDeltaPart",
+    "ToolInputEndPart",
+    "ToolInputStartPart",
+    "ToolResultPart",
+    "Usage",
+    "UserError",
+    "__version__",
+    "finish_reason_is",
+    "has_tool_call",
+    "max_tokens_used",
+    "step_count_is",
+]

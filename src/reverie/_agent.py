@@ -1,0 +1,217 @@
+"""``Agent``: configuration for runs of the model-tools loop.
+
+The class only holds configuration and resolves it per call; the work is done by
+``reverie._sync.runner`` (``generate``, ``stream``) and ``reverie._async.runner``
+(``generate_async``, ``stream_async``), generated from one source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypedDict, Unpack
+
+from reverie._async import runner as async_runner
+from reverie._content import Message, ToolCallPart, ToolResultPart
+from reverie._errors import UserError
+from reverie._loop import AgentResult, Callbacks, PrepareStep, RepairToolCall, RunConfig, StepResult, StopCondition
+from reverie._model import Call, LanguageModel, ToolChoice
+from reverie._parts import RetryPart
+from reverie._retry import RetryPolicy
+from reverie._sync import runner as sync_runner
+from reverie._tool import Tool
+
+DEFAULT_MAX_STEPS = 20
+"""A run stops after this many steps unless ``max_steps`` says otherwise (a runaway-loop guard)."""
+
+
+class CallSettings(TypedDict, total=False):
+    """Settings accepted by ``Agent(...)`` as defaults and by each call as overrides."""
+
+    max_output_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+    stop_sequences: list[str] | None
+    seed: int | None
+    tool_choice: ToolChoice | None
+    provider_options: dict[str, Any] | None
+    """Keyed by provider name: a plain dict or the provider's typed ``Options``."""
+    headers: dict[str, str] | None
+    max_steps: int
+    stop_when: StopCondition | Sequence[StopCondition] | None
+
+
+_SETTING_NAMES = frozenset(CallSettings.__annotations__)
+
+
+class Agent:
+    """Runs a model in a loop with tools until it answers.
+
+    Args:
+        model: The language model (``provider.language_model(id)`` or a ``MockModel``).
+        system_prompt: Sent as the first message of every run.
+        tools: Functions made with ``@tool``.
+        retry: How failed steps are retried (default ``RetryPolicy()``: 3 retries, 5 s, x2).
+        prepare_step: Called before each step; may change the model, messages, tools or tool choice.
+        repair_tool_call: Called with an invalid tool call and its error; may return a fixed call.
+        on_step_start: Called with the step number when a step starts.
+        on_step_finish: Called with each finished ``StepResult``.
+        on_text_delta: Called with each piece of streamed text.
+        on_reasoning_delta: Called with each piece of streamed reasoning.
+        on_tool_call: Called with each tool call (validated) before tools run.
+        on_tool_result: Called with each tool result.
+        on_retry: Called with the ``RetryPart`` before each retry.
+        on_finish: Called with the ``AgentResult`` at the end of a run.
+        **settings: Defaults for every call (see ``CallSettings``).
+    """
+
+    def __init__(
+        self,
+        model: LanguageModel,
+        *,
+        system_prompt: str | None = None,
+        tools: Sequence[Tool[..., Any]] = (),
+        retry: RetryPolicy | None = None,
+        prepare_step: PrepareStep | None = None,
+        repair_tool_call: RepairToolCall | None = None,
+        on_step_start: Callable[[int], None] | None = None,
+        on_step_finish: Callable[[StepResult], None] | None = None,
+        on_text_delta: Callable[[str], None] | None = None,
+        on_reasoning_delta: Callable[[str], None] | None = None,
+        on_tool_call: Callable[[ToolCallPart], None] | None = None,
+        on_tool_result: Callable[[ToolResultPart], None] | None = None,
+        on_retry: Callable[[RetryPart], None] | None = None,
+        on_finish: Callable[[AgentResult], None] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> None:
+        _check_settings(settings)
+        names = [item.name for item in tools]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise UserError(f"two tools share the name(s) {', '.join(duplicates)}")
+        for item in tools:
+            if not isinstance(item, Tool):
+                raise UserError(f"tools must be made with @tool; got {item!r}")
+        self.model = model
+        self.system_prompt = system_prompt
+        self.tools: tuple[Tool[..., Any], ...] = tuple(tools)
+        self.retry = retry or RetryPolicy()
+        self.prepare_step = prepare_step
+        self.repair_tool_call = repair_tool_call
+        self.callbacks = Callbacks(
+            on_step_start=on_step_start,
+            on_step_finish=on_step_finish,
+            on_text_delta=on_text_delta,
+            on_reasoning_delta=on_reasoning_delta,
+            on_tool_call=on_tool_call,
+            on_tool_result=on_tool_result,
+            on_retry=on_retry,
+            on_finish=on_finish,
+        )
+        self.settings: CallSettings = settings
+
+    def __repr__(self) -> str:
+        return f"Agent(model={self.model!r}, tools={[item.name for item in self.tools]})"
+
+    def generate(
+        self,
+        prompt: str | Sequence[Message] | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> AgentResult:
+        """Run to the end and return the result.
+
+        Args:
+            prompt: The user's message (a string) or messages to append.
+            messages: Earlier conversation to continue (e.g. ``result.response_messages``).
+            **settings: Overrides of the agent's settings for this run.
+        """
+        return sync_runner.generate(self._config(prompt, messages, settings))
+
+    async def generate_async(
+        self,
+        prompt: str | Sequence[Message] | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> AgentResult:
+        """Async ``generate``."""
+        return await async_runner.generate(self._config(prompt, messages, settings))
+
+    def stream(
+        self,
+        prompt: str | Sequence[Message] | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> sync_runner.AgentStream:
+        """Run while yielding parts as they arrive; ``.result()`` returns the outcome."""
+        return sync_runner.AgentStream(self._config(prompt, messages, settings))
+
+    def stream_async(
+        self,
+        prompt: str | Sequence[Message] | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> async_runner.AsyncAgentStream:
+        """Async ``stream`` (not awaited: iterate it with ``async for``)."""
+        return async_runner.AsyncAgentStream(self._config(prompt, messages, settings))
+
+    def _config(
+        self, prompt: str | Sequence[Message] | None, history: Sequence[Message] | None, overrides: CallSettings
+    ) -> RunConfig:
+        _check_settings(overrides)
+        settings: CallSettings = {**self.settings, **overrides}
+        conversation: list[Message] = []
+        if self.system_prompt:
+            conversation.append(Message.system(self.system_prompt))
+        conversation.extend(history or ())
+        if isinstance(prompt, str):
+            conversation.append(Message.user(prompt))
+        elif prompt is not None:
+            conversation.extend(prompt)
+        if len(conversation) == (1 if self.system_prompt else 0):
+            raise UserError("nothing to send: pass a prompt or messages")
+        stop_when = settings.get("stop_when")
+        conditions: Sequence[StopCondition] = (
+            () if stop_when is None else (stop_when,) if callable(stop_when) else tuple(stop_when)
+        )
+        max_steps = settings.get("max_steps", DEFAULT_MAX_STEPS)
+        if max_steps < 1:
+            raise UserError("max_steps must be at least 1")
+        template = Call(
+            prompt=[],
+            tool_choice=settings.get("tool_choice"),
+            max_output_tokens=settings.get("max_output_tokens"),
+            temperature=settings.get("temperature"),
+            top_p=settings.get("top_p"),
+            top_k=settings.get("top_k"),
+            presence_penalty=settings.get("presence_penalty"),
+            frequency_penalty=settings.get("frequency_penalty"),
+            stop_sequences=settings.get("stop_sequences"),
+            seed=settings.get("seed"),
+            provider_options=dict(settings.get("provider_options") or {}),
+            headers=dict(settings.get("headers") or {}),
+        )
+        return RunConfig(
+            model=self.model,
+            messages=conversation,
+            tools=self.tools,
+            call_template=template,
+            retry=self.retry,
+            max_steps=max_steps,
+            stop_when=conditions,
+            prepare_step=self.prepare_step,
+            repair_tool_call=self.repair_tool_call,
+            callbacks=self.callbacks,
+        )
+
+
+def _check_settings(settings: CallSettings | dict[str, Any]) -> None:
+    unknown = sorted(set(settings) - _SETTING_NAMES)
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(_SETTING_NAMES))}")

@@ -1,0 +1,117 @@
+"""The only code that talks HTTP: post a prepared request, read JSON or an SSE stream.
+
+This is the async source; ``reverie/_sync/engine.py`` is generated from it by
+``scripts/unasync.py``. Every httpx2 exception is mapped to a reverie error here and
+nowhere else: transport failures become retryable ``ProviderError``s, non-2xx answers
+go through the codec's ``parse_error``, unreadable bodies become ``InvalidResponseError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+
+from reverie._codec import Codec, PreparedRequest
+from reverie._errors import InvalidResponseError, ProviderError
+from reverie._model import Response
+from reverie._parts import ModelStreamPart, StreamStartPart
+from reverie._sse import SSEDecoder
+
+
+async def generate(client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest) -> Response:
+    """Send ``request`` and parse the JSON answer into a ``Response``."""
+    response = await _send(client, request)
+    try:
+        body = await _read_body(response, request)
+    finally:
+        await response.aclose()
+    if not response.is_success:
+        raise _status_error(codec, response, body, request)
+    result = codec.parse_response(_parse_json(body, request.url))
+    result.warnings = [*request.warnings, *result.warnings]
+    return result
+
+
+async def stream(client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest) -> AsyncIterator[ModelStreamPart]:
+    """Send ``request`` and yield the parts of its event stream as they arrive."""
+    response = await _send(client, request)
+    try:
+        if not response.is_success:
+            body = await _read_body(response, request)
+            raise _status_error(codec, response, body, request)
+        content_type = response.headers.get("content-type", "")
+        if "json" in content_type:
+            # A JSON answer to a streaming request is an error report, not a stream.
+            body = await _read_body(response, request)
+            raise codec.parse_error(response.status_code, _headers(response), body, request.url)
+        yield StreamStartPart(warnings=list(request.warnings))
+        events = SSEDecoder(max_buffer=request.max_response_bytes)
+        decoder = codec.stream_decoder()
+        try:
+            async for chunk in response.aiter_bytes():
+                for event in events.feed(chunk):
+                    for part in decoder.feed(event):
+                        yield part
+        except httpx2.TransportError as error:
+            raise _transport_error(error, request, during="while reading the stream") from error
+        events.end()
+        for part in decoder.end():
+            yield part
+    finally:
+        await response.aclose()
+
+
+async def _send(client: httpx2.AsyncClient, request: PreparedRequest) -> httpx2.Response:
+    http_request = client.build_request("POST", request.url, content=request.content, headers=request.headers)
+    try:
+        return await client.send(http_request, stream=True)
+    except httpx2.TransportError as error:
+        raise _transport_error(error, request, during="while sending the request") from error
+
+
+async def _read_body(response: httpx2.Response, request: PreparedRequest) -> str:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > request.max_response_bytes:
+                raise InvalidResponseError(
+                    f"response body exceeds the limit of {request.max_response_bytes} bytes", url=request.url
+                )
+            chunks.append(chunk)
+    except httpx2.TransportError as error:
+        raise _transport_error(error, request, during="while reading the response") from error
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _parse_json(body: str, url: str) -> Any:
+    if not body.strip():
+        raise InvalidResponseError("empty response body", url=url)
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise InvalidResponseError("response body is not valid JSON", body=body, url=url) from None
+
+
+def _status_error(codec: Codec, response: httpx2.Response, body: str, request: PreparedRequest) -> ProviderError:
+    error = codec.parse_error(response.status_code, _headers(response), body, request.url)
+    error.request_body = request.content.decode("utf-8", errors="replace")
+    return error
+
+
+def _headers(response: httpx2.Response) -> dict[str, str]:
+    return {name.lower(): value for name, value in response.headers.items()}
+
+
+def _transport_error(error: httpx2.TransportError, request: PreparedRequest, *, during: str) -> ProviderError:
+    detail = str(error) or type(error).__name__
+    return ProviderError(
+        f"{type(error).__name__} {during}: {detail}",
+        url=request.url,
+        request_body=request.content.decode("utf-8", errors="replace"),
+        retryable=True,
+    )

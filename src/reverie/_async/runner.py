@@ -1,0 +1,210 @@
+"""The agent driver: the step loop with retries, tools and callbacks, and the agent stream.
+
+This is the async source; ``reverie/_sync/runner.py`` is generated from it. One loop
+serves ``generate`` and ``stream``: only the step source differs (a whole response or a
+stream of parts), and both feed the same ``StepBuilder``. The decisions themselves
+(next call, validity of tool calls, retry delays, when to stop) live in pure modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from reverie import _concurrency
+from reverie._content import ToolCallPart, ToolResultPart
+from reverie._errors import ProviderError, ReverieError, UserError
+from reverie._loop import AgentResult, PlannedStep, RunConfig, RunState, StepBuilder, StepResult
+from reverie._parts import AgentStreamPart, FinishPart, ModelStreamPart, RetryPart, StepFinishPart, StepStartPart
+from reverie._retry import final_error, retry_delay
+from reverie._tool import prepare_tool_call
+
+
+async def run(state: RunState, *, streaming: bool) -> AsyncIterator[AgentStreamPart]:
+    """Run the agent, yielding its parts; the result is left in ``state.result``."""
+    config = state.config
+    callbacks = config.callbacks
+    while True:
+        step_number = len(state.steps)
+        plan = state.plan_step()
+        if callbacks.on_step_start is not None:
+            callbacks.on_step_start(step_number)
+        yield StepStartPart(step_number=step_number)
+        errors: list[ReverieError] = []
+        while True:
+            builder = StepBuilder()
+            emitted: list[ModelStreamPart] = []
+            try:
+                if streaming:
+                    async for part in _stream_step(plan, builder, state, emitted):
+                        yield part
+                else:
+                    response = await plan.model.generate_async(plan.call)
+                    for index, part in enumerate(response.content):
+                        if isinstance(part, ToolCallPart):
+                            response.content[index] = _check_call(part, plan, state)
+                    builder.add_response(response)
+                break
+            except ReverieError as error:
+                error.partial_step = builder.build(step_number=step_number, model=plan.model)
+                errors.append(error)
+                delay = retry_delay(config.retry, errors)
+                if delay is None:
+                    failure = final_error(config.retry, errors)
+                    if failure is error:
+                        raise
+                    raise failure from error
+                retry = RetryPart(
+                    step_number=step_number, attempt=len(errors), delay=delay, error=error, discarded=tuple(emitted)
+                )
+                if callbacks.on_retry is not None:
+                    callbacks.on_retry(retry)
+                yield retry
+                await _concurrency.async_sleep(delay)
+        results: list[ToolResultPart] = []
+        calls = [part for part in builder.content() if isinstance(part, ToolCallPart) and not part.provider_executed]
+        if calls:
+            if not streaming and callbacks.on_tool_call is not None:
+                for call in calls:
+                    callbacks.on_tool_call(call)
+            jobs = [(call, None if call.invalid else prepare_tool_call(call, plan.tools)[1]) for call in calls]
+            async for result in _concurrency.run_tools_async(jobs):
+                results.append(result)
+                if callbacks.on_tool_result is not None:
+                    callbacks.on_tool_result(result)
+                yield result
+        step = builder.build(step_number=step_number, model=plan.model, tool_results=results)
+        if callbacks.on_step_finish is not None:
+            callbacks.on_step_finish(step)
+        yield StepFinishPart(
+            step_number=step_number,
+            step=step,
+            finish_reason=step.finish_reason,
+            usage=step.usage,
+            provider_metadata=step.provider_metadata,
+        )
+        if not state.finish_step(step):
+            break
+    result = state.finish_run()
+    if callbacks.on_finish is not None:
+        callbacks.on_finish(result)
+    yield FinishPart(finish_reason=result.finish_reason, usage=result.total_usage)
+
+
+async def _stream_step(
+    plan: PlannedStep, builder: StepBuilder, state: RunState, emitted: list[ModelStreamPart]
+) -> AsyncIterator[ModelStreamPart]:
+    """One streamed model call; the model's ``finish`` is folded in, not forwarded."""
+    callbacks = state.config.callbacks
+    stream = plan.model.stream_async(plan.call)
+    try:
+        async for part in stream:
+            kind = part.type
+            if kind == "finish":
+                builder.add(part)
+                continue
+            if kind == "tool_call":
+                part = _check_call(part, plan, state)
+                if callbacks.on_tool_call is not None:
+                    callbacks.on_tool_call(part)
+            elif kind == "text_delta":
+                if callbacks.on_text_delta is not None:
+                    callbacks.on_text_delta(part.delta)
+            elif kind == "reasoning_delta" and callbacks.on_reasoning_delta is not None:
+                callbacks.on_reasoning_delta(part.delta)
+            builder.add(part)
+            emitted.append(part)
+            yield part
+    finally:
+        await _concurrency.close_stream_async(stream)
+    if not builder.finished:
+        raise ProviderError(
+            f"the stream of {plan.model.provider}:{plan.model.model_id} ended without a finish part", retryable=True
+        )
+
+
+def _check_call(call: ToolCallPart, plan: PlannedStep, state: RunState) -> ToolCallPart:
+    """Validate a call, giving the repair hook one chance to fix an invalid one."""
+    if call.provider_executed:
+        return call
+    checked, _ = prepare_tool_call(call, plan.tools)
+    repair = state.config.repair_tool_call
+    if checked.invalid and repair is not None:
+        repaired = repair(checked, checked.error or "")
+        if repaired is not None:
+            checked, _ = prepare_tool_call(repaired, plan.tools)
+    return checked
+
+
+async def generate(config: RunConfig) -> AgentResult:
+    """Run to the end without streaming and return the result."""
+    state = RunState(config)
+    parts = run(state, streaming=False)
+    try:
+        async for _ in parts:
+            pass
+    finally:
+        await _concurrency.close_stream_async(parts)
+    assert state.result is not None
+    return state.result
+
+
+class AsyncAgentStream:
+    """The parts of a streamed run, as they happen; ``result()`` drains and returns the outcome.
+
+    Iterate with ``async for``; call ``await result()`` after (or instead of) iterating.
+    ``aclose()`` (or leaving ``async with``) stops the run and closes the HTTP response.
+    Nothing starts until the stream is iterated.
+    """
+
+    def __init__(self, config: RunConfig) -> None:
+        self._state = RunState(config)
+        self._parts: AsyncIterator[AgentStreamPart] | None = None
+        self._done = False
+
+    def _iterator(self) -> AsyncIterator[AgentStreamPart]:
+        if self._parts is None:
+            self._parts = run(self._state, streaming=True)
+        return self._parts
+
+    def __aiter__(self) -> AsyncAgentStream:
+        return self
+
+    async def __anext__(self) -> AgentStreamPart:
+        if self._done:
+            raise StopAsyncIteration
+        try:
+            return await self._iterator().__anext__()
+        except StopAsyncIteration:
+            self._done = True
+            raise
+        except BaseException:
+            self._done = True
+            raise
+
+    async def result(self) -> AgentResult:
+        """Consume whatever is left of the stream and return the run's result."""
+        async for _ in self:
+            pass
+        if self._state.result is None:
+            raise UserError("the stream was closed before the run finished; no result is available")
+        return self._state.result
+
+    @property
+    def steps(self) -> list[StepResult]:
+        """The steps finished so far."""
+        return list(self._state.steps)
+
+    async def aclose(self) -> None:
+        """Stop the run and release its HTTP response."""
+        self._done = True
+        if self._parts is not None:
+            await _concurrency.close_stream_async(self._parts)
+
+    async def __aenter__(self) -> AsyncAgentStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.aclose()

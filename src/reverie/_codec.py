@@ -1,0 +1,129 @@
+"""The contract between the engine and a provider's wire codec.
+
+A codec is pure: it turns a ``Call`` into a ``WireRequest`` and provider payloads back
+into reverie types. It never performs I/O and has no sync/async split; the engine in
+``reverie._async.engine`` (and its generated sync twin) does the HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from reverie._content import CallWarning
+from reverie._errors import InvalidResponseError, ProviderError, UserError
+from reverie._model import Call, Response
+from reverie._parts import ModelStreamPart
+from reverie._sse import SSEEvent
+
+
+@dataclass(slots=True, kw_only=True)
+class WireRequest:
+    """One HTTP request as a codec wants it sent."""
+
+    path: str
+    """Appended to the provider's base URL; may carry a query (``:streamGenerateContent?alt=sse``)."""
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict[str, str])
+    warnings: list[CallWarning] = field(default_factory=list[CallWarning])
+
+
+class StreamDecoder(Protocol):
+    """Stateful translation of one response stream's SSE events into stream parts."""
+
+    def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
+        """Translate one event; raise ``ProviderError`` for an in-band error event."""
+        ...
+
+    def end(self) -> list[ModelStreamPart]:
+        """The stream is over: flush pending parts and the finish part, or raise if it never finished."""
+        ...
+
+
+class Codec(Protocol):
+    """What a provider contributes: its name and its wire format."""
+
+    @property
+    def name(self) -> str:
+        """Key for ``provider_options`` and ``provider_metadata``."""
+        ...
+
+    def build_request(self, call: Call, *, stream: bool) -> WireRequest:
+        """The request for ``call``."""
+        ...
+
+    def parse_response(self, payload: Any) -> Response:
+        """Read a non-streaming response body (already parsed JSON)."""
+        ...
+
+    def stream_decoder(self) -> StreamDecoder:
+        """A fresh decoder for one streamed response."""
+        ...
+
+    def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
+        """The error for a non-2xx answer."""
+        ...
+
+
+def loads_event(event: SSEEvent) -> Any:
+    """Parse an SSE event's JSON data, raising ``InvalidResponseError`` on malformed JSON."""
+    try:
+        return json.loads(event.data)
+    except ValueError:
+        raise InvalidResponseError("malformed JSON in stream event", body=event.data) from None
+
+
+def expect_object(value: Any, what: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else ``InvalidResponseError`` naming ``what``."""
+    if not isinstance(value, dict):
+        raise InvalidResponseError(f"expected a JSON object for {what}, got {type(value).__name__}")
+    return value  # pyright: ignore[reportUnknownVariableType]
+
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+def provider_options(call: Call, key: str, options_type: type[OptionsT]) -> OptionsT | None:
+    """Validate the ``key`` entry of ``call.provider_options`` into ``options_type``.
+
+    Accepts a plain dict or an instance; an unknown key or a wrong type is a
+    ``UserError`` that names the provider and the offending field.
+    """
+    raw = call.provider_options.get(key)
+    if raw is None:
+        return None
+    if isinstance(raw, options_type):
+        return raw
+    try:
+        return options_type.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
+        )
+        raise UserError(f"invalid provider_options[{key!r}]: {problems}") from None
+
+
+def dump_options(options: BaseModel) -> dict[str, Any]:
+    """Options as wire JSON: aliases, and nothing that was left unset or ``None``."""
+    return options.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+@dataclass(slots=True, kw_only=True)
+class PreparedRequest:
+    """A ``WireRequest`` resolved against a provider: absolute URL, all headers, encoded body."""
+
+    url: str
+    headers: dict[str, str] = field(repr=False)
+    """Credentials included, hence kept out of ``repr``."""
+    content: bytes
+    warnings: list[CallWarning]
+    max_response_bytes: int
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, as the recorded requests were sent."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

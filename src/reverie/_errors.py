@@ -1,0 +1,144 @@
+"""The errors reverie raises, all under one base.
+
+    ReverieError
+    ├── ProviderError          the provider answered with an error, or the exchange broke
+    ├── InvalidResponseError   a response or stream event with a shape we cannot read
+    ├── RetryError             every attempt failed; ``errors`` holds each one
+    ├── MissingAPIKeyError     no key passed and none in the environment
+    └── UserError              the library was used in a way it cannot honour
+
+``ProviderError`` knows whether a retry may help (``is_retryable``). httpx2's own
+exceptions are mapped to these in a single place, the engine. Messages, reprs and
+attributes never hold API keys: request headers are not kept at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reverie._loop import StepResult
+
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
+_MAX_BODY_IN_MESSAGE = 500
+
+
+class ReverieError(Exception):
+    """Base of every error reverie raises."""
+
+    partial_step: StepResult | None = None
+    """For errors raised by a stream: what the failed step had already produced."""
+
+    @property
+    def partial_text(self) -> str:
+        """The text streamed before the failure ("" when nothing was streamed)."""
+        return self.partial_step.text if self.partial_step is not None else ""
+
+
+class UserError(ReverieError):
+    """The library was called in a way it cannot honour (bad option, wrong context)."""
+
+
+class MissingAPIKeyError(UserError):
+    """No API key was passed and the environment variable is unset."""
+
+    def __init__(self, *, provider: str, parameter: str, env_var: str) -> None:
+        super().__init__(
+            f"{provider}: no API key. Pass {parameter}=... to the Provider "
+            f"or set the {env_var} environment variable."
+        )
+        self.provider = provider
+        self.parameter = parameter
+        self.env_var = env_var
+
+
+class InvalidResponseError(ReverieError):
+    """The provider sent something we cannot read (bad JSON, wrong shape)."""
+
+    def __init__(self, message: str, *, body: str | None = None, url: str | None = None) -> None:
+        detail = f": {clip_body(body)}" if body else ""
+        super().__init__(f"{message}{detail}")
+        self.body = body
+        self.url = url
+
+
+class ProviderError(ReverieError):
+    """The provider answered with an error, or the exchange with it broke.
+
+    Attributes mirror fantasy's ``ProviderError``: the status code (``None`` for a
+    broken connection or an in-band stream error), the URL, the request body, the
+    lower-cased response headers and the raw response body.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        url: str | None = None,
+        request_body: str | None = None,
+        response_headers: Mapping[str, str] | None = None,
+        response_body: str | None = None,
+        retryable: bool | None = None,
+        is_context_too_large: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.url = url
+        self.request_body = request_body
+        self.response_headers: dict[str, str] = {k.lower(): v for k, v in (response_headers or {}).items()}
+        self.response_body = response_body
+        self.is_context_too_large = is_context_too_large
+        self._retryable = retryable
+
+    @property
+    def is_retryable(self) -> bool:
+        """Whether retrying the same request may succeed.
+
+        True for 408, 409, 429 and 5xx, when the server says ``x-should-retry: true``,
+        and for broken connections, in-band transient errors and incomplete streams
+        (those set it explicitly). ``x-should-retry: false`` always wins.
+        """
+        should_retry = self.response_headers.get("x-should-retry")
+        if should_retry == "false":
+            return False
+        if should_retry == "true":
+            return True
+        if self._retryable is not None:
+            return self._retryable
+        code = self.status_code
+        return code is not None and (code in _RETRYABLE_STATUS or code >= 500)
+
+    def __str__(self) -> str:
+        where = f" ({self.url})" if self.url else ""
+        status = f"HTTP {self.status_code}: " if self.status_code is not None else ""
+        return f"{status}{self.message}{where}"
+
+    def __repr__(self) -> str:
+        return f"ProviderError(status_code={self.status_code!r}, message={self.message!r}, url={self.url!r})"
+
+
+class RetryError(ReverieError):
+    """Every attempt failed (or a retry hit an error that cannot be retried).
+
+    ``errors`` holds each attempt's error in order; the last one is also ``__cause__``.
+    """
+
+    def __init__(self, errors: Sequence[ReverieError]) -> None:
+        self.errors: list[ReverieError] = list(errors)
+        last = self.errors[-1]
+        super().__init__(f"failed after {len(self.errors)} attempts; last error: {last}")
+        self.partial_step = last.partial_step
+
+    @property
+    def last_error(self) -> ReverieError:
+        """The error of the final attempt."""
+        return self.errors[-1]
+
+
+def clip_body(text: str) -> str:
+    """A response body shortened for an error message."""
+    text = text.strip()
+    return text if len(text) <= _MAX_BODY_IN_MESSAGE else text[:_MAX_BODY_IN_MESSAGE] + "…"

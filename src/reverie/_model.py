@@ -1,0 +1,93 @@
+"""The language-model protocol: one call in, one response or a stream of parts out.
+
+A ``Call`` is everything a provider needs to build one request; a ``Response`` is what
+one non-streaming request returned. ``LanguageModel`` is the seam between the agent and
+the providers (and ``reverie.testing.MockModel``). No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+
+from reverie._content import CallWarning, ContentPart, FinishReason, Message, ProviderMetadata, Usage
+from reverie._parts import ModelStreamPart
+
+ToolChoice: TypeAlias = Literal["auto", "none", "required"] | str
+"""``"auto"``, ``"none"``, ``"required"`` (some tool must be called) or the name of one tool."""
+
+
+@dataclass(slots=True, kw_only=True, frozen=True)
+class ToolDefinition:
+    """A tool as the model sees it: name, description and JSON schema of the input."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    provider_options: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
+
+
+@dataclass(slots=True, kw_only=True)
+class Call:
+    """Everything one model request carries."""
+
+    prompt: list[Message]
+    tools: list[ToolDefinition] = field(default_factory=list[ToolDefinition])
+    tool_choice: ToolChoice | None = None
+    """``None`` lets the provider decide (the OpenAI family sends ``"auto"`` when tools exist)."""
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    stop_sequences: list[str] | None = None
+    seed: int | None = None
+    provider_options: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Options keyed by provider name: plain dicts or typed ``Options`` instances."""
+    headers: dict[str, str] = field(default_factory=dict[str, str])
+
+
+@dataclass(slots=True, kw_only=True)
+class Response:
+    """The result of one non-streaming model call."""
+
+    content: list[ContentPart]
+    finish_reason: FinishReason
+    usage: Usage
+    provider_metadata: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
+    warnings: list[CallWarning] = field(default_factory=list[CallWarning])
+    response_id: str | None = None
+    model_id: str | None = None
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """A model that can answer a ``Call``, whole or streamed, sync or async."""
+
+    @property
+    def provider(self) -> str:
+        """Provider name, also the key of its ``provider_options`` and ``provider_metadata``."""
+        ...
+
+    @property
+    def model_id(self) -> str:
+        """The provider's model identifier."""
+        ...
+
+    def generate(self, call: Call) -> Response:
+        """Answer ``call`` in one response."""
+        ...
+
+    def stream(self, call: Call) -> Iterator[ModelStreamPart]:
+        """Answer ``call`` as a stream of parts ending with a ``finish`` part."""
+        ...
+
+    async def generate_async(self, call: Call) -> Response:
+        """Async ``generate``."""
+        ...
+
+    def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
+        """Async ``stream``."""
+        ...

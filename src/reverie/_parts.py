@@ -1,0 +1,193 @@
+"""Stream parts: what a model stream and an agent stream yield.
+
+Names follow the Vercel AI SDK's noun_action rule in snake_case. A model stream yields
+``stream_start``, the ``text_*``/``reasoning_*``/``tool_input_*`` triples keyed by ``id``,
+``tool_call``, ``source``, ``file`` and ``finish``. The agent stream forwards those (except
+the model's ``finish``) and adds ``step_start``, ``tool_result``, ``step_finish``, ``retry``
+and a final ``finish`` carrying the run's total usage.
+
+Errors are raised by the iterator, never yielded as parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from reverie._content import (
+    CallWarning,
+    FilePart,
+    FinishReason,
+    ProviderMetadata,
+    SourcePart,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from reverie._errors import ReverieError
+    from reverie._loop import StepResult
+
+
+def _metadata() -> ProviderMetadata:
+    return {}
+
+
+@dataclass(slots=True, kw_only=True)
+class StreamStartPart:
+    """Opens a model stream; carries the warnings of the request."""
+
+    warnings: list[CallWarning] = field(default_factory=list[CallWarning])
+    type: Literal["stream_start"] = "stream_start"
+
+
+@dataclass(slots=True, kw_only=True)
+class TextStartPart:
+    """A text block with this ``id`` begins."""
+
+    id: str
+    provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    type: Literal["text_start"] = "text_start"
+
+
+@dataclass(slots=True, kw_only=True)
+class TextDeltaPart:
+    """More text for the block ``id``."""
+
+    id: str
+    delta: str
+    type: Literal["text_delta"] = "text_delta"
+
+
+@dataclass(slots=True, kw_only=True)
+class TextEndPart:
+    """The text block ``id`` is complete."""
+
+    id: str
+    provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    type: Literal["text_end"] = "text_end"
+
+
+@dataclass(slots=True, kw_only=True)
+class ReasoningStartPart:
+    """A reasoning block with this ``id`` begins."""
+
+    id: str
+    provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    type: Literal["reasoning_start"] = "reasoning_start"
+
+
+@dataclass(slots=True, kw_only=True)
+class ReasoningDeltaPart:
+    """More reasoning text (or metadata such as a signature) for the block ``id``."""
+
+    id: str
+    delta: str
+    provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    type: Literal["reasoning_delta"] = "reasoning_delta"
+
+
+@dataclass(slots=True, kw_only=True)
+class ReasoningEndPart:
+    """The reasoning block ``id`` is complete."""
+
+    id: str
+    provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    type: Literal["reasoning_end"] = "reasoning_end"
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolInputStartPart:
+    """The model starts writing the input of a call of ``tool_name``; ``id`` is the call id."""
+
+    id: str
+    tool_name: str
+    type: Literal["tool_input_start"] = "tool_input_start"
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolInputDeltaPart:
+    """A fragment of the JSON input of the call ``id``."""
+
+    id: str
+    delta: str
+    type: Literal["tool_input_delta"] = "tool_input_delta"
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolInputEndPart:
+    """The input of the call ``id`` is complete; a ``tool_call`` part follows."""
+
+    id: str
+    type: Literal["tool_input_end"] = "tool_input_end"
+
+
+@dataclass(slots=True, kw_only=True)
+class FinishPart:
+    """Ends a model stream (per call) or an agent stream (``usage`` is then the run's total)."""
+
+    finish_reason: FinishReason
+    usage: Usage
+    provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    type: Literal["finish"] = "finish"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepStartPart:
+    """The agent starts step ``step_number`` (0-based)."""
+
+    step_number: int
+    type: Literal["step_start"] = "step_start"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepFinishPart:
+    """The agent finished a step, including running its tools."""
+
+    step_number: int
+    step: StepResult
+    finish_reason: FinishReason
+    usage: Usage
+    provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    type: Literal["step_finish"] = "step_finish"
+
+
+@dataclass(slots=True, kw_only=True)
+class RetryPart:
+    """The current step failed and is retried from the start after ``delay`` seconds.
+
+    Every part of the failed attempt listed in ``discarded`` must be forgotten by the
+    consumer: the new attempt streams its own parts from the beginning.
+    """
+
+    step_number: int
+    attempt: int
+    """1 for the first retry."""
+    delay: float
+    error: ReverieError
+    discarded: tuple[ModelStreamPart, ...]
+    type: Literal["retry"] = "retry"
+
+
+ModelStreamPart: TypeAlias = (
+    StreamStartPart
+    | TextStartPart
+    | TextDeltaPart
+    | TextEndPart
+    | ReasoningStartPart
+    | ReasoningDeltaPart
+    | ReasoningEndPart
+    | ToolInputStartPart
+    | ToolInputDeltaPart
+    | ToolInputEndPart
+    | ToolCallPart
+    | SourcePart
+    | FilePart
+    | FinishPart
+)
+"""What a language model's ``stream`` yields."""
+
+AgentStreamPart: TypeAlias = ModelStreamPart | StepStartPart | StepFinishPart | ToolResultPart | RetryPart
+"""What an agent stream yields."""
+

@@ -1,0 +1,150 @@
+"""The base of every provider factory: credentials, base URL, headers and HTTP clients.
+
+A provider holds configuration and hands out ``HttpLanguageModel``s. It creates its
+default httpx2 clients lazily and closes only those; clients passed in by the caller
+stay the caller's. The API key is kept out of ``repr`` and every message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx2
+
+from reverie._codec import Codec
+from reverie._errors import MissingAPIKeyError
+from reverie._http_model import HttpLanguageModel
+from reverie._version import __version__
+
+_DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=15.0)
+"""Generation can take minutes; connecting should not."""
+_DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+class Provider:
+    """Base class of provider factories; see ``reverie.providers``.
+
+    Args:
+        api_key: The API key. Defaults to the provider's environment variable.
+        base_url: The API root, e.g. ``https://openrouter.ai/api/v1``.
+        headers: Extra headers sent with every request.
+        http_client: The ``httpx2.Client`` used by sync calls (default: one created on first use).
+        async_http_client: The ``httpx2.AsyncClient`` used by async calls (default: created on first use).
+        max_response_bytes: Responses (and single stream events) larger than this raise
+            ``InvalidResponseError`` instead of exhausting memory.
+    """
+
+    name: ClassVar[str]
+    """Key of this provider in ``provider_options`` and ``provider_metadata``."""
+    api_key_env: ClassVar[str | None] = None
+    """The environment variable holding the key; ``None`` when no key is required."""
+    default_base_url: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx2.Client | None = None,
+        async_http_client: httpx2.AsyncClient | None = None,
+        max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._api_key = self._resolve_api_key(api_key)
+        url = base_url or self.default_base_url
+        if not url:
+            raise TypeError(f"{type(self).__name__}() needs base_url=...")
+        self.base_url = url.rstrip("/")
+        self.headers: dict[str, str] = dict(headers or {})
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+        self._owns_client = http_client is None
+        self._owns_async_client = async_http_client is None
+        self.max_response_bytes = max_response_bytes
+
+    def _resolve_api_key(self, api_key: str | None) -> str | None:
+        if api_key:
+            return api_key
+        env = self.api_key_env
+        if env is None:
+            return None
+        value = os.environ.get(env)
+        if not value:
+            raise MissingAPIKeyError(provider=self.name, parameter="api_key", env_var=env)
+        return value
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key else "unset"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<{key}>)"
+
+    def language_model(self, model_id: str) -> HttpLanguageModel:
+        """A language model of this provider."""
+        return HttpLanguageModel(
+            codec=self.codec(model_id),
+            model_id=model_id,
+            base_url=self.base_url,
+            headers=self.request_headers(),
+            client_source=self,
+            max_response_bytes=self.max_response_bytes,
+        )
+
+    def codec(self, model_id: str) -> Codec:
+        """The wire codec for ``model_id`` (implemented by each provider)."""
+        raise NotImplementedError
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        """How the key travels; bearer by default."""
+        return {"authorization": f"Bearer {api_key}"}
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers for every request of this provider, credentials included."""
+        headers = {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "user-agent": f"reverie/{__version__}",
+        }
+        headers.update({name.lower(): value for name, value in self.headers.items()})
+        if self._api_key:
+            headers.update(self.auth_headers(self._api_key))
+        return headers
+
+    @property
+    def http_client(self) -> httpx2.Client:
+        """The sync client, created on first use unless one was passed."""
+        if self._http_client is None:
+            self._http_client = httpx2.Client(timeout=_DEFAULT_TIMEOUT)
+        return self._http_client
+
+    @property
+    def async_http_client(self) -> httpx2.AsyncClient:
+        """The async client, created on first use unless one was passed."""
+        if self._async_http_client is None:
+            self._async_http_client = httpx2.AsyncClient(timeout=_DEFAULT_TIMEOUT)
+        return self._async_http_client
+
+    def close(self) -> None:
+        """Close the sync client if this provider created it."""
+        if self._owns_client and self._http_client is not None:
+            self._http_client.close()
+            self._http_client = None
+
+    async def aclose(self) -> None:
+        """Close both clients this provider created."""
+        self.close()
+        if self._owns_async_client and self._async_http_client is not None:
+            await self._async_http_client.aclose()
+            self._async_http_client = None
+
+    def __enter__(self) -> Provider:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Provider:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()

@@ -1,0 +1,97 @@
+"""A sans-IO decoder for server-sent events (the WHATWG ``text/event-stream`` format).
+
+Feed it bytes as they arrive, in chunks split anywhere (inside a line, inside a UTF-8
+character); it returns the complete events. Lines end with ``\\n``, ``\\r\\n`` or ``\\r``
+(Gemini separates events with ``\\r\\n\\r\\n``). Comment lines (OpenRouter's
+``: OPENROUTER PROCESSING``) are skipped, and the OpenAI ``data: [DONE]`` sentinel is
+dropped. An event cut off by the end of the stream is discarded, as the specification
+says, so a truncated stream shows up as a missing finish rather than as broken JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reverie._errors import InvalidResponseError
+
+_DONE = "[DONE]"
+_DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
+
+
+@dataclass(slots=True, frozen=True)
+class SSEEvent:
+    """One dispatched event: its name (``"message"`` by default) and its data lines joined by ``\\n``."""
+
+    event: str
+    data: str
+    id: str | None = None
+
+
+class SSEDecoder:
+    """Turns a byte stream into ``SSEEvent`` objects."""
+
+    __slots__ = ("_buffer", "_data", "_event", "_id", "_max_buffer")
+
+    def __init__(self, *, max_buffer: int = _DEFAULT_MAX_BUFFER) -> None:
+        self._max_buffer = max_buffer
+        """The longest line (and pending event) accepted, so a stream without newlines cannot exhaust memory."""
+        self._buffer = b""
+        self._event = ""
+        self._data: list[str] = []
+        self._id: str | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Consume ``chunk`` and return the events it completes."""
+        buffer = self._buffer + chunk if self._buffer else chunk
+        tail = b""
+        if b"\r" in buffer:
+            # A trailing CR may be the first half of a CRLF split across chunks.
+            if buffer.endswith(b"\r"):
+                buffer, tail = buffer[:-1], b"\r"
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = buffer.split(b"\n")
+        self._buffer = lines.pop() + tail
+        if len(self._buffer) > self._max_buffer:
+            raise InvalidResponseError(f"stream line exceeds the limit of {self._max_buffer} bytes")
+        events: list[SSEEvent] = []
+        for raw in lines:
+            event = self._line(raw)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def end(self) -> list[SSEEvent]:
+        """Signal the end of the stream; a final line without its newline still counts."""
+        remainder = self._buffer.rstrip(b"\r")
+        self._buffer = b""
+        if remainder:
+            self._line(remainder)
+        # The event was never terminated by a blank line: discard it (WHATWG §9.2.6).
+        self._event, self._data, self._id = "", [], None
+        return []
+
+    def _line(self, raw: bytes) -> SSEEvent | None:
+        if not raw:
+            return self._dispatch()
+        line = raw.decode("utf-8", errors="replace")
+        if line[0] == ":":
+            return None
+        name, colon, value = line.partition(":")
+        if colon and value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self._id = value
+        return None
+
+    def _dispatch(self) -> SSEEvent | None:
+        data, event, self._data, self._event = self._data, self._event, [], ""
+        if not data:
+            return None
+        text = data[0] if len(data) == 1 else "\n".join(data)
+        if text == _DONE:
+            return None
+        return SSEEvent(event or "message", text, self._id)

@@ -1,0 +1,163 @@
+"""Decoding a ``chat.completion.chunk`` stream into reverie stream parts.
+
+Observed upstream variations this handles (see the recorded streams):
+- the first fragment of a tool call carries ``id``/``name``; later ones only ``index`` and
+  an ``arguments`` piece (OpenAI), or the whole call arrives at once (Groq, DeepInfra);
+  Fireworks sends one more empty fragment after the JSON is complete, so calls are only
+  emitted when the stream ends;
+- ``finish_reason`` arrives on its own chunk, or on every tool-call chunk (DeepInfra), and
+  usage on a later chunk (OpenRouter) or one with ``"choices": []`` (OpenAI, Groq), so the
+  ``finish`` part is emitted when the stream ends, not when the reason is first seen;
+- an ``{"error": ...}`` chunk is an in-band failure and raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from reverie._codec import loads_event
+from reverie._content import FinishReason, ToolCallPart, Usage
+from reverie._errors import InvalidResponseError, ProviderError
+from reverie._parts import (
+    FinishPart,
+    ModelStreamPart,
+    ReasoningDeltaPart,
+    ReasoningEndPart,
+    ReasoningStartPart,
+    TextDeltaPart,
+    TextEndPart,
+    TextStartPart,
+    ToolInputDeltaPart,
+    ToolInputEndPart,
+    ToolInputStartPart,
+)
+from reverie._sse import SSEEvent
+from reverie.providers._openai_chat.wire import CompletionPayload, ToolCallPayload
+
+if TYPE_CHECKING:
+    from reverie.providers._openai_chat.codec import OpenAIChatCodec
+
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+}
+
+_TEXT_ID = "text"
+_REASONING_ID = "reasoning"
+
+
+@dataclass(slots=True)
+class _PendingCall:
+    id: str
+    name: str
+    arguments: str
+
+
+def map_finish_reason(reason: str | None) -> FinishReason:
+    """The unified finish reason for an OpenAI ``finish_reason`` string."""
+    if reason is None:
+        return "unknown"
+    return _FINISH_REASONS.get(reason, "other")
+
+
+class ChatStreamDecoder:
+    """Stateful decoder for one streamed chat completion."""
+
+    def __init__(self, codec: OpenAIChatCodec) -> None:
+        self._codec = codec
+        self._text_open = False
+        self._reasoning_open = False
+        self._calls: dict[int, _PendingCall] = {}
+        self._finish_reason: str | None = None
+        self._usage: Usage | None = None
+        self._usage_metadata: dict[str, Any] = {}
+        self._last_chunk: CompletionPayload = {}
+
+    def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
+        """Translate one chunk."""
+        payload = loads_event(event)
+        if not isinstance(payload, dict):
+            raise InvalidResponseError("stream chunk is not a JSON object", body=event.data)
+        chunk = cast(CompletionPayload, payload)
+        if "error" in chunk:
+            raise self._codec.inband_error(chunk["error"])
+        self._last_chunk = chunk
+        parts: list[ModelStreamPart] = []
+        usage = chunk.get("usage")
+        if usage:
+            self._usage, self._usage_metadata = self._codec.extract_usage(usage)
+        choices = chunk.get("choices")
+        if not choices:
+            return parts
+        choice = choices[0]
+        reason = choice.get("finish_reason")
+        if reason:
+            self._finish_reason = reason
+        delta = choice.get("delta")
+        if not delta:
+            return parts
+        reasoning, metadata = self._codec.extract_reasoning_delta(delta)
+        if reasoning or metadata:
+            if not self._reasoning_open:
+                self._reasoning_open = True
+                parts.append(ReasoningStartPart(id=_REASONING_ID))
+            parts.append(ReasoningDeltaPart(id=_REASONING_ID, delta=reasoning, provider_metadata=metadata))
+        text = delta.get("content")
+        if text:
+            if not self._text_open:
+                self._text_open = True
+                parts.append(TextStartPart(id=_TEXT_ID))
+            parts.append(TextDeltaPart(id=_TEXT_ID, delta=text))
+        tool_calls = delta.get("tool_calls")
+        if tool_calls:
+            for fragment in tool_calls:
+                parts.extend(self._tool_fragment(fragment))
+        return parts
+
+    def _tool_fragment(self, fragment: ToolCallPayload) -> list[ModelStreamPart]:
+        index = fragment.get("index", len(self._calls))
+        function = fragment.get("function") or {}
+        arguments = function.get("arguments") or ""
+        pending = self._calls.get(index)
+        parts: list[ModelStreamPart] = []
+        if pending is None:
+            call_id = fragment.get("id") or f"call_{index}"
+            pending = _PendingCall(id=call_id, name=function.get("name") or "", arguments="")
+            self._calls[index] = pending
+            parts.append(ToolInputStartPart(id=call_id, tool_name=pending.name))
+        elif not pending.name and function.get("name"):
+            pending.name = function.get("name") or ""
+        if arguments:
+            pending.arguments += arguments
+            parts.append(ToolInputDeltaPart(id=pending.id, delta=arguments))
+        return parts
+
+    def end(self) -> list[ModelStreamPart]:
+        """Close open blocks, emit the tool calls and the finish part."""
+        if self._finish_reason is None:
+            raise ProviderError(
+                "the stream ended before the model finished (no finish_reason)",
+                retryable=True,
+            )
+        parts: list[ModelStreamPart] = []
+        if self._reasoning_open:
+            parts.append(ReasoningEndPart(id=_REASONING_ID))
+        if self._text_open:
+            parts.append(TextEndPart(id=_TEXT_ID))
+        for pending in self._calls.values():
+            parts.append(ToolInputEndPart(id=pending.id))
+            parts.append(ToolCallPart(tool_call_id=pending.id, tool_name=pending.name, input=pending.arguments))
+        finish = map_finish_reason(self._finish_reason)
+        parts.append(
+            FinishPart(
+                finish_reason=finish,
+                usage=self._usage or Usage(),
+                provider_metadata=self._codec.response_metadata(self._last_chunk, self._usage_metadata),
+            )
+        )
+        return parts
+

@@ -1,0 +1,81 @@
+"""Any OpenAI-compatible chat-completions server (Groq, Together, vLLM, Ollama, ...).
+
+    from reverie.providers import openaicompat
+    groq = openaicompat.Provider(base_url="https://api.groq.com/openai/v1", api_key="...")
+    model = groq.language_model("moonshotai/kimi-k2-instruct-0905")
+
+``base_url`` is required. ``api_key`` is optional (local servers need none); without one
+no ``Authorization`` header is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from reverie._codec import dump_options, provider_options
+from reverie._content import CallWarning, ProviderMetadata, ReasoningPart
+from reverie._model import Call
+from reverie._provider import Provider as _BaseProvider
+from reverie.providers._openai_chat.codec import OpenAIChatCodec
+from reverie.providers._openai_chat.wire import MessagePayload
+
+__all__ = ["Codec", "Options", "Provider"]
+
+
+class Options(BaseModel):
+    """Options for OpenAI-compatible servers.
+
+    ``extra_body`` is merged into the request body as is, for server-specific fields.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "default"] | None = None
+    user: str | None = None
+    parallel_tool_calls: bool | None = None
+    extra_body: dict[str, Any] | None = None
+
+
+class Codec(OpenAIChatCodec):
+    """Chat-completions codec that also reads ``reasoning``/``reasoning_content`` fields."""
+
+    name = "openaicompat"
+    options_type: ClassVar[type[BaseModel] | None] = Options
+    supports_top_k = True
+
+    def prepare_body(self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]) -> None:
+        """Copy the options (and ``extra_body``) into the body."""
+        options = provider_options(call, self.name, Options)
+        if options is None:
+            return
+        fields = dump_options(options)
+        extra = fields.pop("extra_body", None) or {}
+        body.update(fields)
+        body.update(extra)
+
+    def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
+        """DeepSeek-style ``reasoning_content`` or Groq-style ``reasoning``."""
+        text = _reasoning_text(message)
+        return [ReasoningPart(text=text)] if text else []
+
+    def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
+        """Reasoning text of a stream delta."""
+        return _reasoning_text(delta), {}
+
+
+def _reasoning_text(message: MessagePayload) -> str:
+    raw: Any = message.get("reasoning") or dict(message).get("reasoning_content")
+    return raw if isinstance(raw, str) else ""
+
+
+class Provider(_BaseProvider):
+    """An OpenAI-compatible server at ``base_url``."""
+
+    name = "openaicompat"
+    api_key_env = None
+
+    def codec(self, model_id: str) -> Codec:
+        """The chat-completions codec for ``model_id``."""
+        return Codec(model_id)

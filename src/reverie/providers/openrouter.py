@@ -1,0 +1,151 @@
+"""OpenRouter: hundreds of models behind one OpenAI-style API, with routing and cost reporting.
+
+    from reverie.providers import openrouter
+    model = openrouter.Provider().language_model("moonshotai/kimi-k2-0905")  # OPENROUTER_API_KEY
+    agent.generate("hi", provider_options={"openrouter": {"provider": {"only": ["groq"]}}})
+
+Every request asks for usage accounting (``"usage": {"include": true}``, as the recorded
+requests do), so the cost OpenRouter reports lands in ``step.provider_metadata["openrouter"]["cost"]``
+and adds up in ``result.total_cost``. Reasoning arrives in ``reasoning`` and
+``reasoning_details``; it is kept on the steps but, as on the wire we reproduce, not sent back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, cast
+
+from pydantic import BaseModel, ConfigDict
+
+from reverie._codec import dump_options, provider_options
+from reverie._content import CallWarning, ProviderMetadata, ReasoningPart, Usage
+from reverie._model import Call
+from reverie._provider import Provider as _BaseProvider
+from reverie.providers._openai_chat.codec import OpenAIChatCodec
+from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
+
+__all__ = ["Codec", "Options", "Provider", "ProviderRouting", "Reasoning", "UsageAccounting"]
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class ProviderRouting(BaseModel):
+    """Which upstream providers may serve the request, and how to choose among them."""
+
+    model_config = _STRICT
+
+    order: list[str] | None = None
+    only: list[str] | None = None
+    ignore: list[str] | None = None
+    allow_fallbacks: bool | None = None
+    require_parameters: bool | None = None
+    data_collection: Literal["allow", "deny"] | None = None
+    zdr: bool | None = None
+    quantizations: list[str] | None = None
+    sort: Literal["price", "throughput", "latency"] | None = None
+    max_price: dict[str, float] | None = None
+
+
+class Reasoning(BaseModel):
+    """Reasoning ("thinking") settings; set ``effort`` or ``max_tokens``."""
+
+    model_config = _STRICT
+
+    effort: Literal["minimal", "low", "medium", "high"] | None = None
+    max_tokens: int | None = None
+    exclude: bool | None = None
+    enabled: bool | None = None
+
+
+class UsageAccounting(BaseModel):
+    """Whether OpenRouter reports token usage and cost (always on unless set to false)."""
+
+    model_config = _STRICT
+
+    include: bool | None = None
+
+
+class Options(BaseModel):
+    """OpenRouter request options; pass as ``provider_options={"openrouter": Options(...)}`` or a dict."""
+
+    model_config = _STRICT
+
+    provider: ProviderRouting | None = None
+    reasoning: Reasoning | None = None
+    usage: UsageAccounting | None = None
+    models: list[str] | None = None
+    transforms: list[str] | None = None
+    user: str | None = None
+    parallel_tool_calls: bool | None = None
+
+
+class Codec(OpenAIChatCodec):
+    """OpenRouter's variant of the chat-completions codec."""
+
+    name = "openrouter"
+    options_type: ClassVar[type[BaseModel] | None] = Options
+    supports_top_k = True
+
+    def prepare_body(self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]) -> None:
+        """Options as given, plus usage accounting."""
+        options = provider_options(call, self.name, Options)
+        if options is not None:
+            body.update(dump_options(options))
+        body.setdefault("usage", {"include": True})
+
+    def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
+        """One reasoning part per ``reasoning_details`` entry (fantasy), else the ``reasoning`` text."""
+        details = message.get("reasoning_details") or []
+        if details:
+            return [
+                ReasoningPart(text=_detail_text(detail), provider_metadata={self.name: {"reasoning_details": [detail]}})
+                for detail in details
+            ]
+        text = message.get("reasoning")
+        return [ReasoningPart(text=text)] if text else []
+
+    def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
+        """The delta's ``reasoning`` text (or its details' text when only those came)."""
+        details = delta.get("reasoning_details") or []
+        metadata: ProviderMetadata = {self.name: {"reasoning_details": details}} if details else {}
+        text = delta.get("reasoning")
+        if text:
+            return text, metadata
+        return "".join(_detail_text(detail) for detail in details), metadata
+
+    def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:
+        """Token counts, and the reported cost for the provider metadata."""
+        counts, _ = super().extract_usage(usage)
+        extra: dict[str, Any] = {}
+        if usage:
+            raw = cast(dict[str, Any], usage)
+            for key in ("cost", "is_byok", "cost_details"):
+                if raw.get(key) is not None:
+                    extra[key] = raw[key]
+        return counts, extra
+
+    def response_metadata(self, completion: CompletionPayload, usage_metadata: dict[str, Any]) -> ProviderMetadata:
+        """The upstream that served the request and the cost it reported."""
+        metadata = dict(usage_metadata)
+        upstream = completion.get("provider")
+        if upstream:
+            metadata["provider"] = upstream
+        return {self.name: metadata} if metadata else {}
+
+
+def _detail_text(detail: dict[str, Any]) -> str:
+    # "reasoning.summary" carries "summary", "reasoning.text" carries "text";
+    # "reasoning.encrypted" carries opaque "data" and has no readable text.
+    value = detail.get("text") or detail.get("summary") or ""
+    return value if isinstance(value, str) else ""
+
+
+class Provider(_BaseProvider):
+    """OpenRouter (``https://openrouter.ai/api/v1``); the key defaults to ``OPENROUTER_API_KEY``."""
+
+    name = "openrouter"
+    api_key_env = "OPENROUTER_API_KEY"
+    default_base_url = "https://openrouter.ai/api/v1"
+
+    def codec(self, model_id: str) -> Codec:
+        """The OpenRouter codec for ``model_id``."""
+        return Codec(model_id)

@@ -1,0 +1,189 @@
+"""``MockModel``: a scripted language model for unit tests of agents.
+
+Script it with responses (one per call, in order), a single response for every call, or
+a function of the ``Call``. A script item is a ``Response``, a plain ``str`` (a text
+answer), a sequence of stream parts (streamed as given), or an exception (raised). Every
+call is recorded in ``calls``. ``generate`` and ``stream`` (sync or async) serve the same
+script: a ``Response`` is turned into parts for streaming, and parts are folded into a
+``Response`` for ``generate``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, TypeAlias
+
+from reverie._content import ContentPart, FinishReason, ReasoningPart, TextPart, ToolCallPart, Usage
+from reverie._model import Call, Response
+from reverie._parts import (
+    FinishPart,
+    ModelStreamPart,
+    ReasoningDeltaPart,
+    ReasoningEndPart,
+    ReasoningStartPart,
+    StreamStartPart,
+    TextDeltaPart,
+    TextEndPart,
+    TextStartPart,
+    ToolInputDeltaPart,
+    ToolInputEndPart,
+    ToolInputStartPart,
+)
+
+__all__ = ["MockModel", "ScriptItem"]
+
+ScriptItem: TypeAlias = Response | str | Sequence[ModelStreamPart] | BaseException
+"""What the model answers to one call."""
+
+
+class MockModel:
+    """A ``LanguageModel`` that answers from a script and records every call.
+
+    Args:
+        script: One item for every call, a list consumed one item per call, or a function
+            of the ``Call`` returning an item.
+        provider: The provider name it reports (also its ``provider_options`` key).
+        model_id: The model id it reports.
+    """
+
+    def __init__(
+        self,
+        script: ScriptItem | list[ScriptItem] | Callable[[Call], ScriptItem],
+        *,
+        provider: str = "mock",
+        model_id: str = "mock-model",
+    ) -> None:
+        self._script = script
+        self._provider = provider
+        self._model_id = model_id
+        self.calls: list[Call] = []
+
+    @property
+    def provider(self) -> str:
+        """The provider name."""
+        return self._provider
+
+    @property
+    def model_id(self) -> str:
+        """The model id."""
+        return self._model_id
+
+    def __repr__(self) -> str:
+        return f"MockModel(provider={self._provider!r}, model_id={self._model_id!r}, calls={len(self.calls)})"
+
+    @staticmethod
+    def text(text: str, *, usage: Usage | None = None, reasoning: str | None = None) -> Response:
+        """A response that says ``text`` (after optional ``reasoning``)."""
+        content: list[ContentPart] = [ReasoningPart(text=reasoning)] if reasoning else []
+        content.append(TextPart(text=text))
+        return Response(content=content, finish_reason="stop", usage=usage or Usage())
+
+    @staticmethod
+    def tool_calls(*calls: tuple[str, dict[str, Any] | str], usage: Usage | None = None) -> Response:
+        """A response calling tools: ``("weather", {"location": "Rome"})``; ids are ``call_0``, ``call_1``..."""
+        content: list[ContentPart] = [
+            ToolCallPart(
+                tool_call_id=f"call_{index}",
+                tool_name=name,
+                input=arguments if isinstance(arguments, str) else json.dumps(arguments),
+            )
+            for index, (name, arguments) in enumerate(calls)
+        ]
+        return Response(content=content, finish_reason="tool_calls", usage=usage or Usage())
+
+    def _next(self, call: Call) -> ScriptItem:
+        self.calls.append(call)
+        script = self._script
+        if isinstance(script, list):
+            index = len(self.calls) - 1
+            if index >= len(script):
+                raise AssertionError(f"MockModel was called {index + 1} times but scripted for {len(script)}")
+            return script[index]
+        if callable(script) and not isinstance(script, BaseException):
+            return script(call)
+        return script
+
+    def generate(self, call: Call) -> Response:
+        """Answer from the script."""
+        return _as_response(self._next(call))
+
+    def stream(self, call: Call) -> Iterator[ModelStreamPart]:
+        """Answer from the script, as parts."""
+        item = self._next(call)
+
+        def parts() -> Iterator[ModelStreamPart]:
+            yield from _as_parts(item)
+
+        return parts()
+
+    async def generate_async(self, call: Call) -> Response:
+        """Async ``generate``."""
+        return self.generate(call)
+
+    def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
+        """Async ``stream``."""
+        parts = self.stream(call)
+
+        async def iterate() -> AsyncIterator[ModelStreamPart]:
+            for part in parts:
+                yield part
+
+        return iterate()
+
+
+def _as_response(item: ScriptItem) -> Response:
+    if isinstance(item, BaseException):
+        raise item
+    if isinstance(item, Response):
+        return item
+    if isinstance(item, str):
+        return MockModel.text(item)
+    return _fold(item)
+
+
+def _as_parts(item: ScriptItem) -> Iterator[ModelStreamPart]:
+    if isinstance(item, BaseException):
+        raise item
+    if isinstance(item, str):
+        item = MockModel.text(item)
+    if not isinstance(item, Response):
+        for part in item:
+            if isinstance(part, BaseException):
+                raise part
+            yield part
+        return
+    yield StreamStartPart(warnings=list(item.warnings))
+    for index, part in enumerate(item.content):
+        key = str(index)
+        if isinstance(part, TextPart):
+            yield TextStartPart(id=key)
+            yield TextDeltaPart(id=key, delta=part.text)
+            yield TextEndPart(id=key)
+        elif isinstance(part, ReasoningPart):
+            yield ReasoningStartPart(id=key)
+            yield ReasoningDeltaPart(id=key, delta=part.text, provider_metadata=part.provider_metadata)
+            yield ReasoningEndPart(id=key)
+        elif isinstance(part, ToolCallPart):
+            yield ToolInputStartPart(id=part.tool_call_id, tool_name=part.tool_name)
+            yield ToolInputDeltaPart(id=part.tool_call_id, delta=part.input)
+            yield ToolInputEndPart(id=part.tool_call_id)
+            yield part
+    yield FinishPart(finish_reason=item.finish_reason, usage=item.usage, provider_metadata=item.provider_metadata)
+
+
+def _fold(parts: Sequence[ModelStreamPart]) -> Response:
+    texts: list[str] = []
+    content: list[ContentPart] = []
+    finish: FinishReason = "unknown"
+    usage = Usage()
+    for part in parts:
+        if part.type == "text_delta":
+            texts.append(part.delta)
+        elif part.type == "tool_call":
+            content.append(part)
+        elif part.type == "finish":
+            finish, usage = part.finish_reason, part.usage
+    if texts:
+        content.insert(0, TextPart(text="".join(texts)))
+    return Response(content=content, finish_reason=finish, usage=usage)
