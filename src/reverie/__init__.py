@@ -126,4 +126,5 @@ __all__ = [
     "has_tool_call",
     "max_tokens_used",
     "step_count_is",
+    "tool",
 ]

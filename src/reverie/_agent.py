@@ -13,7 +13,15 @@ from typing import Any, TypedDict, Unpack
 from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
-from reverie._loop import AgentResult, Callbacks, PrepareStep, RepairToolCall, RunConfig, StepResult, StopCondition
+from reverie._loop import (
+    AgentResult,
+    Callbacks,
+    PrepareStep,
+    RepairToolCall,
+    RunConfig,
+    StepResult,
+    StopCondition,
+)
 from reverie._model import Call, LanguageModel, ToolChoice
 from reverie._parts import RetryPart
 from reverie._retry import RetryPolicy
@@ -92,7 +100,7 @@ class Agent:
         if duplicates:
             raise UserError(f"two tools share the name(s) {', '.join(duplicates)}")
         for item in tools:
-            if not isinstance(item, Tool):
+            if not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
                 raise UserError(f"tools must be made with @tool; got {item!r}")
         self.model = model
         self.system_prompt = system_prompt
@@ -162,7 +170,10 @@ class Agent:
         return async_runner.AsyncAgentStream(self._config(prompt, messages, settings))
 
     def _config(
-        self, prompt: str | Sequence[Message] | None, history: Sequence[Message] | None, overrides: CallSettings
+        self,
+        prompt: str | Sequence[Message] | None,
+        history: Sequence[Message] | None,
+        overrides: CallSettings,
     ) -> RunConfig:
         _check_settings(overrides)
         settings: CallSettings = {**self.settings, **overrides}
@@ -214,4 +225,6 @@ class Agent:
 def _check_settings(settings: CallSettings | dict[str, Any]) -> None:
     unknown = sorted(set(settings) - _SETTING_NAMES)
     if unknown:
-        raise TypeError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(_SETTING_NAMES))}")
+        raise TypeError(
+            f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(_SETTING_NAMES))}"
+        )

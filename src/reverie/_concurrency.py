@@ -47,7 +47,7 @@ def call_tool(prepared: PreparedToolCall) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(cast(Any, prepared.tool.function(**prepared.arguments)))
+        return asyncio.run(prepared.tool.function(**prepared.arguments))
     raise UserError(
         f"async tool {prepared.tool.name!r} cannot run from the sync API inside a running event loop; "
         "use generate_async or stream_async"
@@ -62,7 +62,9 @@ async def call_tool_async(prepared: PreparedToolCall) -> Any:
 
 
 def _result(call: ToolCallPart, output: str, *, is_error: bool) -> ToolResultPart:
-    return ToolResultPart(tool_call_id=call.tool_call_id, tool_name=call.tool_name, output=output, is_error=is_error)
+    return ToolResultPart(
+        tool_call_id=call.tool_call_id, tool_name=call.tool_name, output=output, is_error=is_error
+    )
 
 
 def _invalid_result(call: ToolCallPart) -> ToolResultPart:
@@ -126,16 +128,16 @@ async def run_tools_async(jobs: Sequence[ToolJob]) -> AsyncIterator[ToolResultPa
             yield await run_one_async(batch[0])
             continue
         results: list[ToolResultPart | None] = [None] * len(batch)
-
-        async def run_at(index: int, job: ToolJob) -> None:
-            results[index] = await run_one_async(job)
-
         async with anyio.create_task_group() as group:
             for index, job in enumerate(batch):
-                group.start_soon(run_at, index, job)
+                group.start_soon(_run_into, results, index, job)
         for result in results:
             assert result is not None
             yield result
+
+
+async def _run_into(results: list[ToolResultPart | None], index: int, job: ToolJob) -> None:
+    results[index] = await run_one_async(job)
 
 
 def close_stream(stream: Iterator[Any]) -> None:

@@ -13,7 +13,9 @@ from typing import Any, Literal, TypeAlias, cast
 ProviderMetadata: TypeAlias = dict[str, dict[str, Any]]
 """Provider-specific data keyed by provider name, e.g. ``{"anthropic": {"signature": "..."}}``."""
 
-FinishReason: TypeAlias = Literal["stop", "length", "content_filter", "tool_calls", "error", "other", "unknown"]
+FinishReason: TypeAlias = Literal[
+    "stop", "length", "content_filter", "tool_calls", "error", "other", "unknown"
+]
 """Why the model stopped generating (the Vercel AI SDK's unified set)."""
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]

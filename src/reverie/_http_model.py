@@ -92,4 +92,6 @@ class HttpLanguageModel:
 
     def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
         """Async ``stream``."""
-        return async_engine.stream(self._clients.async_http_client, self.codec, self.prepare(call, stream=True))
+        return async_engine.stream(
+            self._clients.async_http_client, self.codec, self.prepare(call, stream=True)
+        )

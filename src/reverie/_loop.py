@@ -15,18 +15,28 @@ from typing import Any, TypeAlias
 from reverie._content import (
     CallWarning,
     ContentPart,
+    FilePart,
     FinishReason,
     Message,
     ProviderMetadata,
-    merge_metadata,
     ReasoningPart,
+    SourcePart,
     TextPart,
     ToolCallPart,
     ToolResultPart,
     Usage,
+    merge_metadata,
 )
 from reverie._model import Call, LanguageModel, Response, ToolChoice
-from reverie._parts import ModelStreamPart
+from reverie._parts import (
+    FinishPart,
+    ModelStreamPart,
+    ReasoningDeltaPart,
+    ReasoningEndPart,
+    ReasoningStartPart,
+    StreamStartPart,
+    TextDeltaPart,
+)
 from reverie._retry import RetryPolicy
 from reverie._tool import Tool
 
@@ -231,7 +241,9 @@ class RunState:
         template = config.call_template
         tool_choice, provider_options = template.tool_choice, template.provider_options
         if config.prepare_step is not None:
-            context = StepContext(step_number=len(self.steps), steps=self.steps, messages=messages, model=model)
+            context = StepContext(
+                step_number=len(self.steps), steps=self.steps, messages=messages, model=model
+            )
             overrides = config.prepare_step(context)
             if overrides is not None:
                 model = overrides.model or model
@@ -289,27 +301,26 @@ class StepBuilder:
 
     def add(self, part: ModelStreamPart) -> None:
         """Fold in one model stream part."""
-        kind = part.type
-        if kind == "text_delta":
+        if isinstance(part, TextDeltaPart):
             pieces = self._texts.get(part.id)
             if pieces is None:
                 pieces = self._texts[part.id] = []
                 self._content.append(("text", part.id))
             pieces.append(part.delta)
-        elif kind in ("reasoning_start", "reasoning_delta", "reasoning_end"):
+        elif isinstance(part, ReasoningStartPart | ReasoningDeltaPart | ReasoningEndPart):
             entry = self._reasoning.get(part.id)
             if entry is None:
                 entry = self._reasoning[part.id] = ([], {})
                 self._content.append(("reasoning", part.id))
-            if kind == "reasoning_delta" and part.delta:
+            if isinstance(part, ReasoningDeltaPart) and part.delta:
                 entry[0].append(part.delta)
             merge_metadata(entry[1], part.provider_metadata)
-        elif kind in ("tool_call", "source", "file"):
+        elif isinstance(part, ToolCallPart | SourcePart | FilePart):
             self._content.append(part)
-        elif kind == "finish":
+        elif isinstance(part, FinishPart):
             self._finish = (part.finish_reason, part.provider_metadata)
             self.usage = part.usage
-        elif kind == "stream_start":
+        elif isinstance(part, StreamStartPart):
             self.warnings.extend(part.warnings)
 
     def add_response(self, response: Response) -> None:
@@ -346,7 +357,7 @@ class StepBuilder:
         content = self.content()
         finish_reason, metadata = self._finish or ("unknown", {})
         messages: list[Message] = []
-        assistant = [part for part in content if not isinstance(part, ToolResultPart)]
+        assistant: list[ContentPart] = [part for part in content if not isinstance(part, ToolResultPart)]
         if assistant:
             messages.append(Message(role="assistant", content=assistant))
         if tool_results:
@@ -367,4 +378,3 @@ class StepBuilder:
 def _cost_of(values: Mapping[str, Any]) -> float:
     cost = values.get("cost")
     return float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else 0.0
-

@@ -190,4 +190,3 @@ ModelStreamPart: TypeAlias = (
 
 AgentStreamPart: TypeAlias = ModelStreamPart | StepStartPart | StepFinishPart | ToolResultPart | RetryPart
 """What an agent stream yields."""
-

@@ -78,7 +78,9 @@ def server_delay(error: ReverieError, *, now: float | None = None) -> float | No
     return max(moment.timestamp() - current, 0.0)
 
 
-def retry_delay(policy: RetryPolicy, errors: Sequence[ReverieError], *, now: float | None = None) -> float | None:
+def retry_delay(
+    policy: RetryPolicy, errors: Sequence[ReverieError], *, now: float | None = None
+) -> float | None:
     """Seconds to wait before the next attempt, or ``None`` to give up.
 
     ``errors`` are the failures so far, the latest last.

@@ -1,4 +1,4 @@
-"""A sans-IO decoder for server-sent events (the WHATWG ``text/event-stream`` format).
+r"""A sans-IO decoder for server-sent events (the WHATWG ``text/event-stream`` format).
 
 Feed it bytes as they arrive, in chunks split anywhere (inside a line, inside a UTF-8
 character); it returns the complete events. Lines end with ``\\n``, ``\\r\\n`` or ``\\r``
@@ -20,7 +20,7 @@ _DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 
 @dataclass(slots=True, frozen=True)
 class SSEEvent:
-    """One dispatched event: its name (``"message"`` by default) and its data lines joined by ``\\n``."""
+    r"""One dispatched event: its name (``"message"`` by default) and its data lines joined by ``\\n``."""
 
     event: str
     data: str
@@ -33,8 +33,8 @@ class SSEDecoder:
     __slots__ = ("_buffer", "_data", "_event", "_id", "_max_buffer")
 
     def __init__(self, *, max_buffer: int = _DEFAULT_MAX_BUFFER) -> None:
+        # The longest line accepted, so a stream without newlines cannot exhaust memory.
         self._max_buffer = max_buffer
-        """The longest line (and pending event) accepted, so a stream without newlines cannot exhaust memory."""
         self._buffer = b""
         self._event = ""
         self._data: list[str] = []

@@ -98,7 +98,7 @@ class Tool(Generic[P, R]):
             __config__=ConfigDict(extra="ignore"),
             **fields,
         )
-        return cast(type[BaseModel], model), None
+        return model, None
 
     @cached_property
     def parameters(self) -> dict[str, Any]:
@@ -242,9 +242,7 @@ def _strip_titles(schema: Any) -> Any:
             if key == "title" and isinstance(value, str):
                 continue
             if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
-                result[key] = {
-                    name: _strip_titles(sub) for name, sub in cast(dict[str, Any], value).items()
-                }
+                result[key] = {name: _strip_titles(sub) for name, sub in cast(dict[str, Any], value).items()}
             else:
                 result[key] = _strip_titles(value)
         return result
@@ -254,10 +252,7 @@ def _strip_titles(schema: Any) -> Any:
 
 
 def _has_description(annotation: Any) -> bool:
-    for meta in getattr(annotation, "__metadata__", ()):
-        if getattr(meta, "description", None):
-            return True
-    return False
+    return any(getattr(meta, "description", None) for meta in getattr(annotation, "__metadata__", ()))
 
 
 def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
@@ -274,4 +269,3 @@ def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
         if found:
             descriptions[found.group(1)] = found.group(2).strip()
     return summary, descriptions
-

@@ -35,7 +35,9 @@ async def generate(client: httpx2.AsyncClient, codec: Codec, request: PreparedRe
     return result
 
 
-async def stream(client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest) -> AsyncIterator[ModelStreamPart]:
+async def stream(
+    client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest
+) -> AsyncIterator[ModelStreamPart]:
     """Send ``request`` and yield the parts of its event stream as they arrive."""
     response = await _send(client, request)
     try:
@@ -97,7 +99,9 @@ def _parse_json(body: str, url: str) -> Any:
         raise InvalidResponseError("response body is not valid JSON", body=body, url=url) from None
 
 
-def _status_error(codec: Codec, response: httpx2.Response, body: str, request: PreparedRequest) -> ProviderError:
+def _status_error(
+    codec: Codec, response: httpx2.Response, body: str, request: PreparedRequest
+) -> ProviderError:
     error = codec.parse_error(response.status_code, _headers(response), body, request.url)
     error.request_body = request.content.decode("utf-8", errors="replace")
     return error

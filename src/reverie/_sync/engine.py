@@ -36,7 +36,9 @@ def generate(client: httpx2.Client, codec: Codec, request: PreparedRequest) -> R
     return result
 
 
-def stream(client: httpx2.Client, codec: Codec, request: PreparedRequest) -> Iterator[ModelStreamPart]:
+def stream(
+    client: httpx2.Client, codec: Codec, request: PreparedRequest
+) -> Iterator[ModelStreamPart]:
     """Send ``request`` and yield the parts of its event stream as they arrive."""
     response = _send(client, request)
     try:
@@ -98,7 +100,9 @@ def _parse_json(body: str, url: str) -> Any:
         raise InvalidResponseError("response body is not valid JSON", body=body, url=url) from None
 
 
-def _status_error(codec: Codec, response: httpx2.Response, body: str, request: PreparedRequest) -> ProviderError:
+def _status_error(
+    codec: Codec, response: httpx2.Response, body: str, request: PreparedRequest
+) -> ProviderError:
     error = codec.parse_error(response.status_code, _headers(response), body, request.url)
     error.request_body = request.content.decode("utf-8", errors="replace")
     return error

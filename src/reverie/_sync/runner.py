@@ -16,7 +16,16 @@ from reverie import _concurrency
 from reverie._content import ToolCallPart, ToolResultPart
 from reverie._errors import ProviderError, ReverieError, UserError
 from reverie._loop import AgentResult, PlannedStep, RunConfig, RunState, StepBuilder, StepResult
-from reverie._parts import AgentStreamPart, FinishPart, ModelStreamPart, RetryPart, StepFinishPart, StepStartPart
+from reverie._parts import (
+    AgentStreamPart,
+    FinishPart,
+    ModelStreamPart,
+    ReasoningDeltaPart,
+    RetryPart,
+    StepFinishPart,
+    StepStartPart,
+    TextDeltaPart,
+)
 from reverie._retry import final_error, retry_delay
 from reverie._tool import prepare_tool_call
 
@@ -56,19 +65,29 @@ def run(state: RunState, *, streaming: bool) -> Iterator[AgentStreamPart]:
                         raise
                     raise failure from error
                 retry = RetryPart(
-                    step_number=step_number, attempt=len(errors), delay=delay, error=error, discarded=tuple(emitted)
+                    step_number=step_number,
+                    attempt=len(errors),
+                    delay=delay,
+                    error=error,
+                    discarded=tuple(emitted),
                 )
                 if callbacks.on_retry is not None:
                     callbacks.on_retry(retry)
                 yield retry
                 _concurrency.sleep(delay)
         results: list[ToolResultPart] = []
-        calls = [part for part in builder.content() if isinstance(part, ToolCallPart) and not part.provider_executed]
+        calls = [
+            part
+            for part in builder.content()
+            if isinstance(part, ToolCallPart) and not part.provider_executed
+        ]
         if calls:
             if not streaming and callbacks.on_tool_call is not None:
                 for call in calls:
                     callbacks.on_tool_call(call)
-            jobs = [(call, None if call.invalid else prepare_tool_call(call, plan.tools)[1]) for call in calls]
+            jobs = [
+                (call, None if call.invalid else prepare_tool_call(call, plan.tools)[1]) for call in calls
+            ]
             for result in _concurrency.run_tools(jobs):
                 results.append(result)
                 if callbacks.on_tool_result is not None:
@@ -100,18 +119,17 @@ def _stream_step(
     stream = plan.model.stream(plan.call)
     try:
         for part in stream:
-            kind = part.type
-            if kind == "finish":
+            if isinstance(part, FinishPart):
                 builder.add(part)
                 continue
-            if kind == "tool_call":
+            if isinstance(part, TextDeltaPart):
+                if callbacks.on_text_delta is not None:
+                    callbacks.on_text_delta(part.delta)
+            elif isinstance(part, ToolCallPart):
                 part = _check_call(part, plan, state)
                 if callbacks.on_tool_call is not None:
                     callbacks.on_tool_call(part)
-            elif kind == "text_delta":
-                if callbacks.on_text_delta is not None:
-                    callbacks.on_text_delta(part.delta)
-            elif kind == "reasoning_delta" and callbacks.on_reasoning_delta is not None:
+            elif isinstance(part, ReasoningDeltaPart) and callbacks.on_reasoning_delta is not None:
                 callbacks.on_reasoning_delta(part.delta)
             builder.add(part)
             emitted.append(part)
@@ -120,7 +138,8 @@ def _stream_step(
         _concurrency.close_stream(stream)
     if not builder.finished:
         raise ProviderError(
-            f"the stream of {plan.model.provider}:{plan.model.model_id} ended without a finish part", retryable=True
+            f"the stream of {plan.model.provider}:{plan.model.model_id} ended without a finish part",
+            retryable=True,
         )
 
 

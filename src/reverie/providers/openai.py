@@ -1,7 +1,7 @@
 """OpenAI, over the chat-completions API.
 
-    from reverie.providers import openai
-    model = openai.Provider().language_model("gpt-4o")   # key from OPENAI_API_KEY
+from reverie.providers import openai
+model = openai.Provider().language_model("gpt-4o")   # key from OPENAI_API_KEY
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ class Codec(OpenAIChatCodec):
     name = "openai"
     options_type: ClassVar[type[BaseModel] | None] = Options
 
-    def prepare_body(self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]) -> None:
+    def prepare_body(
+        self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
+    ) -> None:
         """Copy the typed ``openai`` options into the body."""
         options = provider_options(call, self.name, Options)
         if options is not None:

@@ -45,13 +45,15 @@ class Codec(OpenAIChatCodec):
     options_type: ClassVar[type[BaseModel] | None] = Options
     supports_top_k = True
 
-    def prepare_body(self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]) -> None:
+    def prepare_body(
+        self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
+    ) -> None:
         """Copy the options (and ``extra_body``) into the body."""
         options = provider_options(call, self.name, Options)
         if options is None:
             return
         fields = dump_options(options)
-        extra = fields.pop("extra_body", None) or {}
+        extra: dict[str, Any] = fields.pop("extra_body", None) or {}
         body.update(fields)
         body.update(extra)
 

@@ -85,7 +85,9 @@ class Codec(OpenAIChatCodec):
     options_type: ClassVar[type[BaseModel] | None] = Options
     supports_top_k = True
 
-    def prepare_body(self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]) -> None:
+    def prepare_body(
+        self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
+    ) -> None:
         """Options as given, plus usage accounting."""
         options = provider_options(call, self.name, Options)
         if options is not None:
@@ -97,7 +99,9 @@ class Codec(OpenAIChatCodec):
         details = message.get("reasoning_details") or []
         if details:
             return [
-                ReasoningPart(text=_detail_text(detail), provider_metadata={self.name: {"reasoning_details": [detail]}})
+                ReasoningPart(
+                    text=_detail_text(detail), provider_metadata={self.name: {"reasoning_details": [detail]}}
+                )
                 for detail in details
             ]
         text = message.get("reasoning")
@@ -123,7 +127,9 @@ class Codec(OpenAIChatCodec):
                     extra[key] = raw[key]
         return counts, extra
 
-    def response_metadata(self, completion: CompletionPayload, usage_metadata: dict[str, Any]) -> ProviderMetadata:
+    def response_metadata(
+        self, completion: CompletionPayload, usage_metadata: dict[str, Any]
+    ) -> ProviderMetadata:
         """The upstream that served the request and the cost it reported."""
         metadata = dict(usage_metadata)
         upstream = completion.get("provider")

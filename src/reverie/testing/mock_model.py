@@ -2,7 +2,7 @@
 
 Script it with responses (one per call, in order), a single response for every call, or
 a function of the ``Call``. A script item is a ``Response``, a plain ``str`` (a text
-answer), a sequence of stream parts (streamed as given), or an exception (raised). Every
+answer), a tuple of stream parts (streamed as given), or an exception (raised). Every
 call is recorded in ``calls``. ``generate`` and ``stream`` (sync or async) serve the same
 script: a ``Response`` is turned into parts for streaming, and parts are folded into a
 ``Response`` for ``generate``.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from reverie._content import ContentPart, FinishReason, ReasoningPart, TextPart, ToolCallPart, Usage
 from reverie._model import Call, Response
@@ -33,7 +33,7 @@ from reverie._parts import (
 
 __all__ = ["MockModel", "ScriptItem"]
 
-ScriptItem: TypeAlias = Response | str | Sequence[ModelStreamPart] | BaseException
+ScriptItem: TypeAlias = Response | str | tuple[ModelStreamPart, ...] | BaseException
 """What the model answers to one call."""
 
 
@@ -81,7 +81,7 @@ class MockModel:
 
     @staticmethod
     def tool_calls(*calls: tuple[str, dict[str, Any] | str], usage: Usage | None = None) -> Response:
-        """A response calling tools: ``("weather", {"location": "Rome"})``; ids are ``call_0``, ``call_1``..."""
+        """A response calling tools, e.g. ``("weather", {"location": "Rome"})``; ids ``call_0``, ``call_1``."""
         content: list[ContentPart] = [
             ToolCallPart(
                 tool_call_id=f"call_{index}",
@@ -96,10 +96,11 @@ class MockModel:
         self.calls.append(call)
         script = self._script
         if isinstance(script, list):
+            items = cast(list[ScriptItem], script)
             index = len(self.calls) - 1
-            if index >= len(script):
-                raise AssertionError(f"MockModel was called {index + 1} times but scripted for {len(script)}")
-            return script[index]
+            if index >= len(items):
+                raise AssertionError(f"MockModel was called {index + 1} times but scripted for {len(items)}")
+            return items[index]
         if callable(script) and not isinstance(script, BaseException):
             return script(call)
         return script
@@ -169,7 +170,9 @@ def _as_parts(item: ScriptItem) -> Iterator[ModelStreamPart]:
             yield ToolInputDeltaPart(id=part.tool_call_id, delta=part.input)
             yield ToolInputEndPart(id=part.tool_call_id)
             yield part
-    yield FinishPart(finish_reason=item.finish_reason, usage=item.usage, provider_metadata=item.provider_metadata)
+    yield FinishPart(
+        finish_reason=item.finish_reason, usage=item.usage, provider_metadata=item.provider_metadata
+    )
 
 
 def _fold(parts: Sequence[ModelStreamPart]) -> Response:

@@ -48,7 +48,8 @@ def weather(location: Annotated[str, Field(description="the city")]) -> str:
 
 @tool
 def add(
-    a: Annotated[int, Field(description="first number")], b: Annotated[int, Field(description="second number")]
+    a: Annotated[int, Field(description="first number")],
+    b: Annotated[int, Field(description="second number")],
 ) -> str:
     """Add two numbers"""  # noqa: D415
     return str(a + b)
@@ -56,7 +57,8 @@ def add(
 
 @tool
 def multiply(
-    a: Annotated[int, Field(description="first number")], b: Annotated[int, Field(description="second number")]
+    a: Annotated[int, Field(description="first number")],
+    b: Annotated[int, Field(description="second number")],
 ) -> str:
     """Multiply two numbers"""  # noqa: D415
     return str(a * b)
@@ -110,7 +112,6 @@ def build_agent(
     api_key: str = "test-key",
     retry: RetryPolicy = REPLAY_RETRY,
     base_url: str | None = None,
-    **callbacks: Callable[..., None],
 ) -> Agent:
     """The scenario's program: its provider, model, system prompt and tools."""
     module = importlib.import_module(f"reverie.providers.{scenario.kind}")
@@ -125,7 +126,6 @@ def build_agent(
         system_prompt=scenario.system_prompt,
         tools=[SCENARIO_TOOLS[name] for name in scenario.tools],
         retry=retry,
-        **callbacks,
     )
 
 
@@ -198,7 +198,7 @@ def _exact_steps(assertion: Mapping[str, Any], result: AgentResult) -> str | Non
 
 
 def _step_tool_calls(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
-    index = assertion["step"]
+    index: int = assertion["step"]
     if index >= len(result.steps):
         return f"no step {index}"
     step = result.steps[index]
@@ -215,7 +215,7 @@ def _step_tool_calls(assertion: Mapping[str, Any], result: AgentResult) -> str |
 
 
 def _no_invalid_tool_calls(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
-    index = assertion["step"]
+    index: int = assertion["step"]
     if index >= len(result.steps):
         return f"no step {index}"
     invalid = [call.tool_name for call in result.steps[index].tool_calls if call.invalid]
@@ -241,7 +241,9 @@ def _anthropic_reasoning_signatures(assertion: Mapping[str, Any], result: AgentR
     with_text = [part for part in _message_reasoning(result) if part.text]
     if not with_text:
         return "no reasoning part with text"
-    unsigned = [part for part in with_text if not part.provider_metadata.get("anthropic", {}).get("signature")]
+    unsigned = [
+        part for part in with_text if not part.provider_metadata.get("anthropic", {}).get("signature")
+    ]
     return f"{len(unsigned)} reasoning parts without a signature" if unsigned else None
 
 

@@ -92,14 +92,18 @@ class OpenAIChatCodec:
             if value is None:
                 continue
             if reasoning and key in _REASONING_MODEL_UNSUPPORTED:
-                warnings.append(CallWarning(setting=key, message=f"{key} is not supported by reasoning models"))
+                warnings.append(
+                    CallWarning(setting=key, message=f"{key} is not supported by reasoning models")
+                )
                 continue
             body[key] = value
         if call.top_k is not None:
             if self.supports_top_k:
                 body["top_k"] = call.top_k
             else:
-                warnings.append(CallWarning(setting="top_k", message=f"top_k is not supported by {self.name}"))
+                warnings.append(
+                    CallWarning(setting="top_k", message=f"top_k is not supported by {self.name}")
+                )
         if call.tools:
             body["tools"] = [
                 {
@@ -115,14 +119,18 @@ class OpenAIChatCodec:
             ]
             body["tool_choice"] = self.encode_tool_choice(call.tool_choice or "auto")
         elif call.tool_choice is not None and call.tool_choice != "auto":
-            warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
+            warnings.append(
+                CallWarning(setting="tool_choice", message="tool_choice without tools is ignored")
+            )
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         self.prepare_body(body, call, stream=stream, warnings=warnings)
         return WireRequest(path="/chat/completions", body=body, warnings=warnings)
 
-    def prepare_body(self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]) -> None:
+    def prepare_body(
+        self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
+    ) -> None:
         """Hook: add the variant's fields (options, usage accounting) to ``body`` in place."""
 
     @staticmethod
@@ -209,7 +217,9 @@ class OpenAIChatCodec:
             {},
         )
 
-    def response_metadata(self, completion: CompletionPayload, usage_metadata: dict[str, Any]) -> ProviderMetadata:
+    def response_metadata(
+        self, completion: CompletionPayload, usage_metadata: dict[str, Any]
+    ) -> ProviderMetadata:
         """Hook: the provider metadata of a response (or of a stream's finish)."""
         return {self.name: usage_metadata} if usage_metadata else {}
 

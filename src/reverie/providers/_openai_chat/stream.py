@@ -150,7 +150,9 @@ class ChatStreamDecoder:
             parts.append(TextEndPart(id=_TEXT_ID))
         for pending in self._calls.values():
             parts.append(ToolInputEndPart(id=pending.id))
-            parts.append(ToolCallPart(tool_call_id=pending.id, tool_name=pending.name, input=pending.arguments))
+            parts.append(
+                ToolCallPart(tool_call_id=pending.id, tool_name=pending.name, input=pending.arguments)
+            )
         finish = map_finish_reason(self._finish_reason)
         parts.append(
             FinishPart(
@@ -160,4 +162,3 @@ class ChatStreamDecoder:
             )
         )
         return parts
-
