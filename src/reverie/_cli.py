@@ -1,0 +1,228 @@
+"""The ``reverie`` command line: ``reverie demo [--live] [--provider NAME]``.
+
+The demo runs two small agent programs. Offline (the default) they replay recordings
+bundled with the package through ``reverie.testing.Cassette``, so no key or network is
+needed; ``--live`` sends the same programs to the real service. The CLI only formats
+what the public API reports (callbacks and stream parts); it adds no behaviour of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, TextIO
+
+import httpx2
+
+from reverie._agent import Agent
+from reverie._content import ToolCallPart, ToolResultPart
+from reverie._errors import ReverieError
+from reverie._loop import AgentResult, StepResult
+from reverie._parts import RetryPart, TextDeltaPart
+from reverie._retry import RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class _Program:
+    title: str
+    prompt: str
+    tools: tuple[str, ...]
+    streaming: bool
+    recording: str
+    upstream: str
+
+
+_PROGRAMS = (
+    _Program(
+        title="Weather agent (a tool call, then the answer)",
+        prompt="What's the weather in Florence,Italy?",
+        tools=("weather",),
+        streaming=False,
+        recording="openrouter-kimi-k2-siliconflow-tool.yaml",
+        upstream="siliconflow",
+    ),
+    _Program(
+        title="Streamed greeting (text as it arrives)",
+        prompt="Say hi in Portuguese",
+        tools=(),
+        streaming=True,
+        recording="openrouter-kimi-k2-wandb-simple_streaming.yaml",
+        upstream="wandb",
+    ),
+)
+
+_LIVE_MODELS = {
+    "openrouter": ("moonshotai/kimi-k2-0905", "OPENROUTER_API_KEY"),
+    "anthropic": ("claude-sonnet-4-20250514", "ANTHROPIC_API_KEY"),
+    "google": ("gemini-2.5-flash", "GEMINI_API_KEY"),
+}
+_OFFLINE_MODEL = "moonshotai/kimi-k2-0905"
+_SYSTEM_PROMPT = "You are a helpful assistant"
+
+
+class _Printer:
+    """Terminal output: plain text, with colour only on a terminal that wants it."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        colour = out.isatty() and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
+        self._dim = "\033[2m" if colour else ""
+        self._bold = "\033[1m" if colour else ""
+        self._reset = "\033[0m" if colour else ""
+        self._open_line = False
+
+    def line(self, text: str = "", *, dim: bool = False, bold: bool = False) -> None:
+        """Print a whole line, first ending any streamed text."""
+        self.end_line()
+        style = (self._dim if dim else "") + (self._bold if bold else "")
+        self.out.write(f"{style}{text}{self._reset if style else ''}\n")
+        self.out.flush()
+
+    def write(self, text: str) -> None:
+        """Print streamed text as it arrives."""
+        self.out.write(text)
+        self.out.flush()
+        self._open_line = True
+
+    def end_line(self) -> None:
+        """End the streamed line, if one is open."""
+        if self._open_line:
+            self.out.write("\n")
+            self._open_line = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``reverie`` command."""
+    parser = argparse.ArgumentParser(prog="reverie", description="reverie: AI agents over many LLM providers.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the two demo agents (offline replay by default)")
+    demo.add_argument("--live", action="store_true", help="call the real service instead of replaying")
+    demo.add_argument(
+        "--provider",
+        choices=sorted(_LIVE_MODELS),
+        default="openrouter",
+        help="provider for --live runs (default: openrouter)",
+    )
+    demo.add_argument("--model", help="model id for --live runs (default: the provider's demo model)")
+    arguments = parser.parse_args(argv)
+    printer = _Printer(sys.stdout)
+    try:
+        return _demo(printer, live=arguments.live, provider=arguments.provider, model=arguments.model)
+    except ReverieError as error:
+        printer.line(f"error: {error}")
+        return 1
+
+
+def _demo(printer: _Printer, *, live: bool, provider: str, model: str | None) -> int:
+    if not live and (provider != "openrouter" or model):
+        printer.line("error: --provider and --model choose what --live calls; the offline demo replays OpenRouter")
+        return 2
+    mode = f"live, {provider}" if live else "offline replay of bundled recordings, no API key needed"
+    printer.line(f"reverie demo ({mode})", bold=True)
+    for number, program in enumerate(_PROGRAMS, start=1):
+        printer.line()
+        printer.line(f"{number}. {program.title}", bold=True)
+        with ExitStack() as stack:
+            agent = _agent_for(program, stack, live=live, provider=provider, model=model, printer=printer)
+            printer.line(f"   {agent.model.provider} · {agent.model.model_id}", dim=True)
+            printer.line(f"   > {program.prompt}")
+            result = _run(program, agent, printer, live=live)
+            _summary(printer, result)
+    return 0
+
+
+def _agent_for(
+    program: _Program, stack: ExitStack, *, live: bool, provider: str, model: str | None, printer: _Printer
+) -> Agent:
+    import importlib
+
+    from reverie.testing.scenarios import REPLAY_RETRY, SCENARIO_TOOLS
+
+    module = importlib.import_module(f"reverie.providers.{provider}")
+    callbacks = _callbacks(printer)
+    tools = [SCENARIO_TOOLS[name] for name in program.tools]
+    if live:
+        model_id, _ = _LIVE_MODELS[provider]
+        language_model = module.Provider().language_model(model or model_id)
+        return Agent(language_model, system_prompt=_SYSTEM_PROMPT, tools=tools, **callbacks)
+    cassette = _cassette(program.recording)
+    client = stack.enter_context(httpx2.Client(transport=cassette))
+    language_model = module.Provider(api_key="offline-demo", http_client=client).language_model(_OFFLINE_MODEL)
+    return Agent(language_model, system_prompt=_SYSTEM_PROMPT, tools=tools, retry=REPLAY_RETRY, **callbacks)
+
+
+def _cassette(name: str) -> Any:
+    try:
+        from reverie.testing import Cassette
+    except ImportError as error:  # pragma: no cover - depends on the installed extras
+        raise SystemExit(f"the offline demo needs PyYAML: pip install 'reverie[testing]' ({error})") from None
+    path = resources.files("reverie._demo").joinpath(name)
+    with resources.as_file(path) as file:
+        return Cassette.load(file)
+
+
+def _callbacks(printer: _Printer) -> dict[str, Callable[[Any], None]]:
+    def on_tool_call(call: ToolCallPart) -> None:
+        printer.line(f"   ↳ tool call  {call.tool_name}({call.input})")
+
+    def on_tool_result(result: ToolResultPart) -> None:
+        printer.line(f"   ↳ tool result  {result.output}")
+
+    def on_retry(retry: RetryPart) -> None:
+        printer.line(f"   ↻ step {retry.step_number + 1}: {retry.error}", dim=True)
+        discarded = f", {len(retry.discarded)} streamed parts discarded" if retry.discarded else ""
+        printer.line(f"     retry {retry.attempt} after {retry.delay:.1f}s{discarded}", dim=True)
+
+    def on_step_finish(step: StepResult) -> None:
+        upstream = step.provider_metadata.get("openrouter", {}).get("provider")
+        served = f" (served by {upstream})" if upstream else ""
+        printer.line(f"   step {step.step_number + 1} finished: {step.finish_reason}{served}", dim=True)
+
+    return {
+        "on_tool_call": on_tool_call,
+        "on_tool_result": on_tool_result,
+        "on_retry": on_retry,
+        "on_step_finish": on_step_finish,
+    }
+
+
+def _run(program: _Program, agent: Agent, printer: _Printer, *, live: bool) -> AgentResult:
+    options: dict[str, Any] = {"max_output_tokens": 4000}
+    if not live:
+        options["provider_options"] = {"openrouter": {"provider": {"only": [program.upstream]}}}
+    if not program.streaming:
+        result = agent.generate(program.prompt, **options)
+        printer.line(f"   answer: {result.text}")
+        return result
+    stream = agent.stream(program.prompt, **options)
+    started = False
+    for part in stream:
+        if isinstance(part, RetryPart):
+            started = False  # the failed attempt's text was discarded; the answer starts over
+        elif isinstance(part, TextDeltaPart):
+            if not started:
+                printer.write("   answer (streamed): ")
+                started = True
+            printer.write(part.delta)
+    printer.end_line()
+    return stream.result()
+
+
+def _summary(printer: _Printer, result: AgentResult) -> None:
+    usage = result.total_usage
+    cost = f" · cost ${result.total_cost:.6f}" if result.total_cost else ""
+    steps = len(result.steps)
+    printer.line(
+        f"   usage: {usage.input_tokens} input + {usage.output_tokens} output = {usage.total_tokens} tokens"
+        f"{cost} · {steps} step{'s' if steps != 1 else ''}",
+        dim=True,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The ``reverie demo`` command: offline replay of the bundled recordings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from reverie._cli import main
+
+
+def test_offline_demo_replays_both_programs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    weather, greeting = out.split("2. Streamed greeting")
+    # The weather agent: the tool call, its result, the 429 on step 2 and its retry, the answer.
+    assert 'tool call  weather({"location": "Florence,Italy"})' in weather
+    assert "tool result  40 C" in weather
+    assert "HTTP 429" in weather and "retry 1" in weather
+    answer = next(line for line in weather.splitlines() if "answer:" in line)
+    assert "Florence" in answer and "40" in answer
+    assert "2 steps" in weather and "cost $0.000259" in weather
+    # The greeting: a retried 429, then the streamed text on its own line.
+    assert "HTTP 429" in greeting and "retry 1" in greeting
+    assert "answer (streamed): Oi!\n" in greeting
+    assert "1 step" in greeting
+
+
+def test_live_demo_without_key_names_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    assert main(["demo", "--live"]) == 1
+    assert "OPENROUTER_API_KEY" in capsys.readouterr().out
+
+
+def test_offline_demo_refuses_live_only_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--provider", "anthropic"]) == 2
+    assert "--live" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs_the_demo() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "reverie", "demo"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Oi!" in completed.stdout
