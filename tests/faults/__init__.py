@@ -1,0 +1,56 @@
+"""Fault-injecting fake LLM provider server for reverie's tests (stdlib only).
+
+See :mod:`.server` for the API; the common names are re-exported here.
+"""
+
+from .server import (
+    DEFAULT_TEXT,
+    TOOL_FINAL_TEXT,
+    UTF8_TEXT,
+    Fault,
+    FaultServer,
+    RecordedRequest,
+    Shape,
+    connection_reset,
+    context_length_exceeded,
+    cut_stream,
+    empty_body,
+    html_error,
+    http_date,
+    huge,
+    inband_error,
+    invalid_json,
+    no_finish,
+    ok,
+    parse_fault_header,
+    rate_limited,
+    slow_drip,
+    split_utf8,
+    status,
+)
+
+__all__ = [
+    "DEFAULT_TEXT",
+    "TOOL_FINAL_TEXT",
+    "UTF8_TEXT",
+    "Fault",
+    "FaultServer",
+    "RecordedRequest",
+    "Shape",
+    "connection_reset",
+    "context_length_exceeded",
+    "cut_stream",
+    "empty_body",
+    "html_error",
+    "http_date",
+    "huge",
+    "inband_error",
+    "invalid_json",
+    "no_finish",
+    "ok",
+    "parse_fault_header",
+    "rate_limited",
+    "slow_drip",
+    "split_utf8",
+    "status",
+]
