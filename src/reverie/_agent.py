@@ -95,13 +95,13 @@ class Agent:
         **settings: Unpack[CallSettings],
     ) -> None:
         _check_settings(settings)
+        for item in tools:
+            if not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+                raise UserError(f"tools must be made with @tool; got {item!r}")
         names = [item.name for item in tools]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise UserError(f"two tools share the name(s) {', '.join(duplicates)}")
-        for item in tools:
-            if not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-                raise UserError(f"tools must be made with @tool; got {item!r}")
         self.model = model
         self.system_prompt = system_prompt
         self.tools: tuple[Tool[..., Any], ...] = tuple(tools)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib import resources
@@ -23,8 +23,10 @@ from reverie._agent import Agent
 from reverie._content import ToolCallPart, ToolResultPart
 from reverie._errors import ReverieError
 from reverie._loop import AgentResult, StepResult
+from reverie._model import LanguageModel
 from reverie._parts import RetryPart, TextDeltaPart
 from reverie._retry import RetryPolicy
+from reverie._tool import Tool
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,9 @@ class _Printer:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``reverie`` command."""
-    parser = argparse.ArgumentParser(prog="reverie", description="reverie: AI agents over many LLM providers.")
+    parser = argparse.ArgumentParser(
+        prog="reverie", description="reverie: AI agents over many LLM providers."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the two demo agents (offline replay by default)")
     demo.add_argument("--live", action="store_true", help="call the real service instead of replaying")
@@ -120,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _demo(printer: _Printer, *, live: bool, provider: str, model: str | None) -> int:
     if not live and (provider != "openrouter" or model):
-        printer.line("error: --provider and --model choose what --live calls; the offline demo replays OpenRouter")
+        printer.line(
+            "error: --provider and --model choose what --live calls; the offline demo replays OpenRouter"
+        )
         return 2
     mode = f"live, {provider}" if live else "offline replay of bundled recordings, no API key needed"
     printer.line(f"reverie demo ({mode})", bold=True)
@@ -144,16 +150,17 @@ def _agent_for(
     from reverie.testing.scenarios import REPLAY_RETRY, SCENARIO_TOOLS
 
     module = importlib.import_module(f"reverie.providers.{provider}")
-    callbacks = _callbacks(printer)
     tools = [SCENARIO_TOOLS[name] for name in program.tools]
     if live:
         model_id, _ = _LIVE_MODELS[provider]
         language_model = module.Provider().language_model(model or model_id)
-        return Agent(language_model, system_prompt=_SYSTEM_PROMPT, tools=tools, **callbacks)
+        return _reporting_agent(language_model, tools, RetryPolicy(), printer)
     cassette = _cassette(program.recording)
     client = stack.enter_context(httpx2.Client(transport=cassette))
-    language_model = module.Provider(api_key="offline-demo", http_client=client).language_model(_OFFLINE_MODEL)
-    return Agent(language_model, system_prompt=_SYSTEM_PROMPT, tools=tools, retry=REPLAY_RETRY, **callbacks)
+    language_model = module.Provider(api_key="offline-demo", http_client=client).language_model(
+        _OFFLINE_MODEL
+    )
+    return _reporting_agent(language_model, tools, REPLAY_RETRY, printer)
 
 
 def _cassette(name: str) -> Any:
@@ -166,7 +173,11 @@ def _cassette(name: str) -> Any:
         return Cassette.load(file)
 
 
-def _callbacks(printer: _Printer) -> dict[str, Callable[[Any], None]]:
+def _reporting_agent(
+    model: LanguageModel, tools: list[Tool[..., Any]], retry: RetryPolicy, printer: _Printer
+) -> Agent:
+    """The demo agent, with callbacks that narrate each step."""
+
     def on_tool_call(call: ToolCallPart) -> None:
         printer.line(f"   ↳ tool call  {call.tool_name}({call.input})")
 
@@ -183,12 +194,16 @@ def _callbacks(printer: _Printer) -> dict[str, Callable[[Any], None]]:
         served = f" (served by {upstream})" if upstream else ""
         printer.line(f"   step {step.step_number + 1} finished: {step.finish_reason}{served}", dim=True)
 
-    return {
-        "on_tool_call": on_tool_call,
-        "on_tool_result": on_tool_result,
-        "on_retry": on_retry,
-        "on_step_finish": on_step_finish,
-    }
+    return Agent(
+        model,
+        system_prompt=_SYSTEM_PROMPT,
+        tools=tools,
+        retry=retry,
+        on_tool_call=on_tool_call,
+        on_tool_result=on_tool_result,
+        on_retry=on_retry,
+        on_step_finish=on_step_finish,
+    )
 
 
 def _run(program: _Program, agent: Agent, printer: _Printer, *, live: bool) -> AgentResult:

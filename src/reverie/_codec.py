@@ -8,7 +8,8 @@ into reverie types. It never performs I/O and has no sync/async split; the engin
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -75,6 +76,28 @@ def loads_event(event: SSEEvent) -> Any:
         return json.loads(event.data)
     except ValueError:
         raise InvalidResponseError("malformed JSON in stream event", body=event.data) from None
+
+
+def expect_string(value: Any, what: str) -> str:
+    """``value`` if it is a JSON string, ``""`` for null, else ``InvalidResponseError`` naming ``what``."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidResponseError(f"expected a string for {what}, got {type(value).__name__}")
+    return value
+
+
+@contextmanager
+def reading_payload(what: str, body: str | None = None) -> Generator[None]:
+    """Report a payload of the wrong shape as ``InvalidResponseError``.
+
+    Codecs read payloads through ``TypedDict`` views with ``.get``; a value of the wrong
+    JSON type (a string where an object belongs) surfaces as one of these lookup errors.
+    """
+    try:
+        yield
+    except (AttributeError, KeyError, IndexError, TypeError) as error:
+        raise InvalidResponseError(f"{what} has an unexpected shape ({error})", body=body) from error
 
 
 def expect_object(value: Any, what: str) -> dict[str, Any]:

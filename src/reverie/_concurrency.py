@@ -40,18 +40,26 @@ async def async_sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
-def call_tool(prepared: PreparedToolCall) -> Any:
-    """Run a tool from sync code."""
+def _check_runnable(prepared: PreparedToolCall) -> None:
+    """Refuse an async tool when this thread already runs an event loop (it cannot get its own)."""
     if not prepared.tool.is_async:
-        return prepared.tool.function(**prepared.arguments)
+        return
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(prepared.tool.function(**prepared.arguments))
+        return
     raise UserError(
         f"async tool {prepared.tool.name!r} cannot run from the sync API inside a running event loop; "
         "use generate_async or stream_async"
     )
+
+
+def call_tool(prepared: PreparedToolCall) -> Any:
+    """Run a tool from sync code."""
+    if not prepared.tool.is_async:
+        return prepared.tool.function(**prepared.arguments)
+    _check_runnable(prepared)
+    return asyncio.run(prepared.tool.function(**prepared.arguments))
 
 
 async def call_tool_async(prepared: PreparedToolCall) -> Any:
@@ -76,6 +84,8 @@ def run_one(job: ToolJob) -> ToolResultPart:
     call, prepared = job
     if prepared is None:
         return _invalid_result(call)
+    # Misuse of the sync API is the caller's error: raise it instead of telling the model.
+    _check_runnable(prepared)
     try:
         value = call_tool(prepared)
     except Exception as error:

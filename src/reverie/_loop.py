@@ -241,8 +241,9 @@ class RunState:
         template = config.call_template
         tool_choice, provider_options = template.tool_choice, template.provider_options
         if config.prepare_step is not None:
+            # Snapshots: a context kept (or changed) by the hook must not alias the run's state.
             context = StepContext(
-                step_number=len(self.steps), steps=self.steps, messages=messages, model=model
+                step_number=len(self.steps), steps=tuple(self.steps), messages=list(messages), model=model
             )
             overrides = config.prepare_step(context)
             if overrides is not None:

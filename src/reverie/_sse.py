@@ -61,28 +61,36 @@ class SSEDecoder:
         return events
 
     def end(self) -> list[SSEEvent]:
-        """Signal the end of the stream; a final line without its newline still counts."""
-        remainder = self._buffer.rstrip(b"\r")
-        self._buffer = b""
-        if remainder:
-            self._line(remainder)
-        # The event was never terminated by a blank line: discard it (WHATWG §9.2.6).
+        """Signal the end of the stream; return the event completed by a held-back final CR, if any."""
+        remainder, self._buffer = self._buffer, b""
+        events: list[SSEEvent] = []
+        if remainder.endswith(b"\r"):
+            # The CR held back as a possible CRLF half ends its line after all, e.g. the
+            # blank line of "data: x\r\r"; a line without any terminator is incomplete.
+            event = self._line(remainder[:-1])
+            if event is not None:
+                events.append(event)
+        # An event never terminated by a blank line is discarded (WHATWG §9.2.6).
         self._event, self._data, self._id = "", [], None
-        return []
+        return events
 
     def _line(self, raw: bytes) -> SSEEvent | None:
         if not raw:
             return self._dispatch()
+        if raw.startswith(b"data:"):  # nearly every line of an LLM stream: skip the generic parse
+            value = raw[6:] if raw[5:6] == b" " else raw[5:]
+            self._data.append(value.decode("utf-8", errors="replace"))
+            return None
         line = raw.decode("utf-8", errors="replace")
         if line[0] == ":":
             return None
         name, colon, value = line.partition(":")
         if colon and value[:1] == " ":
             value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
+        if name == "event":
             self._event = value
+        elif name == "data":  # "data" without a colon: an empty data line
+            self._data.append(value)
         elif name == "id" and "\0" not in value:
             self._id = value
         return None

@@ -31,6 +31,7 @@ R = TypeVar("R")
 
 _ARGS_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$", re.MULTILINE)
 _ARG_LINE = re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
+_LITERAL_SCHEMA_KEYS = frozenset({"default", "const", "enum", "examples"})
 
 
 class Tool(Generic[P, R]):
@@ -243,6 +244,8 @@ def _strip_titles(schema: Any) -> Any:
                 continue
             if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
                 result[key] = {name: _strip_titles(sub) for name, sub in cast(dict[str, Any], value).items()}
+            elif key in _LITERAL_SCHEMA_KEYS:
+                result[key] = value  # data, not schema: a default of {"title": "x"} stays as is
             else:
                 result[key] = _strip_titles(value)
         return result

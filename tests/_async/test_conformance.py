@@ -16,7 +16,7 @@ from reverie.testing import Cassette
 from reverie.testing.scenarios import Scenario, build_agent, check_scenario, run_scenario_async
 from tests.conftest import CASSETTES
 
-SUPPORTED_KINDS = {"openrouter", "openai", "openaicompat"}
+SUPPORTED_KINDS = {"openrouter", "openai", "openaicompat", "anthropic", "google"}
 
 
 def _scenarios() -> list[Scenario]:

@@ -30,7 +30,11 @@ async def generate(client: httpx2.AsyncClient, codec: Codec, request: PreparedRe
         await response.aclose()
     if not response.is_success:
         raise _status_error(codec, response, body, request)
-    result = codec.parse_response(_parse_json(body, request.url))
+    try:
+        result = codec.parse_response(_parse_json(body, request.url))
+    except ProviderError as error:  # an in-band error report
+        _add_context(error, response, request)
+        raise
     result.warnings = [*request.warnings, *result.warnings]
     return result
 
@@ -48,7 +52,7 @@ async def stream(
         if "json" in content_type:
             # A JSON answer to a streaming request is an error report, not a stream.
             body = await _read_body(response, request)
-            raise codec.parse_error(response.status_code, _headers(response), body, request.url)
+            raise _status_error(codec, response, body, request)
         yield StreamStartPart(warnings=list(request.warnings))
         events = SSEDecoder(max_buffer=request.max_response_bytes)
         decoder = codec.stream_decoder()
@@ -57,11 +61,14 @@ async def stream(
                 for event in events.feed(chunk):
                     for part in decoder.feed(event):
                         yield part
+            events.end()
+            for part in decoder.end():
+                yield part
         except httpx2.TransportError as error:
             raise _transport_error(error, request, during="while reading the stream") from error
-        events.end()
-        for part in decoder.end():
-            yield part
+        except ProviderError as error:  # an in-band error event or an unfinished stream
+            _add_context(error, response, request)
+            raise
     finally:
         await response.aclose()
 
@@ -105,6 +112,16 @@ def _status_error(
     error = codec.parse_error(response.status_code, _headers(response), body, request.url)
     error.request_body = request.content.decode("utf-8", errors="replace")
     return error
+
+
+def _add_context(error: ProviderError, response: httpx2.Response, request: PreparedRequest) -> None:
+    """Give an error the codec found inside a 2xx answer the exchange's URL, request and headers."""
+    if error.url is None:
+        error.url = request.url
+    if error.request_body is None:
+        error.request_body = request.content.decode("utf-8", errors="replace")
+    if not error.response_headers:
+        error.response_headers = _headers(response)
 
 
 def _headers(response: httpx2.Response) -> dict[str, str]:

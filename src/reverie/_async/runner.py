@@ -45,8 +45,14 @@ async def run(state: RunState, *, streaming: bool) -> AsyncIterator[AgentStreamP
             emitted: list[ModelStreamPart] = []
             try:
                 if streaming:
-                    async for part in _stream_step(plan, builder, state, emitted):
-                        yield part
+                    step_parts = _stream_step(plan, builder, state, emitted)
+                    try:
+                        async for part in step_parts:
+                            yield part
+                    finally:
+                        # Close the step (and its HTTP response) now when the run is closed,
+                        # not whenever the event loop finalizes the abandoned generator.
+                        await _concurrency.close_stream_async(step_parts)
                 else:
                     response = await plan.model.generate_async(plan.call)
                     for index, part in enumerate(response.content):

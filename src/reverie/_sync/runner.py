@@ -46,8 +46,14 @@ def run(state: RunState, *, streaming: bool) -> Iterator[AgentStreamPart]:
             emitted: list[ModelStreamPart] = []
             try:
                 if streaming:
-                    for part in _stream_step(plan, builder, state, emitted):
-                        yield part
+                    step_parts = _stream_step(plan, builder, state, emitted)
+                    try:
+                        for part in step_parts:
+                            yield part
+                    finally:
+                        # Close the step (and its HTTP response) now when the run is closed,
+                        # not whenever the event loop finalizes the abandoned generator.
+                        _concurrency.close_stream(step_parts)
                 else:
                     response = plan.model.generate(plan.call)
                     for index, part in enumerate(response.content):

@@ -10,7 +10,7 @@ no ``Authorization`` header is sent.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -68,7 +68,7 @@ class Codec(OpenAIChatCodec):
 
 
 def _reasoning_text(message: MessagePayload) -> str:
-    raw: Any = message.get("reasoning") or dict(message).get("reasoning_content")
+    raw: Any = message.get("reasoning") or cast(dict[str, Any], message).get("reasoning_content")
     return raw if isinstance(raw, str) else ""
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from reverie._codec import dump_options, provider_options
+from reverie._codec import dump_options, expect_string, provider_options
 from reverie._content import CallWarning, ProviderMetadata, ReasoningPart, Usage
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
@@ -104,14 +104,14 @@ class Codec(OpenAIChatCodec):
                 )
                 for detail in details
             ]
-        text = message.get("reasoning")
+        text = expect_string(message.get("reasoning"), "message.reasoning")
         return [ReasoningPart(text=text)] if text else []
 
     def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
         """The delta's ``reasoning`` text (or its details' text when only those came)."""
         details = delta.get("reasoning_details") or []
         metadata: ProviderMetadata = {self.name: {"reasoning_details": details}} if details else {}
-        text = delta.get("reasoning")
+        text = expect_string(delta.get("reasoning"), "delta.reasoning")
         if text:
             return text, metadata
         return "".join(_detail_text(detail) for detail in details), metadata

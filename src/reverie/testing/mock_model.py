@@ -81,7 +81,7 @@ class MockModel:
 
     @staticmethod
     def tool_calls(*calls: tuple[str, dict[str, Any] | str], usage: Usage | None = None) -> Response:
-        """A response calling tools, e.g. ``("weather", {"location": "Rome"})``; ids ``call_0``, ``call_1``."""
+        """A response calling tools, e.g. ``("weather", {"location": "Rome"})`` (ids ``call_0``, ...)."""
         content: list[ContentPart] = [
             ToolCallPart(
                 tool_call_id=f"call_{index}",

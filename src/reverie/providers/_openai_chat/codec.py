@@ -16,7 +16,7 @@ from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel
 
-from reverie._codec import WireRequest, expect_object
+from reverie._codec import WireRequest, expect_object, expect_string, reading_payload
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -162,28 +162,34 @@ class OpenAIChatCodec:
         completion = cast(CompletionPayload, expect_object(payload, "the chat completion"))
         if "error" in completion:
             raise self.inband_error(completion["error"])
+        with reading_payload("chat completion"):
+            return self._read_completion(completion)
+
+    def _read_completion(self, completion: CompletionPayload) -> Response:
         choices = completion.get("choices")
         if not isinstance(choices, list) or not choices:
-            raise InvalidResponseError("chat completion has no choices", body=json.dumps(payload)[:500])
+            raise InvalidResponseError("chat completion has no choices", body=json.dumps(completion)[:500])
         choice: ChoicePayload = choices[0]
         message: MessagePayload = choice.get("message") or {}
         content: list[ContentPart] = list(self.extract_reasoning(message))
-        text = message.get("content")
+        text = expect_string(message.get("content"), "message.content")
         if text:
             content.append(TextPart(text=text))
         for index, tool_call in enumerate(message.get("tool_calls") or []):
             function = tool_call.get("function") or {}
             content.append(
                 ToolCallPart(
-                    tool_call_id=tool_call.get("id") or f"call_{index}",
-                    tool_name=function.get("name") or "",
-                    input=function.get("arguments") or "",
+                    tool_call_id=expect_string(tool_call.get("id"), "tool_calls.id") or f"call_{index}",
+                    tool_name=expect_string(function.get("name"), "function.name"),
+                    input=expect_string(function.get("arguments"), "function.arguments"),
                 )
             )
         usage, usage_metadata = self.extract_usage(completion.get("usage"))
         return Response(
             content=content,
-            finish_reason=map_finish_reason(choice.get("finish_reason")),
+            finish_reason=map_finish_reason(
+                expect_string(choice.get("finish_reason"), "finish_reason") or None
+            ),
             usage=usage,
             provider_metadata=self.response_metadata(completion, usage_metadata),
             response_id=completion.get("id"),
@@ -204,15 +210,15 @@ class OpenAIChatCodec:
             return Usage(), {}
         prompt_details = usage.get("prompt_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or {}
-        input_tokens = usage.get("prompt_tokens") or 0
-        output_tokens = usage.get("completion_tokens") or 0
+        input_tokens = _count(usage.get("prompt_tokens"))
+        output_tokens = _count(usage.get("completion_tokens"))
         return (
             Usage(
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
-                total_tokens=usage.get("total_tokens") or input_tokens + output_tokens,
-                reasoning_tokens=completion_details.get("reasoning_tokens") or 0,
-                cache_read_tokens=prompt_details.get("cached_tokens") or 0,
+                total_tokens=_count(usage.get("total_tokens")) or input_tokens + output_tokens,
+                reasoning_tokens=_count(completion_details.get("reasoning_tokens")),
+                cache_read_tokens=_count(prompt_details.get("cached_tokens")),
             ),
             {},
         )
@@ -230,7 +236,18 @@ class OpenAIChatCodec:
     # --- errors -------------------------------------------------------------------
 
     def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
-        """The error for a non-2xx answer, with the provider's own message."""
+        """The error for a non-2xx answer, with the provider's own message.
+
+        A 2xx JSON answer to a streaming request is an error report too; its ``error``
+        object is read as an in-band error, so its own code decides status and retry.
+        """
+        report = _error_object(body) if status_code < 300 else None
+        if report is not None:
+            error = self.inband_error(report)
+            error.url = url
+            error.response_headers = {name.lower(): value for name, value in headers.items()}
+            error.response_body = body
+            return error
         message = _error_message(body) or _fallback_message(status_code, headers, body)
         return ProviderError(
             message,
@@ -259,6 +276,11 @@ class OpenAIChatCodec:
             retryable=retryable,
             is_context_too_large=_mentions_context_limit(message + " " + str(detail.get("code"))),
         )
+
+
+def _count(value: Any) -> int:
+    """A token count; anything but a JSON integer (a null, a stray string) counts as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 # --- message encoding helpers ---------------------------------------------------------
@@ -334,6 +356,15 @@ def _error_message(body: str) -> str | None:
         return error
     message = cast(dict[str, Any], payload).get("message")
     return message if isinstance(message, str) else None
+
+
+def _error_object(body: str) -> Any:
+    """The ``error`` member of a JSON object body, or ``None``."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return cast(dict[str, Any], payload).get("error") if isinstance(payload, dict) else None
 
 
 def _describe_error(error: dict[str, Any]) -> str:

@@ -13,10 +13,11 @@ Observed upstream variations this handles (see the recorded streams):
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._codec import loads_event
+from reverie._codec import expect_string, reading_payload
 from reverie._content import FinishReason, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
@@ -79,13 +80,20 @@ class ChatStreamDecoder:
 
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
         """Translate one chunk."""
-        payload = loads_event(event)
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            raise InvalidResponseError("malformed JSON in stream event", body=event.data) from None
         if not isinstance(payload, dict):
             raise InvalidResponseError("stream chunk is not a JSON object", body=event.data)
         chunk = cast(CompletionPayload, payload)
         if "error" in chunk:
             raise self._codec.inband_error(chunk["error"])
         self._last_chunk = chunk
+        with reading_payload("stream chunk", event.data):
+            return self._chunk_parts(chunk)
+
+    def _chunk_parts(self, chunk: CompletionPayload) -> list[ModelStreamPart]:
         parts: list[ModelStreamPart] = []
         usage = chunk.get("usage")
         if usage:
@@ -94,7 +102,7 @@ class ChatStreamDecoder:
         if not choices:
             return parts
         choice = choices[0]
-        reason = choice.get("finish_reason")
+        reason = expect_string(choice.get("finish_reason"), "finish_reason")
         if reason:
             self._finish_reason = reason
         delta = choice.get("delta")
@@ -106,7 +114,7 @@ class ChatStreamDecoder:
                 self._reasoning_open = True
                 parts.append(ReasoningStartPart(id=_REASONING_ID))
             parts.append(ReasoningDeltaPart(id=_REASONING_ID, delta=reasoning, provider_metadata=metadata))
-        text = delta.get("content")
+        text = expect_string(delta.get("content"), "delta.content")
         if text:
             if not self._text_open:
                 self._text_open = True
@@ -120,17 +128,20 @@ class ChatStreamDecoder:
 
     def _tool_fragment(self, fragment: ToolCallPayload) -> list[ModelStreamPart]:
         index = fragment.get("index", len(self._calls))
+        if not isinstance(index, int):  # pyright: ignore[reportUnnecessaryIsInstance] - untrusted JSON
+            raise InvalidResponseError(f"expected an integer tool call index, got {type(index).__name__}")
         function = fragment.get("function") or {}
-        arguments = function.get("arguments") or ""
+        arguments = expect_string(function.get("arguments"), "function.arguments")
+        name = expect_string(function.get("name"), "function.name")
         pending = self._calls.get(index)
         parts: list[ModelStreamPart] = []
         if pending is None:
-            call_id = fragment.get("id") or f"call_{index}"
-            pending = _PendingCall(id=call_id, name=function.get("name") or "", arguments="")
+            call_id = expect_string(fragment.get("id"), "tool_calls.id") or f"call_{index}"
+            pending = _PendingCall(id=call_id, name=name, arguments="")
             self._calls[index] = pending
             parts.append(ToolInputStartPart(id=call_id, tool_name=pending.name))
-        elif not pending.name and function.get("name"):
-            pending.name = function.get("name") or ""
+        elif not pending.name and name:
+            pending.name = name
         if arguments:
             pending.arguments += arguments
             parts.append(ToolInputDeltaPart(id=pending.id, delta=arguments))

@@ -1,0 +1,44 @@
+"""Anthropic (Claude) over the Messages API.
+
+    from reverie.providers import anthropic
+    model = anthropic.Provider().language_model("claude-sonnet-4-20250514")  # ANTHROPIC_API_KEY
+    agent.generate("hi", provider_options={"anthropic": {"thinking": {"budget_tokens": 4000}}})
+
+Requests carry the key in ``x-api-key`` and ``anthropic-version: 2023-06-01``. Thinking
+keeps each reasoning part's signature in ``provider_metadata["anthropic"]["signature"]`` and
+sends it back on the next step; prompt-caching markers are set per message, part or tool
+with ``provider_options={"anthropic": {"cache_control": {"type": "ephemeral"}}}``.
+"""
+
+from __future__ import annotations
+
+from reverie._provider import Provider as _BaseProvider
+from reverie.providers.anthropic.codec import AnthropicCodec as Codec
+from reverie.providers.anthropic.codec import CacheControl, Options, Thinking
+
+__all__ = ["API_VERSION", "CacheControl", "Codec", "Options", "Provider", "Thinking"]
+
+API_VERSION = "2023-06-01"
+"""The ``anthropic-version`` header sent with every request."""
+
+
+class Provider(_BaseProvider):
+    """Anthropic (``https://api.anthropic.com/v1``); the key defaults to ``ANTHROPIC_API_KEY``."""
+
+    name = "anthropic"
+    api_key_env = "ANTHROPIC_API_KEY"
+    default_base_url = "https://api.anthropic.com/v1"
+
+    def codec(self, model_id: str) -> Codec:
+        """The Messages codec for ``model_id``."""
+        return Codec(model_id)
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        """The key travels in ``x-api-key``, not as a bearer token."""
+        return {"x-api-key": api_key}
+
+    def request_headers(self) -> dict[str, str]:
+        """The base headers plus ``anthropic-version`` (a caller's own value wins)."""
+        headers = super().request_headers()
+        headers.setdefault("anthropic-version", API_VERSION)
+        return headers

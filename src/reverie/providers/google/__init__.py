@@ -1,0 +1,54 @@
+"""Google Gemini over the Gemini API (``generativelanguage.googleapis.com``).
+
+    from reverie.providers import google
+    model = google.Provider().language_model("gemini-2.5-flash")  # GEMINI_API_KEY or GOOGLE_API_KEY
+    agent.generate("hi", provider_options={"google": {"thinking_config": {"include_thoughts": True}}})
+
+The key travels in the ``x-goog-api-key`` header, never in the URL. Tool schemas are
+converted to Gemini's dialect (``to_gemini_schema``); what it cannot express is dropped
+with a warning. Thought summaries become reasoning parts; function calls, which Gemini
+sends without ids, get the tool's name as id (as fantasy did).
+"""
+
+from __future__ import annotations
+
+import os
+
+from reverie._errors import MissingAPIKeyError
+from reverie._provider import Provider as _BaseProvider
+from reverie.providers.google.codec import GeminiCodec as Codec
+from reverie.providers.google.codec import Options, SafetySetting, ThinkingConfig
+from reverie.providers.google.schema import to_gemini_schema
+
+__all__ = ["Codec", "Options", "Provider", "SafetySetting", "ThinkingConfig", "to_gemini_schema"]
+
+_FALLBACK_ENV = "GOOGLE_API_KEY"
+
+
+class Provider(_BaseProvider):
+    """Gemini (``https://generativelanguage.googleapis.com/v1beta``).
+
+    The key defaults to ``GEMINI_API_KEY``, then ``GOOGLE_API_KEY``.
+    """
+
+    name = "google"
+    api_key_env = "GEMINI_API_KEY"
+    default_base_url = "https://generativelanguage.googleapis.com/v1beta"
+
+    def _resolve_api_key(self, api_key: str | None) -> str | None:
+        if api_key:
+            return api_key
+        value = os.environ.get("GEMINI_API_KEY") or os.environ.get(_FALLBACK_ENV)
+        if not value:
+            raise MissingAPIKeyError(
+                provider=self.name, parameter="api_key", env_var=f"GEMINI_API_KEY or {_FALLBACK_ENV}"
+            )
+        return value
+
+    def codec(self, model_id: str) -> Codec:
+        """The Gemini codec for ``model_id`` (``models/`` prefix optional)."""
+        return Codec(model_id)
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        """The key travels in ``x-goog-api-key`` (a ``key=`` query would leak into logs)."""
+        return {"x-goog-api-key": api_key}
