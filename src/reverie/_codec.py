@@ -87,17 +87,27 @@ def expect_string(value: Any, what: str) -> str:
     return value
 
 
+SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError)
+"""What reading a payload of the wrong JSON shape raises through the ``TypedDict`` views.
+
+Codecs read payloads with ``.get``; a value of the wrong type (a string where an object
+belongs) surfaces as one of these. Catch them around the reading code with a plain
+``try`` (free in CPython 3.11 when nothing is raised) and re-raise ``shape_error(...)``.
+"""
+
+
+def shape_error(what: str, error: Exception, body: str | None = None) -> InvalidResponseError:
+    """The ``InvalidResponseError`` for a payload of the wrong shape."""
+    return InvalidResponseError(f"{what} has an unexpected shape ({error})", body=body)
+
+
 @contextmanager
 def reading_payload(what: str, body: str | None = None) -> Generator[None]:
-    """Report a payload of the wrong shape as ``InvalidResponseError``.
-
-    Codecs read payloads through ``TypedDict`` views with ``.get``; a value of the wrong
-    JSON type (a string where an object belongs) surfaces as one of these lookup errors.
-    """
+    """Report a payload of the wrong shape as ``InvalidResponseError`` (for once-per-response code)."""
     try:
         yield
-    except (AttributeError, KeyError, IndexError, TypeError) as error:
-        raise InvalidResponseError(f"{what} has an unexpected shape ({error})", body=body) from error
+    except SHAPE_ERRORS as error:
+        raise shape_error(what, error, body) from error
 
 
 def expect_object(value: Any, what: str) -> dict[str, Any]:

@@ -21,6 +21,18 @@ if TYPE_CHECKING:
     from reverie._loop import StepResult
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+# How providers word "the prompt does not fit the context window" (OpenAI's code, its
+# message, Anthropic's and Gemini's messages).
+_CONTEXT_TOO_LARGE_MARKERS = (
+    "context_length",  # OpenAI's code context_length_exceeded
+    "maximum context length",
+    "context length",
+    "context window",
+    "too many tokens",
+    "prompt is too long",
+    "input token count",
+    "exceeds the maximum number of tokens",
+)
 _MAX_BODY_IN_MESSAGE = 500
 
 
@@ -136,6 +148,21 @@ class RetryError(ReverieError):
     def last_error(self) -> ReverieError:
         """The error of the final attempt."""
         return self.errors[-1]
+
+
+def mentions_context_limit(text: str) -> bool:
+    """Whether an error message says the prompt does not fit the model's context window."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in _CONTEXT_TOO_LARGE_MARKERS)
+
+
+def unreadable_body_message(status_code: int, headers: Mapping[str, str], body: str) -> str:
+    """The message for an error answer whose body holds no provider message (HTML, text, nothing)."""
+    if not body.strip():
+        return f"empty response body with status {status_code}"
+    content_type = headers.get("content-type", "")
+    kind = "an HTML" if "html" in content_type or body.lstrip().startswith("<") else "a non-JSON"
+    return f"{kind} response body with status {status_code}: {clip_body(body)}"
 
 
 def clip_body(text: str) -> str:

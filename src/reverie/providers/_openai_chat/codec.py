@@ -29,7 +29,12 @@ from reverie._content import (
     ToolResultPart,
     Usage,
 )
-from reverie._errors import InvalidResponseError, ProviderError, clip_body
+from reverie._errors import (
+    InvalidResponseError,
+    ProviderError,
+    mentions_context_limit,
+    unreadable_body_message,
+)
 from reverie._model import Call, Response
 from reverie.providers._openai_chat.stream import ChatStreamDecoder, map_finish_reason
 from reverie.providers._openai_chat.wire import (
@@ -38,14 +43,6 @@ from reverie.providers._openai_chat.wire import (
     MessagePayload,
     ToolCallPayload,
     UsagePayload,
-)
-
-_CONTEXT_TOO_LARGE_MARKERS = (
-    "context_length_exceeded",
-    "maximum context length",
-    "context length",
-    "too many tokens",
-    "prompt is too long",
 )
 
 # Sampling settings that OpenAI reasoning models reject; fantasy and the Vercel AI SDK
@@ -248,14 +245,14 @@ class OpenAIChatCodec:
             error.response_headers = {name.lower(): value for name, value in headers.items()}
             error.response_body = body
             return error
-        message = _error_message(body) or _fallback_message(status_code, headers, body)
+        message = _error_message(body) or unreadable_body_message(status_code, headers, body)
         return ProviderError(
             message,
             status_code=status_code,
             url=url,
             response_headers=headers,
             response_body=body,
-            is_context_too_large=_mentions_context_limit(body),
+            is_context_too_large=mentions_context_limit(body),
         )
 
     def inband_error(self, error: Any) -> ProviderError:
@@ -274,7 +271,7 @@ class OpenAIChatCodec:
             status_code=status,
             response_body=json.dumps(error, ensure_ascii=False),
             retryable=retryable,
-            is_context_too_large=_mentions_context_limit(message + " " + str(detail.get("code"))),
+            is_context_too_large=mentions_context_limit(message + " " + str(detail.get("code"))),
         )
 
 
@@ -380,16 +377,3 @@ def _describe_error(error: dict[str, Any]) -> str:
         if provider:
             message = f"{message} (upstream: {provider})"
     return message
-
-
-def _fallback_message(status_code: int, headers: Mapping[str, str], body: str) -> str:
-    if not body.strip():
-        return f"empty response body with status {status_code}"
-    content_type = headers.get("content-type", "")
-    kind = "an HTML" if "html" in content_type or body.lstrip().startswith("<") else "a non-JSON"
-    return f"{kind} response body with status {status_code}: {clip_body(body)}"
-
-
-def _mentions_context_limit(text: str) -> bool:
-    lowered = text.lower()
-    return any(marker in lowered for marker in _CONTEXT_TOO_LARGE_MARKERS)

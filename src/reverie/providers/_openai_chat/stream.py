@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._codec import expect_string, reading_payload
+from reverie._codec import SHAPE_ERRORS, expect_string, shape_error
 from reverie._content import FinishReason, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
@@ -90,8 +90,10 @@ class ChatStreamDecoder:
         if "error" in chunk:
             raise self._codec.inband_error(chunk["error"])
         self._last_chunk = chunk
-        with reading_payload("stream chunk", event.data):
+        try:
             return self._chunk_parts(chunk)
+        except SHAPE_ERRORS as error:
+            raise shape_error("stream chunk", error, event.data) from error
 
     def _chunk_parts(self, chunk: CompletionPayload) -> list[ModelStreamPart]:
         parts: list[ModelStreamPart] = []
@@ -102,9 +104,9 @@ class ChatStreamDecoder:
         if not choices:
             return parts
         choice = choices[0]
-        reason = expect_string(choice.get("finish_reason"), "finish_reason")
+        reason = choice.get("finish_reason")
         if reason:
-            self._finish_reason = reason
+            self._finish_reason = expect_string(reason, "finish_reason")
         delta = choice.get("delta")
         if not delta:
             return parts
@@ -114,8 +116,9 @@ class ChatStreamDecoder:
                 self._reasoning_open = True
                 parts.append(ReasoningStartPart(id=_REASONING_ID))
             parts.append(ReasoningDeltaPart(id=_REASONING_ID, delta=reasoning, provider_metadata=metadata))
-        text = expect_string(delta.get("content"), "delta.content")
+        text = delta.get("content")
         if text:
+            text = expect_string(text, "delta.content")
             if not self._text_open:
                 self._text_open = True
                 parts.append(TextStartPart(id=_TEXT_ID))

@@ -34,7 +34,13 @@ from reverie._content import (
     ToolCallPart,
     ToolResultPart,
 )
-from reverie._errors import InvalidResponseError, ProviderError, UserError, clip_body
+from reverie._errors import (
+    InvalidResponseError,
+    ProviderError,
+    UserError,
+    mentions_context_limit,
+    unreadable_body_message,
+)
 from reverie._model import Call, Response, ToolDefinition
 from reverie.providers.anthropic.stream import (
     PROVIDER,
@@ -42,7 +48,6 @@ from reverie.providers.anthropic.stream import (
     describe_error,
     inband_error,
     map_stop_reason,
-    mentions_context_limit,
     read_usage,
 )
 from reverie.providers.anthropic.wire import MessagePayload
@@ -233,13 +238,7 @@ class AnthropicCodec:
         The body is ``{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}``;
         status 529 (overloaded) is a 5xx and therefore retried.
         """
-        message = _error_message(body)
-        if message is None:
-            message = (
-                f"status {status_code}: {clip_body(body)}"
-                if body.strip()
-                else f"empty body, status {status_code}"
-            )
+        message = _error_message(body) or unreadable_body_message(status_code, headers, body)
         return ProviderError(
             message,
             status_code=status_code,

@@ -19,7 +19,7 @@ from typing import Any, Literal, cast
 
 from reverie._codec import loads_event
 from reverie._content import FinishReason, ToolCallPart, Usage
-from reverie._errors import InvalidResponseError, ProviderError
+from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -62,8 +62,6 @@ _REJECTIONS = frozenset(
     }
 )
 
-CONTEXT_TOO_LARGE_MARKERS = ("prompt is too long", "context window", "too many tokens", "context_length")
-
 
 def map_stop_reason(reason: str | None) -> FinishReason:
     """The unified finish reason for an Anthropic ``stop_reason``."""
@@ -93,12 +91,6 @@ def describe_error(error: Any) -> tuple[str, str]:
         return "", str(error)
     detail = cast(dict[str, Any], error)
     return str(detail.get("type") or ""), str(detail.get("message") or "unknown error")
-
-
-def mentions_context_limit(text: str) -> bool:
-    """Whether an error message says the prompt does not fit the context window."""
-    lowered = text.lower()
-    return any(marker in lowered for marker in CONTEXT_TOO_LARGE_MARKERS)
 
 
 def inband_error(error: Any) -> ProviderError:

@@ -32,7 +32,12 @@ from reverie._content import (
     ToolCallPart,
     ToolResultPart,
 )
-from reverie._errors import InvalidResponseError, ProviderError, clip_body
+from reverie._errors import (
+    InvalidResponseError,
+    ProviderError,
+    mentions_context_limit,
+    unreadable_body_message,
+)
 from reverie._model import Call, Response, ToolDefinition
 from reverie.providers.google.schema import to_gemini_schema
 from reverie.providers.google.stream import (
@@ -44,7 +49,6 @@ from reverie.providers.google.stream import (
     function_call_part,
     inband_error,
     map_finish_reason,
-    mentions_context_limit,
     read_usage,
     response_metadata,
     signature_metadata,
@@ -187,13 +191,7 @@ class GeminiCodec:
         The body is ``{"error": {"code": 429, "message": "...", "status": "RESOURCE_EXHAUSTED"}}``
         (a one-element array of that on streaming endpoints).
         """
-        message = _error_message(body)
-        if message is None:
-            message = (
-                f"status {status_code}: {clip_body(body)}"
-                if body.strip()
-                else f"empty body, status {status_code}"
-            )
+        message = _error_message(body) or unreadable_body_message(status_code, headers, body)
         return ProviderError(
             message,
             status_code=status_code,

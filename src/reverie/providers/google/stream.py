@@ -19,7 +19,7 @@ from typing import Any, Literal, cast
 
 from reverie._codec import loads_event
 from reverie._content import FilePart, FinishReason, ProviderMetadata, ToolCallPart, Usage
-from reverie._errors import InvalidResponseError, ProviderError
+from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -54,7 +54,6 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 _TRANSIENT_STATUSES = frozenset(
     {"UNAVAILABLE", "RESOURCE_EXHAUSTED", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"}
 )
-_CONTEXT_TOO_LARGE_MARKERS = ("input token count", "exceeds the maximum number of tokens", "context window")
 
 
 def map_finish_reason(reason: str | None, *, has_calls: bool) -> FinishReason:
@@ -84,12 +83,6 @@ def read_usage(usage: UsagePayload | None) -> Usage:
         reasoning_tokens=reasoning_tokens,
         cache_read_tokens=usage.get("cachedContentTokenCount") or 0,
     )
-
-
-def mentions_context_limit(text: str) -> bool:
-    """Whether an error message says the prompt does not fit the context window."""
-    lowered = text.lower()
-    return any(marker in lowered for marker in _CONTEXT_TOO_LARGE_MARKERS)
 
 
 def describe_error(error: Any) -> tuple[int | None, str]:
