@@ -1,0 +1,73 @@
+"""Helpers for ``tests/_async/test_agent.py`` that must keep their colour in the generated twin.
+
+``scripts/unasync.py`` rewrites ``tests/_async`` into ``tests/_sync``; code that has to stay
+async in the sync twin (an ``async def`` tool run by the sync API) or that exists in both
+colours (``AsyncRendezvous`` becomes ``Rendezvous``) lives here, written once per colour,
+like ``reverie._concurrency``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio
+
+from reverie import tool
+
+T = TypeVar("T")
+
+MEETING_TIMEOUT = 5.0
+"""How long a party waits for the others; only reached when the calls run one after another."""
+
+
+class Rendezvous:
+    """``parties`` threads each wait until all have arrived (or the timeout passes)."""
+
+    def __init__(self, parties: int) -> None:
+        self._barrier = threading.Barrier(parties)
+
+    def wait(self) -> bool:
+        """Arrive and wait for the others; ``False`` if they never came."""
+        try:
+            self._barrier.wait(MEETING_TIMEOUT)
+        except threading.BrokenBarrierError:
+            return False
+        return True
+
+
+class AsyncRendezvous:
+    """``parties`` tasks each wait until all have arrived (or the timeout passes)."""
+
+    def __init__(self, parties: int) -> None:
+        self._parties = parties
+        self._arrived = 0
+        self._everyone = anyio.Event()
+
+    async def wait(self) -> bool:
+        """Arrive and wait for the others; ``False`` if they never came."""
+        self._arrived += 1
+        if self._arrived == self._parties:
+            self._everyone.set()
+        with anyio.move_on_after(MEETING_TIMEOUT):
+            await self._everyone.wait()
+            return True
+        return False
+
+
+@tool
+async def async_shout(text: str) -> str:
+    """Shout the text (an ``async def`` tool in both colours)."""
+    await asyncio.sleep(0)
+    return text.upper() + "!"
+
+
+def call_in_running_loop(function: Callable[[], T]) -> T:
+    """Call ``function`` synchronously from inside a running event loop (as in Jupyter)."""
+
+    async def main() -> T:
+        return function()
+
+    return asyncio.run(main())
