@@ -324,9 +324,14 @@ class StepBuilder:
         elif isinstance(part, StreamStartPart):
             self.warnings.extend(part.warnings)
 
-    def add_response(self, response: Response) -> None:
-        """Take a whole non-streaming response."""
-        self._content.extend(response.content)
+    def add_response(
+        self, response: Response, *, check_call: Callable[[ToolCallPart], ToolCallPart] | None = None
+    ) -> None:
+        """Take a whole non-streaming response; ``check_call`` validates its tool calls (not in place)."""
+        for part in response.content:
+            if check_call is not None and isinstance(part, ToolCallPart):
+                part = check_call(part)
+            self._content.append(part)
         self._finish = (response.finish_reason, response.provider_metadata)
         self.usage = response.usage
         self.warnings.extend(response.warnings)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from reverie._errors import InvalidResponseError
 
 _DONE = "[DONE]"
+_BOM = b"\xef\xbb\xbf"
 _DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 
 
@@ -30,18 +31,24 @@ class SSEEvent:
 class SSEDecoder:
     """Turns a byte stream into ``SSEEvent`` objects."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_id", "_max_buffer")
+    __slots__ = ("_at_start", "_buffer", "_data", "_event", "_id", "_max_buffer", "_start")
 
     def __init__(self, *, max_buffer: int = _DEFAULT_MAX_BUFFER) -> None:
         # The longest line accepted, so a stream without newlines cannot exhaust memory.
         self._max_buffer = max_buffer
         self._buffer = b""
+        self._at_start = True
+        self._start = b""
         self._event = ""
         self._data: list[str] = []
         self._id: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume ``chunk`` and return the events it completes."""
+        if self._at_start:
+            chunk = self._skip_bom(chunk)
+            if not chunk:
+                return []
         buffer = self._buffer + chunk if self._buffer else chunk
         tail = b""
         if b"\r" in buffer:
@@ -59,6 +66,15 @@ class SSEDecoder:
             if event is not None:
                 events.append(event)
         return events
+
+    def _skip_bom(self, chunk: bytes) -> bytes:
+        """Drop a leading UTF-8 byte order mark, which may itself arrive split across chunks."""
+        self._start += chunk
+        if len(self._start) < len(_BOM) and _BOM.startswith(self._start):
+            return b""  # too early to tell
+        self._at_start = False
+        start, self._start = self._start, b""
+        return start[len(_BOM) :] if start.startswith(_BOM) else start
 
     def end(self) -> list[SSEEvent]:
         """Signal the end of the stream; return the event completed by a held-back final CR, if any."""

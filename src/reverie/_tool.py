@@ -79,7 +79,13 @@ class Tool(Generic[P, R]):
     @cached_property
     def _input_model(self) -> tuple[type[BaseModel], str | None]:
         """The pydantic model of the input and, for a single model parameter, its name."""
-        hints = get_type_hints(self.function, include_extras=True)
+        try:
+            hints = get_type_hints(self.function, include_extras=True)
+        except (NameError, TypeError) as error:
+            raise UserError(
+                f"tool {self.name!r}: cannot resolve the parameter annotations ({error}); "
+                "define the types at module level"
+            ) from error
         parameters = list(self._signature.parameters.values())
         if len(parameters) == 1:
             only = hints.get(parameters[0].name)
@@ -258,6 +264,18 @@ def _has_description(annotation: Any) -> bool:
     return any(getattr(meta, "description", None) for meta in getattr(annotation, "__metadata__", ()))
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _indent_of_args(doc: str, start: int) -> int:
+    """The indentation of the first entry of an ``Args:`` section."""
+    for line in doc[start:].splitlines():
+        if line.strip():
+            return _indent(line)
+    return 0
+
+
 def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
     """Split a Google-style docstring into the summary and the ``Args:`` descriptions."""
     match = _ARGS_SECTION.search(doc)
@@ -265,10 +283,17 @@ def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
         return doc.strip(), {}
     summary = doc[: match.start()].strip()
     descriptions: dict[str, str] = {}
+    current: str | None = None
+    entry_indent = _indent_of_args(doc, match.end())
     for line in doc[match.end() :].splitlines():
         if line.strip() and not line.startswith((" ", "\t")):
             break  # the next section
         found = _ARG_LINE.match(line)
-        if found:
-            descriptions[found.group(1)] = found.group(2).strip()
+        if found is not None and (current is None or _indent(line) <= entry_indent):
+            name: str = found.group(1)
+            descriptions[name] = found.group(2).strip()
+            current = name
+        elif current is not None and line.strip():
+            # A wrapped description continues on more-indented lines.
+            descriptions[current] = f"{descriptions[current]} {line.strip()}"
     return summary, descriptions

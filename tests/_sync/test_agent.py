@@ -740,3 +740,12 @@ def test_two_tools_with_one_name_are_a_user_error() -> None:
     twin = tool(name="weather")(lambda location: location)
     with pytest.raises(UserError, match="weather"):
         Agent(MockModel("ok"), tools=[weather, twin])
+
+
+def test_generate_does_not_modify_the_model_response() -> None:
+    # A scripted response reused across runs must not be changed by validation.
+    response = MockModel.tool_calls(("no_such_tool", {}))
+    model = MockModel([response, "done"])
+    result = Agent(model, tools=[]).generate("hi")
+    assert result.steps[0].tool_calls[0].invalid
+    assert not response.content[0].invalid  # type: ignore[union-attr]

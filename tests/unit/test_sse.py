@@ -246,3 +246,16 @@ def test_arbitrary_bytes_raise_only_reverie_errors(chunks: list[bytes], max_buff
         assert isinstance(event.data, str)
         assert isinstance(event.event, str)
         assert event.data != "[DONE]"
+
+
+@pytest.mark.parametrize("split", range(1, 5))
+def test_leading_byte_order_mark_is_skipped_even_when_split(split: int) -> None:
+    body = b"\xef\xbb\xbfdata: first\n\ndata: second\n\n"
+    decoder = SSEDecoder()
+    events = decoder.feed(body[:split]) + decoder.feed(body[split:])
+    assert [event.data for event in events] == ["first", "second"]
+
+
+def test_only_a_leading_byte_order_mark_is_skipped() -> None:
+    decoder = SSEDecoder()
+    assert [e.data for e in decoder.feed(b"data: a\xef\xbb\xbf\n\n")] == ["a\ufeff"]

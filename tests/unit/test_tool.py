@@ -412,3 +412,34 @@ def test_non_string_output_is_json(value: object, expected: object) -> None:
     encoded = encode_tool_output(value)
     assert isinstance(encoded, str)
     assert json.loads(encoded) == expected
+
+
+def test_unresolvable_annotation_is_a_user_error_naming_the_tool() -> None:
+    @tool
+    def lookup(query: NotDefinedAnywhere) -> str:  # type: ignore[name-defined]  # noqa: F821
+        """Look something up."""
+        return ""
+
+    with pytest.raises(UserError, match=r"'lookup'.*NotDefinedAnywhere"):
+        lookup.definition()
+
+
+def test_wrapped_args_descriptions_are_joined() -> None:
+    @tool
+    def forecast(city: str, days: int = 1) -> str:
+        """Forecast the weather.
+
+        Args:
+            city: The city to look up,
+                wrapped onto a second line.
+            days: How many days.
+
+        Returns:
+            The forecast.
+        """
+        return ""
+
+    properties = forecast.parameters["properties"]
+    assert properties["city"]["description"] == "The city to look up, wrapped onto a second line."
+    assert properties["days"]["description"] == "How many days."
+    assert forecast.description == "Forecast the weather."

@@ -8,6 +8,7 @@ stream of parts), and both feed the same ``StepBuilder``. The decisions themselv
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from types import TracebackType
 
@@ -55,10 +56,8 @@ async def run(state: RunState, *, streaming: bool) -> AsyncIterator[AgentStreamP
                         await _concurrency.close_stream_async(step_parts)
                 else:
                     response = await plan.model.generate_async(plan.call)
-                    for index, part in enumerate(response.content):
-                        if isinstance(part, ToolCallPart):
-                            response.content[index] = _check_call(part, plan, state)
-                    builder.add_response(response)
+                    check = functools.partial(_check_call, plan=plan, state=state)
+                    builder.add_response(response, check_call=check)
                 break
             except ReverieError as error:
                 error.partial_step = builder.build(step_number=step_number, model=plan.model)

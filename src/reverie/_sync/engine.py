@@ -62,7 +62,9 @@ def stream(
                 for event in events.feed(chunk):
                     for part in decoder.feed(event):
                         yield part
-            events.end()
+            for event in events.end():
+                for part in decoder.feed(event):
+                    yield part
             for part in decoder.end():
                 yield part
         except httpx2.TransportError as error:

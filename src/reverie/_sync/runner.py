@@ -9,6 +9,7 @@ stream of parts), and both feed the same ``StepBuilder``. The decisions themselv
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from types import TracebackType
 
@@ -56,10 +57,8 @@ def run(state: RunState, *, streaming: bool) -> Iterator[AgentStreamPart]:
                         _concurrency.close_stream(step_parts)
                 else:
                     response = plan.model.generate(plan.call)
-                    for index, part in enumerate(response.content):
-                        if isinstance(part, ToolCallPart):
-                            response.content[index] = _check_call(part, plan, state)
-                    builder.add_response(response)
+                    check = functools.partial(_check_call, plan=plan, state=state)
+                    builder.add_response(response, check_call=check)
                 break
             except ReverieError as error:
                 error.partial_step = builder.build(step_number=step_number, model=plan.model)
