@@ -7,11 +7,11 @@ into reverie types. It never performs I/O and has no sync/async split; the engin
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Generator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -87,27 +87,31 @@ def expect_string(value: Any, what: str) -> str:
     return value
 
 
-SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError)
-"""What reading a payload of the wrong JSON shape raises through the ``TypedDict`` views.
-
-Codecs read payloads with ``.get``; a value of the wrong type (a string where an object
-belongs) surfaces as one of these. Catch them around the reading code with a plain
-``try`` (free in CPython 3.11 when nothing is raised) and re-raise ``shape_error(...)``.
-"""
+_SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError)
+ParamsT = ParamSpec("ParamsT")
+ResultT = TypeVar("ResultT")
 
 
-def shape_error(what: str, error: Exception, body: str | None = None) -> InvalidResponseError:
-    """The ``InvalidResponseError`` for a payload of the wrong shape."""
-    return InvalidResponseError(f"{what} has an unexpected shape ({error})", body=body)
+def reads_payload(what: str) -> Callable[[Callable[ParamsT, ResultT]], Callable[ParamsT, ResultT]]:
+    """Decorate a codec method that reads untrusted JSON so a payload of the wrong shape is typed.
 
+    Codecs read payloads through ``TypedDict`` views with ``.get``; a value of the wrong JSON
+    type (a string where an object belongs, a list where a block belongs) surfaces as one of
+    ``AttributeError``/``KeyError``/``IndexError``/``TypeError``. Those become an
+    ``InvalidResponseError`` naming ``what``, so garbage never escapes as an untyped error.
+    """
 
-@contextmanager
-def reading_payload(what: str, body: str | None = None) -> Generator[None]:
-    """Report a payload of the wrong shape as ``InvalidResponseError`` (for once-per-response code)."""
-    try:
-        yield
-    except SHAPE_ERRORS as error:
-        raise shape_error(what, error, body) from error
+    def decorate(method: Callable[ParamsT, ResultT]) -> Callable[ParamsT, ResultT]:
+        @functools.wraps(method)
+        def guarded(*args: ParamsT.args, **kwargs: ParamsT.kwargs) -> ResultT:
+            try:
+                return method(*args, **kwargs)
+            except _SHAPE_ERRORS as error:
+                raise InvalidResponseError(f"{what} has an unexpected shape ({error})") from error
+
+        return guarded
+
+    return decorate
 
 
 def expect_object(value: Any, what: str) -> dict[str, Any]:

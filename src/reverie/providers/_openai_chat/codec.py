@@ -16,7 +16,7 @@ from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel
 
-from reverie._codec import WireRequest, expect_object, expect_string, reading_payload
+from reverie._codec import WireRequest, expect_object, expect_string, reads_payload
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -154,13 +154,13 @@ class OpenAIChatCodec:
 
     # --- responses ----------------------------------------------------------------
 
+    @reads_payload("chat completion")
     def parse_response(self, payload: Any) -> Response:
         """Read a ``chat.completion`` object."""
         completion = cast(CompletionPayload, expect_object(payload, "the chat completion"))
         if "error" in completion:
             raise self.inband_error(completion["error"])
-        with reading_payload("chat completion"):
-            return self._read_completion(completion)
+        return self._read_completion(completion)
 
     def _read_completion(self, completion: CompletionPayload) -> Response:
         choices = completion.get("choices")

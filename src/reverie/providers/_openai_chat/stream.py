@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._codec import SHAPE_ERRORS, expect_string, shape_error
+from reverie._codec import expect_string, reads_payload
 from reverie._content import FinishReason, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
@@ -78,6 +78,7 @@ class ChatStreamDecoder:
         self._usage_metadata: dict[str, Any] = {}
         self._last_chunk: CompletionPayload = {}
 
+    @reads_payload("stream chunk")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
         """Translate one chunk."""
         try:
@@ -90,12 +91,6 @@ class ChatStreamDecoder:
         if "error" in chunk:
             raise self._codec.inband_error(chunk["error"])
         self._last_chunk = chunk
-        try:
-            return self._chunk_parts(chunk)
-        except SHAPE_ERRORS as error:
-            raise shape_error("stream chunk", error, event.data) from error
-
-    def _chunk_parts(self, chunk: CompletionPayload) -> list[ModelStreamPart]:
         parts: list[ModelStreamPart] = []
         usage = chunk.get("usage")
         if usage:

@@ -22,7 +22,7 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from reverie._codec import WireRequest, dump_options, expect_object, provider_options
+from reverie._codec import WireRequest, dump_options, expect_object, provider_options, reads_payload
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -186,6 +186,7 @@ class AnthropicCodec:
 
     # --- responses ----------------------------------------------------------------
 
+    @reads_payload("Anthropic response")
     def parse_response(self, payload: Any) -> Response:
         """Read a ``message`` object."""
         message = cast(MessagePayload, expect_object(payload, "the Anthropic message"))

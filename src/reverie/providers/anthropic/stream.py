@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from reverie._codec import loads_event
+from reverie._codec import loads_event, reads_payload
 from reverie._content import FinishReason, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._parts import (
@@ -122,6 +122,7 @@ class AnthropicStreamDecoder:
         self._stop_reason: str | None = None
         self._finished = False
 
+    @reads_payload("Anthropic stream event")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
         """Translate one event."""
         payload = loads_event(event)
@@ -154,6 +155,7 @@ class AnthropicStreamDecoder:
             return [FinishPart(finish_reason=map_stop_reason(self._stop_reason), usage=self._total_usage())]
         return []
 
+    @reads_payload("Anthropic stream")
     def end(self) -> list[ModelStreamPart]:
         """Nothing to flush; raise a retryable error if ``message_stop`` never came."""
         if not self._finished:

@@ -21,7 +21,7 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from reverie._codec import WireRequest, expect_object, provider_options
+from reverie._codec import WireRequest, expect_object, provider_options, reads_payload
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -131,6 +131,7 @@ class GeminiCodec:
 
     # --- responses ----------------------------------------------------------------
 
+    @reads_payload("Gemini response")
     def parse_response(self, payload: Any) -> Response:
         """Read a ``GenerateContentResponse``."""
         answer = cast(ResponsePayload, expect_object(payload, "the Gemini response"))

@@ -17,7 +17,7 @@ import binascii
 import json
 from typing import Any, Literal, cast
 
-from reverie._codec import loads_event
+from reverie._codec import loads_event, reads_payload
 from reverie._content import FilePart, FinishReason, ProviderMetadata, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._parts import (
@@ -198,6 +198,7 @@ class GeminiStreamDecoder:
         self._usage = Usage()
         self._metadata: ProviderMetadata = {}
 
+    @reads_payload("Gemini stream event")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
         """Translate one chunk."""
         payload = loads_event(event)
@@ -225,6 +226,7 @@ class GeminiStreamDecoder:
             self._finish_reason = candidate.get("finishReason")
         return parts
 
+    @reads_payload("Gemini stream")
     def end(self) -> list[ModelStreamPart]:
         """Close the open block and emit the finish part."""
         if self._finish_reason is None and not self._blocked:

@@ -1,0 +1,275 @@
+"""A canary API key never shows up where a user or a log could see it.
+
+Every provider is given the key ``sk-canary-7f3a9`` and a transport that fails in the usual
+ways (401, 500, a stream cut mid-way, a refused connection, an unreadable body). The test
+then greps for the key (and for its distinctive tail) in: exception ``str``/``repr``, the
+formatted traceback chain, error attributes, ``RetryError`` text, provider/model/agent and
+``PreparedRequest`` reprs, every log record at DEBUG (reverie, httpx2 and httpcore2, on a real
+socket too), a recorded cassette, and the output of ``reverie demo``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from reverie import (
+    Agent,
+    Call,
+    InvalidResponseError,
+    Message,
+    ProviderError,
+    RetryError,
+    RetryPolicy,
+    ReverieError,
+    _concurrency,
+)
+from reverie._cli import main as cli_main
+from reverie._provider import Provider
+from reverie.testing import Cassette
+from tests.faults import FaultServer, cut_stream, status
+
+CANARY = "sk-canary-7f3a9"
+NEEDLES = (CANARY, "7f3a9")
+"""The key, and its tail (a masked key such as ``sk-...7f3a9`` leaks too)."""
+ENV_VARS = ("OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+POLICY = RetryPolicy(max_retries=1, initial_delay=0.0)
+
+
+def _available(kind: str) -> bool:
+    try:
+        importlib.import_module(f"reverie.providers.{kind}")
+    except ImportError:
+        return False
+    return True
+
+
+KINDS = [kind for kind in ("openrouter", "openai", "openaicompat", "anthropic", "google") if _available(kind)]
+SHAPES = {"anthropic": "anthropic", "google": "gemini"}
+SCENARIOS = ["unauthorized", "server_error", "cut_stream", "connect_error", "garbage"]
+
+
+def make_provider(kind: str, **clients: Any) -> Provider:
+    module = importlib.import_module(f"reverie.providers.{kind}")
+    base_url = {"openaicompat": "https://compat.example/v1"}.get(kind)
+    return module.Provider(api_key=CANARY, base_url=base_url, **clients)
+
+
+def success_body(kind: str) -> dict[str, Any]:
+    if kind == "anthropic":
+        return {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "m",
+            "content": [{"type": "text", "text": "hi"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        }
+    if kind == "google":
+        return {
+            "candidates": [{"content": {"parts": [{"text": "hi"}], "role": "model"}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
+        }
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+class Handler:
+    """A MockTransport handler for one scenario; it checks that the key was really sent."""
+
+    def __init__(self, scenario: str, kind: str) -> None:
+        self.scenario = scenario
+        self.kind = kind
+        self.keys_seen = 0
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        credentials = [
+            request.headers.get(name, "") for name in ("authorization", "x-api-key", "x-goog-api-key")
+        ]
+        self.keys_seen += any(CANARY in value for value in credentials)
+        if self.scenario == "unauthorized":
+            return httpx2.Response(401, json={"error": {"message": "Invalid credentials", "code": 401}})
+        if self.scenario == "server_error":
+            return httpx2.Response(500, json={"error": {"message": "Internal error", "code": 500}})
+        if self.scenario == "connect_error":
+            raise httpx2.ConnectError("connection refused", request=request)
+        if self.scenario == "garbage":
+            return httpx2.Response(200, headers={"content-type": "application/json"}, content=b"{not json")
+        if self.scenario == "success":
+            return httpx2.Response(200, json=success_body(self.kind))
+        stream = json.loads(request.content).get("stream") or "streamGenerateContent" in request.url.path
+        if not stream:  # a cut JSON body: announced longer than what arrives
+            return httpx2.Response(200, headers={"content-type": "application/json"}, content=cut_body())
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=cut_body())
+
+
+def cut_body() -> Iterator[bytes]:
+    yield b"data: {}\n\n"
+    raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+def texts_of(error: BaseException) -> list[str]:
+    """Every text a user may print or log about ``error``."""
+    texts = [str(error), repr(error), "".join(traceback.format_exception(error))]
+    errors: list[BaseException] = [error]
+    if isinstance(error, RetryError):
+        errors.extend(error.errors)
+    for item in errors:
+        texts += [str(item), repr(item), repr(vars(item))]
+        if isinstance(item, ReverieError):
+            texts.append(repr(item.partial_step))
+    return texts
+
+
+def assert_clean(*texts: str) -> None:
+    for text in texts:
+        for needle in NEEDLES:
+            assert needle not in text, (
+                f"the API key leaked: ...{text[max(0, text.find(needle) - 80) :][:200]}"
+            )
+
+
+def assert_clean_logs(caplog: pytest.LogCaptureFixture) -> None:
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    for record in caplog.records:
+        assert_clean(formatter.format(record), repr(record.args), repr(getattr(record, "__dict__", {})))
+
+
+@pytest.fixture(autouse=True)
+def debug_logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)
+    for name in ("reverie", "httpx2", "httpcore2", "httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    monkeypatch.setattr(_concurrency, "sleep", lambda seconds: None)
+    return caplog
+
+
+# --- errors, reprs and logs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["generate", "stream"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_errors_and_reprs_never_show_the_key(
+    kind: str, scenario: str, mode: str, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    handler = Handler(scenario, kind)
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        provider = make_provider(kind, http_client=client)
+        model = provider.language_model("some-model")
+        agent = Agent(model, retry=POLICY)
+        with pytest.raises(ReverieError) as info:
+            if mode == "generate":
+                agent.generate("hi")
+            else:
+                agent.stream("hi").result()
+    assert handler.keys_seen >= 1, "the key was not sent: the test would prove nothing"
+    error = info.value
+    expected = {
+        "unauthorized": ProviderError,
+        "server_error": RetryError,
+        "cut_stream": RetryError,
+        "connect_error": RetryError,
+        "garbage": (InvalidResponseError, ProviderError),  # a JSON answer to a stream is an error report
+    }[scenario]
+    assert isinstance(error, expected)
+    call = Call(prompt=[Message.user("hi")], headers={"x-extra": "1"})
+    prepared = [model.prepare(call, stream=stream) for stream in (False, True)]
+    assert any(CANARY in value for value in prepared[0].headers.values())  # it is in there...
+    assert_clean(  # ...but never in what a user sees
+        *texts_of(error),
+        repr(provider),
+        str(provider),
+        repr(model),
+        repr(agent),
+        *(repr(request) for request in prepared),
+    )
+    assert_clean_logs(debug_logs)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", KINDS)
+async def test_async_errors_never_show_the_key(kind: str, debug_logs: pytest.LogCaptureFixture) -> None:
+    handler = Handler("unauthorized", kind)
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as client:
+        agent = Agent(make_provider(kind, async_http_client=client).language_model("m"), retry=POLICY)
+        with pytest.raises(ProviderError) as info:
+            await agent.stream_async("hi").result()
+    assert handler.keys_seen == 1
+    assert_clean(*texts_of(info.value))
+    assert_clean_logs(debug_logs)
+
+
+@pytest.mark.parametrize("kind", ["openaicompat", *(kind for kind in KINDS if kind in SHAPES)])
+def test_real_sockets_and_their_debug_logs_never_show_the_key(
+    kind: str, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    with FaultServer() as server, httpx2.Client(timeout=5.0) as client:
+        base_url = server.url + {"google": "/v1beta"}.get(kind, "/v1")
+        module = importlib.import_module(f"reverie.providers.{kind}")
+        agent = Agent(
+            module.Provider(api_key=CANARY, base_url=base_url, http_client=client).language_model("m")
+        )
+        server.script([status(401)])
+        with pytest.raises(ProviderError) as unauthorized:
+            agent.generate("hi")
+        server.script([cut_stream()])
+        with pytest.raises(ProviderError) as cut:
+            Agent(agent.model, retry=RetryPolicy(max_retries=0)).stream("hi").result()
+        requests = server.requests
+    assert any(CANARY in value for value in requests[0].headers.values())
+    assert_clean(*texts_of(unauthorized.value), *texts_of(cut.value))
+    assert any(record.name.startswith("httpcore2") for record in debug_logs.records), "no DEBUG logs captured"
+    assert_clean_logs(debug_logs)
+
+
+# --- recordings and the demo ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_recorded_cassettes_never_hold_the_key(
+    kind: str, tmp_path: Path, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / f"{kind}.yaml"
+    success, unauthorized = Handler("success", kind), Handler("unauthorized", kind)
+    handlers: list[Callable[[httpx2.Request], httpx2.Response]] = [success, unauthorized]
+    cassette = Cassette(
+        path, mode="record", real_transport=httpx2.MockTransport(lambda r: handlers.pop(0)(r))
+    )
+    with httpx2.Client(transport=cassette) as client:
+        agent = Agent(make_provider(kind, http_client=client).language_model("m"), retry=POLICY)
+        assert agent.generate("hi").text == "hi"
+        with pytest.raises(ProviderError):
+            agent.generate("hi again")
+    cassette.save()
+    assert success.keys_seen == unauthorized.keys_seen == 1
+    text = path.read_text(encoding="utf-8")
+    assert "hi again" in text and "Invalid credentials" in text  # both exchanges were recorded
+    assert_clean(text, repr(cassette))
+    assert_clean_logs(debug_logs)
+
+
+def test_demo_output_never_shows_the_key(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    for name in ENV_VARS:
+        monkeypatch.setenv(name, CANARY)
+    assert cli_main(["demo"]) == 0
+    out, err = capsys.readouterr()
+    assert "Weather agent" in out and "Streamed greeting" in out
+    assert_clean(out, err)
+    assert_clean_logs(debug_logs)
