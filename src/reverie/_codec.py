@@ -11,15 +11,16 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, Protocol, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from reverie._content import CallWarning
 from reverie._errors import InvalidResponseError, ProviderError, UserError
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sse import SSEEvent
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ConfigDict
 
 
 @dataclass(slots=True, kw_only=True)
@@ -121,27 +122,35 @@ def expect_object(value: Any, what: str) -> dict[str, Any]:
     return value  # pyright: ignore[reportUnknownVariableType]
 
 
-OptionsT = TypeVar("OptionsT", bound=BaseModel)
+OptionsT = TypeVar("OptionsT", bound="BaseModel")
+
+OPTIONS_CONFIG: ConfigDict = {"extra": "forbid", "defer_build": True}
+"""``model_config`` of every provider ``Options`` model: an unknown key is an error, and the
+validation schema is built when options are first used rather than when the provider is imported."""
 
 
 def provider_options(call: Call, key: str, options_type: type[OptionsT]) -> OptionsT | None:
-    """Validate the ``key`` entry of ``call.provider_options`` into ``options_type``.
-
-    Accepts a plain dict or an instance; an unknown key or a wrong type is a
-    ``UserError`` that names the provider and the offending field.
-    """
+    """Validate the ``key`` entry of ``call.provider_options`` into ``options_type`` (``None`` if absent)."""
     raw = call.provider_options.get(key)
-    if raw is None:
-        return None
+    return None if raw is None else validate_options(raw, options_type, f"provider_options[{key!r}]")
+
+
+def validate_options(raw: Any, options_type: type[OptionsT], where: str) -> OptionsT:
+    """``raw`` (a dict or an instance) as ``options_type``.
+
+    An unknown key or a wrong type is a ``UserError`` that names ``where`` and the field.
+    """
     if isinstance(raw, options_type):
         return raw
+    from pydantic import ValidationError
+
     try:
         return options_type.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
         )
-        raise UserError(f"invalid provider_options[{key!r}]: {problems}") from None
+        raise UserError(f"invalid {where}: {problems}") from None
 
 
 def dump_options(options: BaseModel) -> dict[str, Any]:

@@ -7,19 +7,17 @@ tools concurrently), and closing a model stream early.
 A sync tool in an async run goes to a worker thread so it cannot block the event loop;
 an async tool in a sync run gets a private event loop, unless one is already running in
 this thread, which is a ``UserError`` (use the ``*_async`` API there).
+
+asyncio, anyio and the thread pool are imported where they are used, so a program that
+only uses the sync API never loads an event loop (``import reverie`` stays light).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
-
-import anyio
-import anyio.to_thread
 
 from reverie._content import ToolCallPart, ToolResultPart
 from reverie._errors import UserError
@@ -37,6 +35,8 @@ def sleep(seconds: float) -> None:
 
 async def async_sleep(seconds: float) -> None:
     """Wait ``seconds`` without blocking the event loop."""
+    import anyio
+
     await anyio.sleep(seconds)
 
 
@@ -44,6 +44,8 @@ def _check_runnable(prepared: PreparedToolCall) -> None:
     """Refuse an async tool when this thread already runs an event loop (it cannot get its own)."""
     if not prepared.tool.is_async:
         return
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -59,6 +61,8 @@ def call_tool(prepared: PreparedToolCall) -> Any:
     if not prepared.tool.is_async:
         return prepared.tool.function(**prepared.arguments)
     _check_runnable(prepared)
+    import asyncio
+
     return asyncio.run(prepared.tool.function(**prepared.arguments))
 
 
@@ -66,6 +70,8 @@ async def call_tool_async(prepared: PreparedToolCall) -> Any:
     """Run a tool from async code."""
     if prepared.tool.is_async:
         return await cast(Awaitable[Any], prepared.tool.function(**prepared.arguments))
+    import anyio.to_thread
+
     return await anyio.to_thread.run_sync(functools.partial(prepared.tool.function, **prepared.arguments))
 
 
@@ -127,6 +133,8 @@ def run_tools(jobs: Sequence[ToolJob]) -> Iterator[ToolResultPart]:
         if len(batch) == 1:
             yield run_one(batch[0])
             continue
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=len(batch), thread_name_prefix="reverie-tool") as pool:
             yield from pool.map(run_one, batch)
 
@@ -138,6 +146,8 @@ async def run_tools_async(jobs: Sequence[ToolJob]) -> AsyncIterator[ToolResultPa
             yield await run_one_async(batch[0])
             continue
         results: list[ToolResultPart | None] = [None] * len(batch)
+        import anyio
+
         async with anyio.create_task_group() as group:
             for index, job in enumerate(batch):
                 group.start_soon(_run_into, results, index, job)

@@ -9,7 +9,6 @@ runner's job; nothing here waits.
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,6 +69,8 @@ def server_delay(error: ReverieError, *, now: float | None = None) -> float | No
         return max(float(retry_after), 0.0)
     except ValueError:
         pass
+    import email.utils  # only servers that send an HTTP date pay for this import
+
     try:
         moment = email.utils.parsedate_to_datetime(retry_after)
     except (TypeError, ValueError):

@@ -17,14 +17,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Generic, ParamSpec, TypeVar, cast, get_type_hints, overload
-
-import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, get_type_hints, overload
 
 from reverie._content import ToolCallPart
 from reverie._errors import UserError
 from reverie._model import ToolDefinition
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,6 +79,8 @@ class Tool(Generic[P, R]):
     @cached_property
     def _input_model(self) -> tuple[type[BaseModel], str | None]:
         """The pydantic model of the input and, for a single model parameter, its name."""
+        from pydantic import BaseModel, ConfigDict, Field, create_model
+
         try:
             hints = get_type_hints(self.function, include_extras=True)
         except (NameError, TypeError) as error:
@@ -123,6 +125,8 @@ class Tool(Generic[P, R]):
         Raises:
             ToolInputError: the input is not JSON or does not fit the schema.
         """
+        from pydantic import ValidationError
+
         model, single = self._input_model
         try:
             value = model.model_validate_json(input_json.strip() or "{}")
@@ -202,6 +206,9 @@ def encode_tool_output(value: object) -> str:
     """A ``str`` is sent as is; anything else as JSON."""
     if isinstance(value, str):
         return value
+    import pydantic_core
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump_json()
     return pydantic_core.to_json(value).decode()

@@ -112,20 +112,45 @@ def test_testing_all_is_sorted_and_exists() -> None:
 # --------------------------------------------------------------------------- import cost
 
 
-def test_import_reverie_is_light() -> None:
-    code = "import json, sys, reverie; print(json.dumps(sorted(sys.modules)))"
+def _modules_after(code: str) -> list[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    script = f"import json, sys; {code}; print(json.dumps(sorted(sys.modules)))"
     completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, timeout=60
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, timeout=60
     )
-    modules: list[str] = json.loads(completed.stdout)
+    return json.loads(completed.stdout)
+
+
+def _loaded(modules: list[str], *prefixes: str) -> list[str]:
+    return [name for name in modules if any(name == p or name.startswith(p + ".") for p in prefixes)]
+
+
+def test_import_reverie_is_light() -> None:
+    # The core needs none of these at import: providers and the test kit load when imported,
+    # pydantic when a tool schema or typed options are first used, asyncio/anyio with the
+    # first async run, httpx2 with the first provider.
+    modules = _modules_after("import reverie")
     assert "reverie" in modules
-    heavy = [
-        module
-        for module in modules
-        if module in ("yaml", "reverie.providers", "reverie.testing")
-        or module.startswith(("yaml.", "reverie.providers.", "reverie.testing."))
-    ]
-    assert heavy == []
+    assert _loaded(modules, "yaml", "reverie.providers", "reverie.testing") == []
+    assert _loaded(modules, "pydantic", "pydantic_core") == []
+    assert _loaded(modules, "asyncio", "anyio", "httpx2") == []
+
+
+@pytest.mark.parametrize("provider", ["openai", "openaicompat", "openrouter", "anthropic", "google"])
+def test_importing_a_provider_does_no_schema_work(provider: str) -> None:
+    # Typed options are pydantic models loaded on first use (reverie.providers._lazy), so a
+    # provider import costs httpx2 and the codec, not pydantic.
+    modules = _modules_after(f"import reverie.providers.{provider}")
+    assert f"reverie.providers.{provider}" in modules
+    assert "httpx2" in modules
+    assert _loaded(modules, "pydantic", "pydantic_core", "yaml", "asyncio") == []
+
+
+def test_lazy_options_load_on_first_use() -> None:
+    modules = _modules_after(
+        "from reverie.providers import openrouter; openrouter.Options(provider={'only': ['groq']})"
+    )
+    assert "pydantic" in modules and "reverie.providers._openrouter_options" in modules
 
 
 # --------------------------------------------------------------------------- generated code

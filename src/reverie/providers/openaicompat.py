@@ -10,45 +10,34 @@ no ``Authorization`` header is sent.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, cast
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, cast
 
 from reverie._codec import dump_options, provider_options
 from reverie._content import CallWarning, ProviderMetadata, ReasoningPart
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
+from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.wire import MessagePayload
 
+if TYPE_CHECKING:
+    from reverie.providers._openaicompat_options import Options
+
 __all__ = ["Codec", "Options", "Provider"]
-
-
-class Options(BaseModel):
-    """Options for OpenAI-compatible servers.
-
-    ``extra_body`` is merged into the request body as is, for server-specific fields.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "default"] | None = None
-    user: str | None = None
-    parallel_tool_calls: bool | None = None
-    extra_body: dict[str, Any] | None = None
 
 
 class Codec(OpenAIChatCodec):
     """Chat-completions codec that also reads ``reasoning``/``reasoning_content`` fields."""
 
     name = "openaicompat"
-    options_type: ClassVar[type[BaseModel] | None] = Options
     supports_top_k = True
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Copy the options (and ``extra_body``) into the body."""
+        from reverie.providers._openaicompat_options import Options
+
         options = provider_options(call, self.name, Options)
         if options is None:
             return
@@ -81,3 +70,6 @@ class Provider(_BaseProvider):
     def codec(self, model_id: str) -> Codec:
         """The chat-completions codec for ``model_id``."""
         return Codec(model_id)
+
+
+__getattr__ = lazy_exports(__name__, "reverie.providers._openaicompat_options", ["Options"])

@@ -12,83 +12,34 @@ and adds up in ``result.total_cost``. Reasoning arrives in ``reasoning`` and
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, cast
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, cast
 
 from reverie._codec import dump_options, expect_string, provider_options
 from reverie._content import CallWarning, ProviderMetadata, ReasoningPart, Usage
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
+from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
 
+if TYPE_CHECKING:
+    from reverie.providers._openrouter_options import Options, ProviderRouting, Reasoning, UsageAccounting
+
 __all__ = ["Codec", "Options", "Provider", "ProviderRouting", "Reasoning", "UsageAccounting"]
-
-_STRICT = ConfigDict(extra="forbid")
-
-
-class ProviderRouting(BaseModel):
-    """Which upstream providers may serve the request, and how to choose among them."""
-
-    model_config = _STRICT
-
-    order: list[str] | None = None
-    only: list[str] | None = None
-    ignore: list[str] | None = None
-    allow_fallbacks: bool | None = None
-    require_parameters: bool | None = None
-    data_collection: Literal["allow", "deny"] | None = None
-    zdr: bool | None = None
-    quantizations: list[str] | None = None
-    sort: Literal["price", "throughput", "latency"] | None = None
-    max_price: dict[str, float] | None = None
-
-
-class Reasoning(BaseModel):
-    """Reasoning ("thinking") settings; set ``effort`` or ``max_tokens``."""
-
-    model_config = _STRICT
-
-    effort: Literal["minimal", "low", "medium", "high"] | None = None
-    max_tokens: int | None = None
-    exclude: bool | None = None
-    enabled: bool | None = None
-
-
-class UsageAccounting(BaseModel):
-    """Whether OpenRouter reports token usage and cost (always on unless set to false)."""
-
-    model_config = _STRICT
-
-    include: bool | None = None
-
-
-class Options(BaseModel):
-    """OpenRouter request options; pass as ``provider_options={"openrouter": Options(...)}`` or a dict."""
-
-    model_config = _STRICT
-
-    provider: ProviderRouting | None = None
-    reasoning: Reasoning | None = None
-    usage: UsageAccounting | None = None
-    models: list[str] | None = None
-    transforms: list[str] | None = None
-    user: str | None = None
-    parallel_tool_calls: bool | None = None
 
 
 class Codec(OpenAIChatCodec):
     """OpenRouter's variant of the chat-completions codec."""
 
     name = "openrouter"
-    options_type: ClassVar[type[BaseModel] | None] = Options
     supports_top_k = True
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Options as given, plus usage accounting."""
+        from reverie.providers._openrouter_options import Options
+
         options = provider_options(call, self.name, Options)
         if options is not None:
             body.update(dump_options(options))
@@ -155,3 +106,10 @@ class Provider(_BaseProvider):
     def codec(self, model_id: str) -> Codec:
         """The OpenRouter codec for ``model_id``."""
         return Codec(model_id)
+
+
+__getattr__ = lazy_exports(
+    __name__,
+    "reverie.providers._openrouter_options",
+    ["Options", "ProviderRouting", "Reasoning", "UsageAccounting"],
+)

@@ -14,8 +14,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
-from pydantic import BaseModel
-
 from reverie._codec import WireRequest, expect_object, expect_string, reads_payload
 from reverie._content import (
     CallWarning,
@@ -54,7 +52,6 @@ class OpenAIChatCodec:
     """Wire codec for ``POST {base_url}/chat/completions``."""
 
     name: str = "openai"
-    options_type: ClassVar[type[BaseModel] | None] = None
     supports_top_k: ClassVar[bool] = False
 
     def __init__(self, model_id: str) -> None:

@@ -12,9 +12,14 @@ with ``provider_options={"anthropic": {"cache_control": {"type": "ephemeral"}}}`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from reverie._provider import Provider as _BaseProvider
+from reverie.providers._lazy import lazy_exports
 from reverie.providers.anthropic.codec import AnthropicCodec as Codec
-from reverie.providers.anthropic.codec import CacheControl, Options, Thinking
+
+if TYPE_CHECKING:
+    from reverie.providers.anthropic._options import CacheControl, Options, Thinking
 
 __all__ = ["API_VERSION", "CacheControl", "Codec", "Options", "Provider", "Thinking"]
 
@@ -42,3 +47,8 @@ class Provider(_BaseProvider):
         headers = super().request_headers()
         headers.setdefault("anthropic-version", API_VERSION)
         return headers
+
+
+__getattr__ = lazy_exports(
+    __name__, "reverie.providers.anthropic._options", ["CacheControl", "Options", "Thinking"]
+)

@@ -18,11 +18,16 @@ import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from reverie._codec import WireRequest, dump_options, expect_object, provider_options, reads_payload
+from reverie._codec import (
+    WireRequest,
+    dump_options,
+    expect_object,
+    provider_options,
+    reads_payload,
+    validate_options,
+)
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -52,49 +57,15 @@ from reverie.providers.anthropic.stream import (
 )
 from reverie.providers.anthropic.wire import MessagePayload
 
+if TYPE_CHECKING:
+    from reverie.providers.anthropic._options import Options
+
 DEFAULT_MAX_TOKENS = 4096
 """``max_tokens`` is mandatory in the Messages API; fantasy sends 4096 when none is given."""
 
-_STRICT = ConfigDict(extra="forbid")
 # tool_use ids must match ^[a-zA-Z0-9_-]+$; ids minted by other providers
 # ("functions.add:0" from kimi-k2) are mapped onto that alphabet.
 _INVALID_ID_CHARACTERS = re.compile(r"[^a-zA-Z0-9_-]")
-
-
-class Thinking(BaseModel):
-    """Extended thinking: how many tokens the model may spend reasoning."""
-
-    model_config = _STRICT
-
-    budget_tokens: int
-    """Sent as ``thinking.budget_tokens``; ``max_tokens`` grows by the same amount."""
-
-
-class CacheControl(BaseModel):
-    """A prompt-caching breakpoint (``cache_control``) on a block, message or tool."""
-
-    model_config = _STRICT
-
-    type: Literal["ephemeral"] = "ephemeral"
-    ttl: Literal["5m", "1h"] | None = None
-
-
-class Options(BaseModel):
-    """Anthropic options; pass as ``provider_options={"anthropic": Options(...)}`` or a dict.
-
-    On a call: ``thinking``, ``send_reasoning`` and ``disable_parallel_tool_use``. On a
-    ``Message``, a content part or a ``ToolDefinition`` (their ``provider_options``):
-    ``cache_control``, which marks that block (a message's last block) as a cache breakpoint.
-    """
-
-    model_config = _STRICT
-
-    thinking: Thinking | None = None
-    send_reasoning: bool | None = None
-    """Whether signed reasoning goes back on later steps (default ``True``, as fantasy)."""
-    disable_parallel_tool_use: bool | None = None
-    """At most one tool call per step (sent in ``tool_choice``); default ``False``."""
-    cache_control: CacheControl | None = None
 
 
 class AnthropicCodec:
@@ -110,6 +81,8 @@ class AnthropicCodec:
     def build_request(self, call: Call, *, stream: bool) -> WireRequest:
         """The ``/messages`` request for ``call``."""
         warnings: list[CallWarning] = []
+        from reverie.providers.anthropic._options import Options
+
         options = provider_options(call, self.name, Options) or Options()
         if options.cache_control is not None:
             warnings.append(
@@ -257,16 +230,9 @@ def _cache_control(options: ProviderMetadata | Mapping[str, Any]) -> dict[str, A
     raw = options.get(PROVIDER)
     if raw is None:
         return None
-    try:
-        parsed = raw if isinstance(raw, Options) else Options.model_validate(raw)
-    except ValidationError as error:
-        # Same wording as reverie._codec.provider_options, which reads only a call's options.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
-        )
-        raise UserError(
-            f"invalid provider_options[{PROVIDER!r}] on a message, part or tool: {problems}"
-        ) from None
+    from reverie.providers.anthropic._options import Options
+
+    parsed = validate_options(raw, Options, f"provider_options[{PROVIDER!r}] on a message, part or tool")
     return dump_options(parsed.cache_control) if parsed.cache_control is not None else None
 
 

@@ -13,12 +13,16 @@ sends without ids, get the tool's name as id (as fantasy did).
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from reverie._errors import MissingAPIKeyError
 from reverie._provider import Provider as _BaseProvider
+from reverie.providers._lazy import lazy_exports
 from reverie.providers.google.codec import GeminiCodec as Codec
-from reverie.providers.google.codec import Options, SafetySetting, ThinkingConfig
 from reverie.providers.google.schema import to_gemini_schema
+
+if TYPE_CHECKING:
+    from reverie.providers.google._options import Options, SafetySetting, ThinkingConfig
 
 __all__ = ["Codec", "Options", "Provider", "SafetySetting", "ThinkingConfig", "to_gemini_schema"]
 
@@ -52,3 +56,8 @@ class Provider(_BaseProvider):
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """The key travels in ``x-goog-api-key`` (a ``key=`` query would leak into logs)."""
         return {"x-goog-api-key": api_key}
+
+
+__getattr__ = lazy_exports(
+    __name__, "reverie.providers.google._options", ["Options", "SafetySetting", "ThinkingConfig"]
+)

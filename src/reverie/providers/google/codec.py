@@ -17,9 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, cast
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, cast
 
 from reverie._codec import WireRequest, expect_object, provider_options, reads_payload
 from reverie._content import (
@@ -55,42 +53,11 @@ from reverie.providers.google.stream import (
 )
 from reverie.providers.google.wire import ResponsePayload
 
+if TYPE_CHECKING:
+    from reverie.providers.google._options import Options
+
 MIN_THINKING_BUDGET = 128
 """fantasy raised thinking budgets below this to it (recorded: 100 was sent as 128)."""
-
-_STRICT = ConfigDict(extra="forbid")
-
-
-class ThinkingConfig(BaseModel):
-    """Thinking settings, sent as ``generationConfig.thinkingConfig``."""
-
-    model_config = _STRICT
-
-    thinking_budget: int | None = None
-    """Tokens the model may think; positive budgets below 128 are raised to 128, 0 turns thinking off."""
-    include_thoughts: bool | None = None
-    """Return thought summaries (they become reasoning parts)."""
-
-
-class SafetySetting(BaseModel):
-    """One ``safetySettings`` entry, e.g. ``HARM_CATEGORY_HARASSMENT`` / ``BLOCK_ONLY_HIGH``."""
-
-    model_config = _STRICT
-
-    category: str
-    threshold: str
-
-
-class Options(BaseModel):
-    """Gemini options; pass as ``provider_options={"google": Options(...)}`` or a snake_case dict."""
-
-    model_config = _STRICT
-
-    thinking_config: ThinkingConfig | None = None
-    safety_settings: list[SafetySetting] | None = None
-    cached_content: str | None = None
-    """A ``cachedContents/...`` name to answer from."""
-    response_modalities: list[Literal["TEXT", "IMAGE", "AUDIO"]] | None = None
 
 
 class GeminiCodec:
@@ -107,6 +74,8 @@ class GeminiCodec:
     def build_request(self, call: Call, *, stream: bool) -> WireRequest:
         """The ``generateContent`` (or streaming) request for ``call``."""
         warnings: list[CallWarning] = []
+        from reverie.providers.google._options import Options
+
         options = provider_options(call, self.name, Options) or Options()
         system, contents = encode_prompt(call.prompt)
         body: dict[str, Any] = {"contents": contents}
