@@ -30,7 +30,6 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"__aexit__", "__exit__"),
     (r"__aiter__", "__iter__"),
     (r"__anext__", "__next__"),
-    (r"StopAsyncIteration", "StopIteration"),
     (r"\baiter_bytes\b", "iter_bytes"),
     (r"\baclose\b", "close"),
     (r"\basync_http_client\b", "http_client"),

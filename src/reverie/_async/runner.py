@@ -46,14 +46,25 @@ async def run(state: RunState, *, streaming: bool) -> AsyncIterator[AgentStreamP
             emitted: list[ModelStreamPart] = []
             try:
                 if streaming:
-                    step_parts = _stream_step(plan, builder, state, emitted)
+                    stream = plan.model.stream_async(plan.call)
                     try:
-                        async for part in step_parts:
+                        async for part in stream:
+                            if isinstance(part, FinishPart):  # folded into the step, not forwarded
+                                builder.add(part)
+                                continue
+                            part = _observe(part, plan, state)
+                            builder.add(part)
+                            emitted.append(part)
                             yield part
                     finally:
-                        # Close the step (and its HTTP response) now when the run is closed,
-                        # not whenever the event loop finalizes the abandoned generator.
-                        await _concurrency.close_stream_async(step_parts)
+                        # Close the HTTP response as soon as the run is closed, not whenever
+                        # the event loop finalizes an abandoned generator.
+                        await _concurrency.close_stream_async(stream)
+                    if not builder.finished:
+                        raise ProviderError(
+                            f"the {plan.model.provider}:{plan.model.model_id} stream ended without a finish",
+                            retryable=True,
+                        )
                 else:
                     response = await plan.model.generate_async(plan.call)
                     check = functools.partial(_check_call, plan=plan, state=state)
@@ -115,36 +126,19 @@ async def run(state: RunState, *, streaming: bool) -> AsyncIterator[AgentStreamP
     yield FinishPart(finish_reason=result.finish_reason, usage=result.total_usage)
 
 
-async def _stream_step(
-    plan: PlannedStep, builder: StepBuilder, state: RunState, emitted: list[ModelStreamPart]
-) -> AsyncIterator[ModelStreamPart]:
-    """One streamed model call; the model's ``finish`` is folded in, not forwarded."""
+def _observe(part: ModelStreamPart, plan: PlannedStep, state: RunState) -> ModelStreamPart:
+    """Validate a streamed tool call and tell the callbacks about the part."""
     callbacks = state.config.callbacks
-    stream = plan.model.stream_async(plan.call)
-    try:
-        async for part in stream:
-            if isinstance(part, FinishPart):
-                builder.add(part)
-                continue
-            if isinstance(part, TextDeltaPart):
-                if callbacks.on_text_delta is not None:
-                    callbacks.on_text_delta(part.delta)
-            elif isinstance(part, ToolCallPart):
-                part = _check_call(part, plan, state)
-                if callbacks.on_tool_call is not None:
-                    callbacks.on_tool_call(part)
-            elif isinstance(part, ReasoningDeltaPart) and callbacks.on_reasoning_delta is not None:
-                callbacks.on_reasoning_delta(part.delta)
-            builder.add(part)
-            emitted.append(part)
-            yield part
-    finally:
-        await _concurrency.close_stream_async(stream)
-    if not builder.finished:
-        raise ProviderError(
-            f"the stream of {plan.model.provider}:{plan.model.model_id} ended without a finish part",
-            retryable=True,
-        )
+    if isinstance(part, TextDeltaPart):
+        if callbacks.on_text_delta is not None:
+            callbacks.on_text_delta(part.delta)
+    elif isinstance(part, ToolCallPart):
+        part = _check_call(part, plan, state)
+        if callbacks.on_tool_call is not None:
+            callbacks.on_tool_call(part)
+    elif isinstance(part, ReasoningDeltaPart) and callbacks.on_reasoning_delta is not None:
+        callbacks.on_reasoning_delta(part.delta)
+    return part
 
 
 def _check_call(call: ToolCallPart, plan: PlannedStep, state: RunState) -> ToolCallPart:
@@ -184,31 +178,22 @@ class AsyncAgentStream:
     def __init__(self, config: RunConfig) -> None:
         self._state = RunState(config)
         self._parts: AsyncIterator[AgentStreamPart] | None = None
-        self._done = False
 
     def _iterator(self) -> AsyncIterator[AgentStreamPart]:
         if self._parts is None:
             self._parts = run(self._state, streaming=True)
         return self._parts
 
-    def __aiter__(self) -> AsyncAgentStream:
-        return self
+    def __aiter__(self) -> AsyncIterator[AgentStreamPart]:
+        # The run's own generator: iterating it directly keeps one layer off every part.
+        return self._iterator()
 
     async def __anext__(self) -> AgentStreamPart:
-        if self._done:
-            raise StopAsyncIteration
-        try:
-            return await self._iterator().__anext__()
-        except StopAsyncIteration:
-            self._done = True
-            raise
-        except BaseException:
-            self._done = True
-            raise
+        return await self._iterator().__anext__()
 
     async def result(self) -> AgentResult:
         """Consume whatever is left of the stream and return the run's result."""
-        async for _ in self:
+        async for _ in self._iterator():
             pass
         if self._state.result is None:
             raise UserError("the stream was closed before the run finished; no result is available")
@@ -220,10 +205,8 @@ class AsyncAgentStream:
         return list(self._state.steps)
 
     async def aclose(self) -> None:
-        """Stop the run and release its HTTP response."""
-        self._done = True
-        if self._parts is not None:
-            await _concurrency.close_stream_async(self._parts)
+        """Stop the run and release its HTTP response (a run not yet started never starts)."""
+        await _concurrency.close_stream_async(self._iterator())
 
     async def __aenter__(self) -> AsyncAgentStream:
         return self

@@ -47,14 +47,25 @@ def run(state: RunState, *, streaming: bool) -> Iterator[AgentStreamPart]:
             emitted: list[ModelStreamPart] = []
             try:
                 if streaming:
-                    step_parts = _stream_step(plan, builder, state, emitted)
+                    stream = plan.model.stream(plan.call)
                     try:
-                        for part in step_parts:
+                        for part in stream:
+                            if isinstance(part, FinishPart):  # folded into the step, not forwarded
+                                builder.add(part)
+                                continue
+                            part = _observe(part, plan, state)
+                            builder.add(part)
+                            emitted.append(part)
                             yield part
                     finally:
-                        # Close the step (and its HTTP response) now when the run is closed,
-                        # not whenever the event loop finalizes the abandoned generator.
-                        _concurrency.close_stream(step_parts)
+                        # Close the HTTP response as soon as the run is closed, not whenever
+                        # the event loop finalizes an abandoned generator.
+                        _concurrency.close_stream(stream)
+                    if not builder.finished:
+                        raise ProviderError(
+                            f"the {plan.model.provider}:{plan.model.model_id} stream ended without a finish",
+                            retryable=True,
+                        )
                 else:
                     response = plan.model.generate(plan.call)
                     check = functools.partial(_check_call, plan=plan, state=state)
@@ -116,36 +127,19 @@ def run(state: RunState, *, streaming: bool) -> Iterator[AgentStreamPart]:
     yield FinishPart(finish_reason=result.finish_reason, usage=result.total_usage)
 
 
-def _stream_step(
-    plan: PlannedStep, builder: StepBuilder, state: RunState, emitted: list[ModelStreamPart]
-) -> Iterator[ModelStreamPart]:
-    """One streamed model call; the model's ``finish`` is folded in, not forwarded."""
+def _observe(part: ModelStreamPart, plan: PlannedStep, state: RunState) -> ModelStreamPart:
+    """Validate a streamed tool call and tell the callbacks about the part."""
     callbacks = state.config.callbacks
-    stream = plan.model.stream(plan.call)
-    try:
-        for part in stream:
-            if isinstance(part, FinishPart):
-                builder.add(part)
-                continue
-            if isinstance(part, TextDeltaPart):
-                if callbacks.on_text_delta is not None:
-                    callbacks.on_text_delta(part.delta)
-            elif isinstance(part, ToolCallPart):
-                part = _check_call(part, plan, state)
-                if callbacks.on_tool_call is not None:
-                    callbacks.on_tool_call(part)
-            elif isinstance(part, ReasoningDeltaPart) and callbacks.on_reasoning_delta is not None:
-                callbacks.on_reasoning_delta(part.delta)
-            builder.add(part)
-            emitted.append(part)
-            yield part
-    finally:
-        _concurrency.close_stream(stream)
-    if not builder.finished:
-        raise ProviderError(
-            f"the stream of {plan.model.provider}:{plan.model.model_id} ended without a finish part",
-            retryable=True,
-        )
+    if isinstance(part, TextDeltaPart):
+        if callbacks.on_text_delta is not None:
+            callbacks.on_text_delta(part.delta)
+    elif isinstance(part, ToolCallPart):
+        part = _check_call(part, plan, state)
+        if callbacks.on_tool_call is not None:
+            callbacks.on_tool_call(part)
+    elif isinstance(part, ReasoningDeltaPart) and callbacks.on_reasoning_delta is not None:
+        callbacks.on_reasoning_delta(part.delta)
+    return part
 
 
 def _check_call(call: ToolCallPart, plan: PlannedStep, state: RunState) -> ToolCallPart:
@@ -185,31 +179,22 @@ class AgentStream:
     def __init__(self, config: RunConfig) -> None:
         self._state = RunState(config)
         self._parts: Iterator[AgentStreamPart] | None = None
-        self._done = False
 
     def _iterator(self) -> Iterator[AgentStreamPart]:
         if self._parts is None:
             self._parts = run(self._state, streaming=True)
         return self._parts
 
-    def __iter__(self) -> AgentStream:
-        return self
+    def __iter__(self) -> Iterator[AgentStreamPart]:
+        # The run's own generator: iterating it directly keeps one layer off every part.
+        return self._iterator()
 
     def __next__(self) -> AgentStreamPart:
-        if self._done:
-            raise StopIteration
-        try:
-            return self._iterator().__next__()
-        except StopIteration:
-            self._done = True
-            raise
-        except BaseException:
-            self._done = True
-            raise
+        return self._iterator().__next__()
 
     def result(self) -> AgentResult:
         """Consume whatever is left of the stream and return the run's result."""
-        for _ in self:
+        for _ in self._iterator():
             pass
         if self._state.result is None:
             raise UserError("the stream was closed before the run finished; no result is available")
@@ -221,10 +206,8 @@ class AgentStream:
         return list(self._state.steps)
 
     def close(self) -> None:
-        """Stop the run and release its HTTP response."""
-        self._done = True
-        if self._parts is not None:
-            _concurrency.close_stream(self._parts)
+        """Stop the run and release its HTTP response (a run not yet started never starts)."""
+        _concurrency.close_stream(self._iterator())
 
     def __enter__(self) -> AgentStream:
         return self

@@ -51,6 +51,8 @@ class Codec(OpenAIChatCodec):
         text = _reasoning_text(message)
         return [ReasoningPart(text=text)] if text else []
 
+    reasoning_keys = frozenset({"reasoning", "reasoning_content"})
+
     def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
         """Reasoning text of a stream delta."""
         return _reasoning_text(delta), {}

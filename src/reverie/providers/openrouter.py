@@ -58,6 +58,8 @@ class Codec(OpenAIChatCodec):
         text = expect_string(message.get("reasoning"), "message.reasoning")
         return [ReasoningPart(text=text)] if text else []
 
+    reasoning_keys = frozenset({"reasoning", "reasoning_details"})
+
     def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
         """The delta's ``reasoning`` text (or its details' text when only those came)."""
         details = delta.get("reasoning_details") or []

@@ -194,6 +194,9 @@ class OpenAIChatCodec:
         """Hook: reasoning parts of a response message (plain OpenAI returns none)."""
         return []
 
+    reasoning_keys: ClassVar[frozenset[str]] = frozenset()
+    """Delta fields that carry reasoning; the stream decoder calls the hook below only when one is present."""
+
     def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
         """Hook: the reasoning text (and metadata) carried by a stream delta."""
         return "", {}

@@ -34,7 +34,7 @@ from reverie._parts import (
     ToolInputStartPart,
 )
 from reverie._sse import SSEEvent
-from reverie.providers._openai_chat.wire import CompletionPayload, ToolCallPayload
+from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, ToolCallPayload
 
 if TYPE_CHECKING:
     from reverie.providers._openai_chat.codec import OpenAIChatCodec
@@ -105,12 +105,9 @@ class ChatStreamDecoder:
         delta = choice.get("delta")
         if not delta:
             return parts
-        reasoning, metadata = self._codec.extract_reasoning_delta(delta)
-        if reasoning or metadata:
-            if not self._reasoning_open:
-                self._reasoning_open = True
-                parts.append(ReasoningStartPart(id=_REASONING_ID))
-            parts.append(ReasoningDeltaPart(id=_REASONING_ID, delta=reasoning, provider_metadata=metadata))
+        reasoning_keys = self._codec.reasoning_keys
+        if reasoning_keys and not reasoning_keys.isdisjoint(delta):
+            parts.extend(self._reasoning(delta))
         text = delta.get("content")
         if text:
             text = expect_string(text, "delta.content")
@@ -122,6 +119,17 @@ class ChatStreamDecoder:
         if tool_calls:
             for fragment in tool_calls:
                 parts.extend(self._tool_fragment(fragment))
+        return parts
+
+    def _reasoning(self, delta: MessagePayload) -> list[ModelStreamPart]:
+        reasoning, metadata = self._codec.extract_reasoning_delta(delta)
+        if not reasoning and not metadata:
+            return []
+        parts: list[ModelStreamPart] = []
+        if not self._reasoning_open:
+            self._reasoning_open = True
+            parts.append(ReasoningStartPart(id=_REASONING_ID))
+        parts.append(ReasoningDeltaPart(id=_REASONING_ID, delta=reasoning, provider_metadata=metadata))
         return parts
 
     def _tool_fragment(self, fragment: ToolCallPayload) -> list[ModelStreamPart]:
