@@ -19,7 +19,7 @@ _BOM = b"\xef\xbb\xbf"
 _DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class SSEEvent:
     r"""One dispatched event: its name (``"message"`` by default) and its data lines joined by ``\\n``."""
 
@@ -61,8 +61,15 @@ class SSEDecoder:
         if len(self._buffer) > self._max_buffer:
             raise InvalidResponseError(f"stream line exceeds the limit of {self._max_buffer} bytes")
         events: list[SSEEvent] = []
+        data = self._data
         for raw in lines:
+            # The two lines of nearly every LLM event, "data: {...}" and the blank line that
+            # ends it, are handled here; anything else goes through the generic parse.
+            if raw.startswith(b"data:"):
+                data.append((raw[6:] if raw[5:6] == b" " else raw[5:]).decode("utf-8", errors="replace"))
+                continue
             event = self._line(raw)
+            data = self._data
             if event is not None:
                 events.append(event)
         return events
@@ -93,10 +100,6 @@ class SSEDecoder:
     def _line(self, raw: bytes) -> SSEEvent | None:
         if not raw:
             return self._dispatch()
-        if raw.startswith(b"data:"):  # nearly every line of an LLM stream: skip the generic parse
-            value = raw[6:] if raw[5:6] == b" " else raw[5:]
-            self._data.append(value.decode("utf-8", errors="replace"))
-            return None
         line = raw.decode("utf-8", errors="replace")
         if line[0] == ":":
             return None

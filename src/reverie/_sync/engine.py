@@ -9,6 +9,7 @@ go through the codec's ``parse_error``, unreadable bodies become ``InvalidRespon
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -76,8 +77,15 @@ def stream(
         response.close()
 
 
+@functools.lru_cache(maxsize=256)
+def _endpoint(url: str) -> httpx2.URL:
+    """Endpoint URLs are few and fixed per model: parse each once instead of on every request."""
+    return httpx2.URL(url)
+
+
 def _send(client: httpx2.Client, request: PreparedRequest) -> httpx2.Response:
-    http_request = client.build_request("POST", request.url, content=request.content, headers=request.headers)
+    url = _endpoint(request.url)
+    http_request = client.build_request("POST", url, content=request.content, headers=request.headers)
     try:
         return client.send(http_request, stream=True)
     except httpx2.TransportError as error:
