@@ -50,10 +50,14 @@ def run(state: RunState, *, streaming: bool) -> Iterator[AgentStreamPart]:
                     stream = plan.model.stream(plan.call)
                     try:
                         for part in stream:
-                            if isinstance(part, FinishPart):  # folded into the step, not forwarded
+                            if isinstance(part, TextDeltaPart):  # most parts: keep them cheap
+                                if callbacks.on_text_delta is not None:
+                                    callbacks.on_text_delta(part.delta)
+                            elif isinstance(part, FinishPart):  # folded into the step, not forwarded
                                 builder.add(part)
                                 continue
-                            part = _observe(part, plan, state)
+                            else:
+                                part = _observe(part, plan, state)
                             builder.add(part)
                             emitted.append(part)
                             yield part
@@ -128,12 +132,9 @@ def run(state: RunState, *, streaming: bool) -> Iterator[AgentStreamPart]:
 
 
 def _observe(part: ModelStreamPart, plan: PlannedStep, state: RunState) -> ModelStreamPart:
-    """Validate a streamed tool call and tell the callbacks about the part."""
+    """Validate a streamed tool call and tell the callbacks about the part (text deltas aside)."""
     callbacks = state.config.callbacks
-    if isinstance(part, TextDeltaPart):
-        if callbacks.on_text_delta is not None:
-            callbacks.on_text_delta(part.delta)
-    elif isinstance(part, ToolCallPart):
+    if isinstance(part, ToolCallPart):
         part = _check_call(part, plan, state)
         if callbacks.on_tool_call is not None:
             callbacks.on_tool_call(part)
