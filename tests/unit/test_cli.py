@@ -46,3 +46,17 @@ def test_module_entry_point_runs_the_demo() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "Oi!" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("provider", "variable"), [("anthropic", "ANTHROPIC_API_KEY"), ("google", "GEMINI_API_KEY")]
+)
+def test_live_demo_on_another_provider_names_its_key(
+    provider: str, variable: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["demo", "--live", "--provider", provider]) == 1
+    out = capsys.readouterr().out
+    assert f"reverie demo (live, {provider})" in out
+    assert variable in out
