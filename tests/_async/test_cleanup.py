@@ -29,7 +29,6 @@ from reverie import (
     ReverieError,
     TextDeltaPart,
     UserError,
-    _concurrency,
 )
 from reverie.providers import openaicompat
 from tests.faults import DEFAULT_TEXT, Fault, FaultServer, slow_drip
@@ -68,14 +67,8 @@ def server(fault_server: FaultServer) -> Iterator[FaultServer]:
 
 
 @pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    delays: list[float] = []
-
-    async def record(seconds: float) -> None:
-        delays.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "async_sleep", record)
-    return delays
+def _no_waiting(sleeps: list[float]) -> None:
+    """Retries in these tests never wait (see the ``sleeps`` fixture in conftest)."""
 
 
 def make_agent(server: FaultServer, client: httpx2.AsyncClient, **options: object) -> Agent:

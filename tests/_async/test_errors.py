@@ -32,7 +32,6 @@ from reverie import (
     ToolCallPart,
     ToolResultPart,
     UserError,
-    _concurrency,
     tool,
 )
 from reverie.providers import openai, openrouter
@@ -158,18 +157,6 @@ async def run(agent: Agent, mode: str, parts: list[AgentStreamPart] | None = Non
         if parts is not None:
             parts.append(part)
     return await stream.result()
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Each retry delay, recorded instead of waited."""
-    delays: list[float] = []
-
-    async def record(seconds: float) -> None:
-        delays.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "async_sleep", record)
-    return delays
 
 
 # --- HTTP error answers -----------------------------------------------------------------

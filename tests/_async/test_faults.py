@@ -32,7 +32,6 @@ from reverie import (
     RetryPolicy,
     ReverieError,
     TextDeltaPart,
-    _concurrency,
 )
 from reverie._provider import Provider
 from reverie.providers import openaicompat
@@ -87,18 +86,6 @@ def server(fault_server: FaultServer) -> Iterator[FaultServer]:
 async def client() -> AsyncIterator[httpx2.AsyncClient]:
     async with httpx2.AsyncClient(verify=False, timeout=TIMEOUT) as client:
         yield client
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Each delay the runner asked for, recorded instead of slept (the injected clock)."""
-    delays: list[float] = []
-
-    async def record(seconds: float) -> None:
-        delays.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "async_sleep", record)
-    return delays
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from reverie import (
     RetryPart,
     RetryPolicy,
     TextDeltaPart,
-    _concurrency,
 )
 from reverie.providers import openrouter
 
@@ -132,18 +131,6 @@ def visible_text(parts: list[AgentStreamPart]) -> str:
         else:
             kept.append(part)
     return "".join(part.delta for part in kept if isinstance(part, TextDeltaPart))
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Each delay the runner waited, without waiting."""
-    delays: list[float] = []
-
-    async def record(seconds: float) -> None:
-        delays.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "async_sleep", record)
-    return delays
 
 
 # --- which failures are retried ---------------------------------------------------------

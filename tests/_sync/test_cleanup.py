@@ -30,7 +30,6 @@ from reverie import (
     ReverieError,
     TextDeltaPart,
     UserError,
-    _concurrency,
 )
 from reverie.providers import openaicompat
 from tests.faults import DEFAULT_TEXT, Fault, FaultServer, slow_drip
@@ -69,14 +68,8 @@ def server(fault_server: FaultServer) -> Iterator[FaultServer]:
 
 
 @pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    delays: list[float] = []
-
-    def record(seconds: float) -> None:
-        delays.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "sleep", record)
-    return delays
+def _no_waiting(sleeps: list[float]) -> None:
+    """Retries in these tests never wait (see the ``sleeps`` fixture in conftest)."""
 
 
 def make_agent(server: FaultServer, client: httpx2.Client, **options: object) -> Agent:

@@ -33,7 +33,6 @@ from reverie import (
     ToolCallPart,
     ToolResultPart,
     UserError,
-    _concurrency,
     tool,
 )
 from reverie.providers import openai, openrouter
@@ -159,18 +158,6 @@ def run(agent: Agent, mode: str, parts: list[AgentStreamPart] | None = None) -> 
         if parts is not None:
             parts.append(part)
     return stream.result()
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Each retry delay, recorded instead of waited."""
-    delays: list[float] = []
-
-    def record(seconds: float) -> None:
-        delays.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "sleep", record)
-    return delays
 
 
 # --- HTTP error answers -----------------------------------------------------------------

@@ -33,7 +33,6 @@ from reverie import (
     RetryPolicy,
     ReverieError,
     TextDeltaPart,
-    _concurrency,
 )
 from reverie._provider import Provider
 from reverie.providers import openaicompat
@@ -88,18 +87,6 @@ def server(fault_server: FaultServer) -> Iterator[FaultServer]:
 def client() -> Iterator[httpx2.Client]:
     with httpx2.Client(verify=False, timeout=TIMEOUT) as client:
         yield client
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Each delay the runner asked for, recorded instead of slept (the injected clock)."""
-    delays: list[float] = []
-
-    def record(seconds: float) -> None:
-        delays.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "sleep", record)
-    return delays
 
 
 # --- helpers ------------------------------------------------------------------------------

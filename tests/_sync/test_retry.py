@@ -28,7 +28,6 @@ from reverie import (
     RetryPart,
     RetryPolicy,
     TextDeltaPart,
-    _concurrency,
 )
 from reverie.providers import openrouter
 
@@ -133,18 +132,6 @@ def visible_text(parts: list[AgentStreamPart]) -> str:
         else:
             kept.append(part)
     return "".join(part.delta for part in kept if isinstance(part, TextDeltaPart))
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Each delay the runner waited, without waiting."""
-    delays: list[float] = []
-
-    def record(seconds: float) -> None:
-        delays.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "sleep", record)
-    return delays
 
 
 # --- which failures are retried ---------------------------------------------------------
