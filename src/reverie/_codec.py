@@ -11,10 +11,16 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
 from reverie._content import CallWarning
-from reverie._errors import InvalidResponseError, ProviderError, UserError
+from reverie._errors import (
+    InvalidResponseError,
+    ProviderError,
+    UserError,
+    mentions_context_limit,
+    unreadable_body_message,
+)
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sse import SSEEvent
@@ -113,6 +119,33 @@ def reads_payload(what: str) -> Callable[[Callable[ParamsT, ResultT]], Callable[
         return guarded
 
     return decorate
+
+
+def status_error(
+    message: str | None, *, status_code: int, headers: Mapping[str, str], body: str, url: str
+) -> ProviderError:
+    """The error for a non-2xx answer: the provider's own ``message`` if its body had one."""
+    return ProviderError(
+        message or unreadable_body_message(status_code, headers, body),
+        status_code=status_code,
+        url=url,
+        response_headers=headers,
+        response_body=body,
+        is_context_too_large=mentions_context_limit(body),
+    )
+
+
+def json_object_or_empty(text: str) -> dict[str, Any]:
+    """A tool call's input as a JSON object; ``{}`` when it is not one.
+
+    APIs that take arguments as an object (Anthropic, Gemini) get ``{}`` for an invalid
+    call's unparseable input; the call's error result tells the model what went wrong.
+    """
+    try:
+        value: Any = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return cast(dict[str, Any], value) if isinstance(value, dict) else {}
 
 
 def expect_object(value: Any, what: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
-from reverie._codec import WireRequest, expect_object, expect_string, reads_payload
+from reverie._codec import WireRequest, expect_object, expect_string, reads_payload, status_error
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -31,7 +31,6 @@ from reverie._errors import (
     InvalidResponseError,
     ProviderError,
     mentions_context_limit,
-    unreadable_body_message,
 )
 from reverie._model import Call, Response
 from reverie.providers._openai_chat.stream import ChatStreamDecoder, map_finish_reason
@@ -245,15 +244,8 @@ class OpenAIChatCodec:
             error.response_headers = {name.lower(): value for name, value in headers.items()}
             error.response_body = body
             return error
-        message = _error_message(body) or unreadable_body_message(status_code, headers, body)
-        return ProviderError(
-            message,
-            status_code=status_code,
-            url=url,
-            response_headers=headers,
-            response_body=body,
-            is_context_too_large=mentions_context_limit(body),
-        )
+        message = _error_message(body)
+        return status_error(message, status_code=status_code, headers=headers, body=body, url=url)
 
     def inband_error(self, error: Any) -> ProviderError:
         """The error for an ``{"error": ...}`` object inside a 200 answer or stream."""

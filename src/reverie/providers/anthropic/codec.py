@@ -24,8 +24,10 @@ from reverie._codec import (
     WireRequest,
     dump_options,
     expect_object,
+    json_object_or_empty,
     provider_options,
     reads_payload,
+    status_error,
     validate_options,
 )
 from reverie._content import (
@@ -43,8 +45,6 @@ from reverie._errors import (
     InvalidResponseError,
     ProviderError,
     UserError,
-    mentions_context_limit,
-    unreadable_body_message,
 )
 from reverie._model import Call, Response, ToolDefinition
 from reverie.providers.anthropic.stream import (
@@ -212,14 +212,8 @@ class AnthropicCodec:
         The body is ``{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}``;
         status 529 (overloaded) is a 5xx and therefore retried.
         """
-        message = _error_message(body) or unreadable_body_message(status_code, headers, body)
-        return ProviderError(
-            message,
-            status_code=status_code,
-            url=url,
-            response_headers=headers,
-            response_body=body,
-            is_context_too_large=mentions_context_limit(message),
+        return status_error(
+            _error_message(body), status_code=status_code, headers=headers, body=body, url=url
         )
 
 
@@ -330,7 +324,7 @@ def _encode_assistant_parts(
                 "type": "tool_use",
                 "id": tool_use_id(part.tool_call_id),
                 "name": part.tool_name,
-                "input": _parse_input(part.input),
+                "input": json_object_or_empty(part.input),
             }
             blocks.append(_with_cache(block, part.provider_options))
     return blocks
@@ -353,16 +347,6 @@ def _encode_reasoning(part: ReasoningPart, warnings: list[CallWarning]) -> dict[
             )
         )
     return None
-
-
-def _parse_input(text: str) -> dict[str, Any]:
-    # tool_use.input is a JSON object on the wire; an invalid call's unparseable input
-    # goes back as {} (its error result tells the model what went wrong).
-    try:
-        value: Any = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return cast(dict[str, Any], value) if isinstance(value, dict) else {}
 
 
 def _error_message(body: str) -> str | None:

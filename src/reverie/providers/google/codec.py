@@ -19,7 +19,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._codec import WireRequest, expect_object, provider_options, reads_payload
+from reverie._codec import (
+    WireRequest,
+    expect_object,
+    json_object_or_empty,
+    provider_options,
+    reads_payload,
+    status_error,
+)
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -33,8 +40,6 @@ from reverie._content import (
 from reverie._errors import (
     InvalidResponseError,
     ProviderError,
-    mentions_context_limit,
-    unreadable_body_message,
 )
 from reverie._model import Call, Response, ToolDefinition
 from reverie.providers.google.schema import to_gemini_schema
@@ -161,15 +166,8 @@ class GeminiCodec:
         The body is ``{"error": {"code": 429, "message": "...", "status": "RESOURCE_EXHAUSTED"}}``
         (a one-element array of that on streaming endpoints).
         """
-        message = _error_message(body) or unreadable_body_message(status_code, headers, body)
-        return ProviderError(
-            message,
-            status_code=status_code,
-            url=url,
-            response_headers=headers,
-            response_body=body,
-            is_context_too_large=mentions_context_limit(message),
-        )
+        message = _error_message(body)
+        return status_error(message, status_code=status_code, headers=headers, body=body, url=url)
 
 
 # --- request helpers ------------------------------------------------------------------
@@ -213,21 +211,13 @@ def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
             if not part.provider_executed:
                 # Recorded: {"functionCall": {"id": "weather", "name": "weather", "args": {...}}},
                 # without the thoughtSignature the response carried.
-                call = {"id": part.tool_call_id, "name": part.tool_name, "args": _parse_args(part.input)}
+                arguments = json_object_or_empty(part.input)
+                call = {"id": part.tool_call_id, "name": part.tool_name, "args": arguments}
                 encoded.append({"functionCall": call})
         elif isinstance(part, ToolResultPart):
             response = {"id": part.tool_call_id, "name": part.tool_name, "response": {"result": part.output}}
             encoded.append({"functionResponse": response})
     return encoded
-
-
-def _parse_args(text: str) -> dict[str, Any]:
-    # An invalid call's unparseable input goes back as {}; its error result explains.
-    try:
-        value: Any = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return cast(dict[str, Any], value) if isinstance(value, dict) else {}
 
 
 def _generation_config(call: Call, options: Options, warnings: list[CallWarning]) -> dict[str, Any]:
