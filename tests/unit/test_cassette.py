@@ -12,12 +12,12 @@ import pytest
 import yaml
 
 from reverie.testing.cassette import Cassette, CassetteError, Interaction
+from tests.conftest import CASSETTES
 
 pytest_plugins = ["pytester"]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEEDS = sorted(FIXTURES.glob("*.yaml"))
-SHARED_CASSETTES = Path(__file__).resolve().parents[3] / "shared" / "cassettes"
 GROQ_SIMPLE = FIXTURES / "openrouter-kimi-k2-groq-simple.yaml"  # 429 then 200
 GROQ_STREAMING = FIXTURES / "openrouter-kimi-k2-groq-simple_streaming.yaml"  # "Olá" split in deltas
 SILICONFLOW_TOOL = FIXTURES / "openrouter-kimi-k2-siliconflow-tool.yaml"
@@ -132,9 +132,9 @@ async def test_seed_replays_async(seed: Path) -> None:
     cassette.assert_all_used()
 
 
-@pytest.mark.skipif(not SHARED_CASSETTES.is_dir(), reason="shared/cassettes not beside the repo")
+@pytest.mark.skipif(not CASSETTES.is_dir(), reason=f"the shared cassette corpus is absent ({CASSETTES})")
 def test_every_shared_cassette_replays_its_own_requests() -> None:
-    files = sorted(SHARED_CASSETTES.rglob("*.yaml"))
+    files = sorted(CASSETTES.rglob("*.yaml"))
     assert files
     for path in files:
         cassette = Cassette.load(path, chunk_size=None)
