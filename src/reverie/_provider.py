@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx2
 
@@ -21,6 +21,12 @@ from reverie._version import __version__
 _DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=15.0)
 """Generation can take minutes; connecting should not."""
 _DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+class CodecFactory(Protocol):
+    """A codec class: built with the model id it speaks for."""
+
+    def __call__(self, model_id: str, /) -> Codec: ...
 
 
 class Provider:
@@ -41,6 +47,8 @@ class Provider:
     api_key_env: ClassVar[str | None] = None
     """The environment variable holding the key; ``None`` when no key is required."""
     default_base_url: ClassVar[str | None] = None
+    codec_type: ClassVar[CodecFactory]
+    """The provider's codec class; a model's codec is ``codec_type(model_id)``."""
 
     def __init__(
         self,
@@ -91,8 +99,8 @@ class Provider:
         )
 
     def codec(self, model_id: str) -> Codec:
-        """The wire codec for ``model_id`` (implemented by each provider)."""
-        raise NotImplementedError
+        """The wire codec for ``model_id`` (``codec_type`` built for that model)."""
+        return self.codec_type(model_id)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """How the key travels; bearer by default."""

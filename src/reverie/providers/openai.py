@@ -43,10 +43,7 @@ class Provider(_BaseProvider):
     name = "openai"
     api_key_env = "OPENAI_API_KEY"
     default_base_url = "https://api.openai.com/v1"
-
-    def codec(self, model_id: str) -> Codec:
-        """The chat-completions codec for ``model_id``."""
-        return Codec(model_id)
+    codec_type = Codec
 
 
 __getattr__ = lazy_exports(__name__, "reverie.providers._openai_options", ["Options"])

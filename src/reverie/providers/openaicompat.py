@@ -68,10 +68,7 @@ class Provider(_BaseProvider):
 
     name = "openaicompat"
     api_key_env = None
-
-    def codec(self, model_id: str) -> Codec:
-        """The chat-completions codec for ``model_id``."""
-        return Codec(model_id)
+    codec_type = Codec
 
 
 __getattr__ = lazy_exports(__name__, "reverie.providers._openaicompat_options", ["Options"])

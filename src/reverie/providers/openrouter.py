@@ -104,10 +104,7 @@ class Provider(_BaseProvider):
     name = "openrouter"
     api_key_env = "OPENROUTER_API_KEY"
     default_base_url = "https://openrouter.ai/api/v1"
-
-    def codec(self, model_id: str) -> Codec:
-        """The OpenRouter codec for ``model_id``."""
-        return Codec(model_id)
+    codec_type = Codec
 
 
 __getattr__ = lazy_exports(

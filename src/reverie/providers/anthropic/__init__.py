@@ -33,10 +33,7 @@ class Provider(_BaseProvider):
     name = "anthropic"
     api_key_env = "ANTHROPIC_API_KEY"
     default_base_url = "https://api.anthropic.com/v1"
-
-    def codec(self, model_id: str) -> Codec:
-        """The Messages codec for ``model_id``."""
-        return Codec(model_id)
+    codec_type = Codec
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """The key travels in ``x-api-key``, not as a bearer token."""

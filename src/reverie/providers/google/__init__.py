@@ -38,6 +38,7 @@ class Provider(_BaseProvider):
     name = "google"
     api_key_env = "GEMINI_API_KEY"
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"
+    codec_type = Codec
 
     def _resolve_api_key(self, api_key: str | None) -> str | None:
         if api_key:
@@ -48,10 +49,6 @@ class Provider(_BaseProvider):
                 provider=self.name, parameter="api_key", env_var=f"GEMINI_API_KEY or {_FALLBACK_ENV}"
             )
         return value
-
-    def codec(self, model_id: str) -> Codec:
-        """The Gemini codec for ``model_id`` (``models/`` prefix optional)."""
-        return Codec(model_id)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """The key travels in ``x-goog-api-key`` (a ``key=`` query would leak into logs)."""
