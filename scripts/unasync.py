@@ -37,7 +37,8 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bstream_async\b", "stream"),
     (r"\basync_sleep\b", "sleep"),
     (r"\brun_scenario_async\b", "run_scenario"),
-    (r"\brun_tools_async\b", "run_tools"),
+    (r"\brun_all_async\b", "run_all"),
+    (r"\bcall_async\b", "call"),
     (r"\bclose_stream_async\b", "close_stream"),
     (r"^ *@pytest\.mark\.anyio\n", ""),
 ]

@@ -34,17 +34,6 @@ from reverie._errors import (
     ReverieError,
     UserError,
 )
-from reverie._loop import (
-    AgentResult,
-    StepContext,
-    StepOverrides,
-    StepResult,
-    StopCondition,
-    finish_reason_is,
-    has_tool_call,
-    max_tokens_used,
-    step_count_is,
-)
 from reverie._model import Call, LanguageModel, Response, ToolChoice, ToolDefinition
 from reverie._parts import (
     AgentStreamPart,
@@ -64,9 +53,20 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
+from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
+from reverie._run.config import (
+    StepContext,
+    StepOverrides,
+    StopCondition,
+    finish_reason_is,
+    has_tool_call,
+    max_tokens_used,
+    step_count_is,
+)
 from reverie._sync.runner import AgentStream
-from reverie._tool import Tool, tool
+from reverie._tools.function import FunctionTool, tool
+from reverie._tools.protocol import Tool, ToolInputError
 from reverie._version import __version__
 
 __all__ = [
@@ -83,6 +83,7 @@ __all__ = [
     "FilePart",
     "FinishPart",
     "FinishReason",
+    "FunctionTool",
     "InvalidResponseError",
     "LanguageModel",
     "Message",
@@ -117,6 +118,7 @@ __all__ = [
     "ToolDefinition",
     "ToolInputDeltaPart",
     "ToolInputEndPart",
+    "ToolInputError",
     "ToolInputStartPart",
     "ToolResultPart",
     "Usage",

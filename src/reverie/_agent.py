@@ -7,26 +7,21 @@ The class only holds configuration and resolves it per call; the work is done by
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, TypedDict, Unpack
 
 from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
-from reverie._loop import (
-    AgentResult,
-    Callbacks,
-    PrepareStep,
-    RepairToolCall,
-    RunConfig,
-    StepResult,
-    StopCondition,
-)
 from reverie._model import Call, LanguageModel, ToolChoice
 from reverie._parts import RetryPart
+from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
+from reverie._run.config import Callbacks, PrepareStep, RepairToolCall, RunConfig, StopCondition
+from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._sync import runner as sync_runner
-from reverie._tool import Tool
+from reverie._tools.protocol import Tool
 
 DEFAULT_MAX_STEPS = 20
 """A run stops after this many steps unless ``max_steps`` says otherwise (a runaway-loop guard)."""
@@ -60,7 +55,7 @@ class Agent:
     Args:
         model: The language model (``provider.language_model(id)`` or a ``MockModel``).
         system_prompt: Sent as the first message of every run.
-        tools: Functions made with ``@tool``.
+        tools: Functions made with ``@tool``, or any other ``Tool``.
         retry: How failed steps are retried (default ``RetryPolicy()``: 3 retries, 5 s, x2).
         prepare_step: Called before each step; may change the model, messages, tools or tool choice.
         repair_tool_call: Called with an invalid tool call and its error; may return a fixed call.
@@ -80,7 +75,7 @@ class Agent:
         model: LanguageModel,
         *,
         system_prompt: str | None = None,
-        tools: Sequence[Tool[..., Any]] = (),
+        tools: Sequence[Tool] = (),
         retry: RetryPolicy | None = None,
         prepare_step: PrepareStep | None = None,
         repair_tool_call: RepairToolCall | None = None,
@@ -97,14 +92,14 @@ class Agent:
         _check_settings(settings)
         for item in tools:
             if not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-                raise UserError(f"tools must be made with @tool; got {item!r}")
-        names = [item.name for item in tools]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+                raise UserError(f"tools must be made with @tool (or implement reverie.Tool); got {item!r}")
+        counts = Counter(item.name for item in tools)
+        duplicates = sorted(name for name, count in counts.items() if count > 1)
         if duplicates:
             raise UserError(f"two tools share the name(s) {', '.join(duplicates)}")
         self.model = model
         self.system_prompt = system_prompt
-        self.tools: tuple[Tool[..., Any], ...] = tuple(tools)
+        self.tools: tuple[Tool, ...] = tuple(tools)
         self.retry = retry or RetryPolicy()
         self.prepare_step = prepare_step
         self.repair_tool_call = repair_tool_call
@@ -119,6 +114,7 @@ class Agent:
             on_finish=on_finish,
         )
         self.settings: CallSettings = settings
+        self._hooks: RunHooks = NO_HOOKS
 
     def __repr__(self) -> str:
         return f"Agent(model={self.model!r}, tools={[item.name for item in self.tools]})"
@@ -219,6 +215,7 @@ class Agent:
             prepare_step=self.prepare_step,
             repair_tool_call=self.repair_tool_call,
             callbacks=self.callbacks,
+            hooks=self._hooks,
         )
 
 

@@ -22,11 +22,11 @@ import httpx2
 from reverie._agent import Agent
 from reverie._content import ToolCallPart, ToolResultPart
 from reverie._errors import ReverieError
-from reverie._loop import AgentResult, StepResult
 from reverie._model import LanguageModel
 from reverie._parts import RetryPart, TextDeltaPart
+from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
-from reverie._tool import Tool
+from reverie._tools.protocol import Tool
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,7 @@ def _cassette(name: str) -> Any:
 
 
 def _reporting_agent(
-    model: LanguageModel, tools: list[Tool[..., Any]], retry: RetryPolicy, printer: _Printer
+    model: LanguageModel, tools: Sequence[Tool], retry: RetryPolicy, printer: _Printer
 ) -> Agent:
     """The demo agent, with callbacks that narrate each step."""
 

@@ -75,6 +75,8 @@ class ToolResultPart:
     output: str
     """The text the model receives: a ``str`` return as is, anything else as JSON."""
     is_error: bool = False
+    provider_executed: bool = False
+    """True for the result of a tool the provider ran (it stays in the assistant's turn)."""
     provider_metadata: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
     provider_options: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
     type: Literal["tool_result"] = "tool_result"

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reverie._loop import StepResult
+    from reverie._results import StepResult
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 # How providers word "the prompt does not fit the context window" (OpenAI's code, its

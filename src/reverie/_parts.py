@@ -2,9 +2,10 @@
 
 Names follow the Vercel AI SDK's noun_action rule in snake_case. A model stream yields
 ``stream_start``, the ``text_*``/``reasoning_*``/``tool_input_*`` triples keyed by ``id``,
-``tool_call``, ``source``, ``file`` and ``finish``. The agent stream forwards those (except
-the model's ``finish``) and adds ``step_start``, ``tool_result``, ``step_finish``, ``retry``
-and a final ``finish`` carrying the run's total usage.
+``tool_call``, ``tool_result`` (of a tool the provider executed), ``source``, ``file`` and
+``finish``. The agent stream forwards those (except the model's ``finish``) and adds
+``step_start``, ``tool_result``, ``step_finish``, ``retry`` and a final ``finish``
+carrying the run's total usage.
 
 Errors are raised by the iterator, never yielded as parts.
 """
@@ -27,7 +28,7 @@ from reverie._content import (
 
 if TYPE_CHECKING:
     from reverie._errors import ReverieError
-    from reverie._loop import StepResult
+    from reverie._results import StepResult
 
 
 def _metadata() -> ProviderMetadata:
@@ -130,6 +131,10 @@ class FinishPart:
     finish_reason: FinishReason
     usage: Usage
     provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    response_id: str | None = None
+    """The provider's id of the response, when it sends one (model streams only)."""
+    model_id: str | None = None
+    """The model that answered, as the provider reports it (model streams only)."""
     type: Literal["finish"] = "finish"
 
 
@@ -182,6 +187,7 @@ ModelStreamPart: TypeAlias = (
     | ToolInputDeltaPart
     | ToolInputEndPart
     | ToolCallPart
+    | ToolResultPart
     | SourcePart
     | FilePart
     | FinishPart

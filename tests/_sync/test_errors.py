@@ -140,7 +140,7 @@ def make_provider(server: Server, api_key: str = "sk-test") -> openrouter.Provid
 def make_agent(
     server: Server,
     *,
-    tools: list[Tool[..., Any]] | None = None,
+    tools: list[Tool] | None = None,
     retry: RetryPolicy | None = None,
     api_key: str = "sk-test",
     **options: Any,
@@ -535,7 +535,7 @@ def test_invalid_call_does_not_stop_a_valid_one(mode: str) -> None:
     ids=["sync-tool", "async-tool"],
 )
 def test_tool_that_raises_gives_an_error_result_and_the_run_goes_on(
-    failing: Tool[..., Any], expected: str, mode: str
+    failing: Tool, expected: str, mode: str
 ) -> None:
     server = Server([("call_1", failing.name, '{"reason": "fuse"}')], "the tool failed, sorry")
     result = run(make_agent(server, tools=[failing]), mode)

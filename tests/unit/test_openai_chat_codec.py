@@ -181,7 +181,7 @@ def run_tools(calls: Sequence[ToolCallPart]) -> list[ToolResultPart]:
     results: list[ToolResultPart] = []
     for call in calls:
         found = SCENARIO_TOOLS[call.tool_name]
-        output = found.function(**found.parse_arguments(call.input))
+        output = found.call(found.validate(call.input))
         results.append(
             ToolResultPart(tool_call_id=call.tool_call_id, tool_name=call.tool_name, output=output)
         )

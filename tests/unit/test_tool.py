@@ -1,4 +1,4 @@
-"""``@tool``: schemas from signatures, input validation and output encoding (``reverie._tool``)."""
+"""``@tool``: schemas from signatures, input validation and output encoding (``reverie._tools``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from reverie import Tool, ToolCallPart, ToolDefinition, UserError, tool
-from reverie._tool import ToolInputError, encode_tool_output, prepare_tool_call
+from reverie._run.tools import encode_tool_output, prepare_tool_call
+from reverie._tools.protocol import ToolInputError
 from reverie.testing.scenarios import SCENARIO_TOOLS
 
 # The schema fantasy sent for the weather tool, byte for byte in the recordings.
@@ -251,7 +252,7 @@ def test_single_pydantic_model_parameter_is_the_schema() -> None:
         "required": ["title"],
         "type": "object",
     }
-    arguments = search.parse_arguments('{"title": "Dune"}')
+    arguments = search.validate('{"title": "Dune"}')
     assert arguments == {"query": Query(title="Dune", limit=10)}
     assert search.function(**arguments) == "Dune"
 
@@ -301,7 +302,7 @@ def test_annotated_description_wins_over_docstring() -> None:
 
 def test_valid_input_becomes_keyword_arguments() -> None:
     add = SCENARIO_TOOLS["add"]
-    arguments = add.parse_arguments('{"a": 2, "b": 3}')
+    arguments = add.validate('{"a": 2, "b": 3}')
     assert arguments == {"a": 2, "b": 3}
     assert add.function(**arguments) == "5"
 
@@ -312,11 +313,11 @@ def test_defaults_fill_missing_optional_arguments() -> None:
         """Search."""
         return query
 
-    assert search.parse_arguments('{"query": "x"}') == {"query": "x", "limit": 5}
+    assert search.validate('{"query": "x"}') == {"query": "x", "limit": 5}
 
 
 def test_unknown_keys_are_ignored() -> None:
-    assert weather.parse_arguments('{"location": "Rome", "unit": "C"}') == {"location": "Rome"}
+    assert weather.validate('{"location": "Rome", "unit": "C"}') == {"location": "Rome"}
 
 
 @pytest.mark.parametrize("empty", ["", "  ", "{}"])
@@ -326,12 +327,12 @@ def test_empty_input_for_a_tool_without_arguments(empty: str) -> None:
         """The time."""
         return "noon"
 
-    assert now.parse_arguments(empty) == {}
+    assert now.validate(empty) == {}
 
 
 def test_missing_field_error_names_the_tool_and_the_field() -> None:
     with pytest.raises(ToolInputError) as raised:
-        weather.parse_arguments('{"city": "Rome"}')
+        weather.validate('{"city": "Rome"}')
     message = str(raised.value)
     assert "'weather'" in message
     assert "location" in message
@@ -340,7 +341,7 @@ def test_missing_field_error_names_the_tool_and_the_field() -> None:
 
 def test_wrong_type_error_names_the_field() -> None:
     with pytest.raises(ToolInputError, match=r"\bb\b.*integer"):
-        SCENARIO_TOOLS["add"].parse_arguments('{"a": 2, "b": "three"}')
+        SCENARIO_TOOLS["add"].validate('{"a": 2, "b": "three"}')
 
 
 def test_nested_field_error_names_the_path() -> None:
@@ -350,13 +351,13 @@ def test_nested_field_error_names_the_path() -> None:
         return box.label
 
     with pytest.raises(ToolInputError, match=r"inner\.limit"):
-        pack.parse_arguments('{"label": "x", "inner": {"title": "t", "limit": "many"}}')
+        pack.validate('{"label": "x", "inner": {"title": "t", "limit": "many"}}')
 
 
 @pytest.mark.parametrize("bad", ['{"location": ', "not json", "[1, 2]", "null", '"Rome"'])
 def test_malformed_or_non_object_input_is_a_tool_input_error(bad: str) -> None:
     with pytest.raises(ToolInputError, match="'weather'"):
-        weather.parse_arguments(bad)
+        weather.validate(bad)
 
 
 def test_prepare_tool_call_marks_invalid_calls_with_their_error() -> None:

@@ -1,9 +1,9 @@
-"""The agent driver: the step loop with retries, tools and callbacks, and the agent stream.
+"""The agent driver: carries out the run machine's actions, and the agent stream.
 
-This is the async source; ``reverie/_sync/runner.py`` is generated from it. One loop
-serves ``generate`` and ``stream``: only the step source differs (a whole response or a
-stream of parts), and both feed the same ``StepBuilder``. The decisions themselves
-(next call, validity of tool calls, retry delays, when to stop) live in pure modules.
+This is the async source; ``reverie/_sync/runner.py`` is generated from it. Every decision
+(what to call, whether to retry and how long to wait, which tools run, when to stop, what
+the callbacks see) is made by ``reverie._run.machine.Run``; this module only performs the
+I/O an action names and feeds the outcome back, each action wrapped in the run's hooks.
 """
 
 from __future__ import annotations
@@ -13,159 +13,89 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 
 from reverie import _concurrency
-from reverie._content import ToolCallPart, ToolResultPart
-from reverie._errors import ProviderError, ReverieError, UserError
-from reverie._loop import AgentResult, PlannedStep, RunConfig, RunState, StepBuilder, StepResult
-from reverie._parts import (
-    AgentStreamPart,
-    FinishPart,
-    ModelStreamPart,
-    ReasoningDeltaPart,
-    RetryPart,
-    StepFinishPart,
-    StepStartPart,
-    TextDeltaPart,
-)
-from reverie._retry import final_error, retry_delay
-from reverie._tool import prepare_tool_call
+from reverie._concurrency import NestedLoopError
+from reverie._content import ToolResultPart
+from reverie._errors import ReverieError, UserError
+from reverie._parts import AgentStreamPart
+from reverie._results import AgentResult, StepResult
+from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
+from reverie._run.config import RunConfig
+from reverie._run.machine import Run
+from reverie._run.tools import error_result, invalid_result, output_result
 
 
-async def run(state: RunState, *, streaming: bool) -> AsyncIterator[AgentStreamPart]:
-    """Run the agent, yielding its parts; the result is left in ``state.result``."""
-    config = state.config
-    callbacks = config.callbacks
+async def drive(run: Run) -> AsyncIterator[AgentStreamPart]:
+    """Carry out ``run``'s actions, yielding its parts; the result is left in ``run.result``."""
+    hooks = run.config.hooks
     while True:
-        step_number = len(state.steps)
-        plan = state.plan_step()
-        if callbacks.on_step_start is not None:
-            callbacks.on_step_start(step_number)
-        yield StepStartPart(step_number=step_number)
-        errors: list[ReverieError] = []
-        while True:
-            builder = StepBuilder()
-            emitted: list[ModelStreamPart] = []
-            try:
-                if streaming:
-                    stream = plan.model.stream_async(plan.call)
-                    try:
-                        async for part in stream:
-                            if isinstance(part, TextDeltaPart):  # most parts: keep them cheap
-                                if callbacks.on_text_delta is not None:
-                                    callbacks.on_text_delta(part.delta)
-                            elif isinstance(part, FinishPart):  # folded into the step, not forwarded
-                                builder.add(part)
-                                continue
-                            else:
-                                part = _observe(part, plan, state)
-                            builder.add(part)
-                            emitted.append(part)
-                            yield part
-                    finally:
-                        # Close the HTTP response as soon as the run is closed, not whenever
-                        # the event loop finalizes an abandoned generator.
-                        await _concurrency.close_stream_async(stream)
-                    if not builder.finished:
-                        raise ProviderError(
-                            f"the {plan.model.provider}:{plan.model.model_id} stream ended without a finish",
-                            retryable=True,
-                        )
-                else:
-                    response = await plan.model.generate_async(plan.call)
-                    check = functools.partial(_check_call, plan=plan, state=state)
-                    builder.add_response(response, check_call=check)
-                break
-            except ReverieError as error:
-                error.partial_step = builder.build(step_number=step_number, model=plan.model)
-                errors.append(error)
-                delay = retry_delay(config.retry, errors)
-                if delay is None:
-                    failure = final_error(config.retry, errors)
-                    if failure is error:
-                        raise
-                    raise failure from error
-                retry = RetryPart(
-                    step_number=step_number,
-                    attempt=len(errors),
-                    delay=delay,
-                    error=error,
-                    discarded=tuple(emitted),
-                )
-                if callbacks.on_retry is not None:
-                    callbacks.on_retry(retry)
-                yield retry
-                await _concurrency.async_sleep(delay)
-        results: list[ToolResultPart] = []
-        calls = [
-            part
-            for part in builder.content()
-            if isinstance(part, ToolCallPart) and not part.provider_executed
-        ]
-        if calls:
-            if not streaming and callbacks.on_tool_call is not None:
-                for call in calls:
-                    callbacks.on_tool_call(call)
-            jobs = [
-                (call, None if call.invalid else prepare_tool_call(call, plan.tools)[1]) for call in calls
-            ]
-            async for result in _concurrency.run_tools_async(jobs):
-                results.append(result)
-                if callbacks.on_tool_result is not None:
-                    callbacks.on_tool_result(result)
-                yield result
-        step = builder.build(step_number=step_number, model=plan.model, tool_results=results)
-        if callbacks.on_step_finish is not None:
-            callbacks.on_step_finish(step)
-        yield StepFinishPart(
-            step_number=step_number,
-            step=step,
-            finish_reason=step.finish_reason,
-            usage=step.usage,
-            provider_metadata=step.provider_metadata,
-        )
-        if not state.finish_step(step):
-            break
-    result = state.finish_run()
-    if callbacks.on_finish is not None:
-        callbacks.on_finish(result)
-    yield FinishPart(finish_reason=result.finish_reason, usage=result.total_usage)
+        action = run.next_action()
+        for event in run.events():
+            yield event
+        if isinstance(action, Finish):
+            return
+        with hooks.around(action):
+            if isinstance(action, CallModel):
+                try:
+                    if action.streaming:
+                        stream = action.model.stream_async(action.call)
+                        try:
+                            async for part in stream:
+                                forwarded = run.feed_part(part)
+                                if forwarded is not None:
+                                    yield forwarded
+                        finally:
+                            # Close the HTTP response as soon as the run is closed, not whenever
+                            # the event loop finalizes an abandoned generator.
+                            await _concurrency.close_stream_async(stream)
+                    else:
+                        run.feed_response(await action.model.generate_async(action.call))
+                except ReverieError as error:
+                    run.feed_error(error)  # raises the final error when retrying stops
+            elif isinstance(action, Wait):
+                await _concurrency.async_sleep(action.seconds)
+            else:
+                async for result in _run_tools(action):
+                    run.feed_tool_result(result)
+                    for event in run.events():
+                        yield event
 
 
-def _observe(part: ModelStreamPart, plan: PlannedStep, state: RunState) -> ModelStreamPart:
-    """Validate a streamed tool call and tell the callbacks about the part (text deltas aside)."""
-    callbacks = state.config.callbacks
-    if isinstance(part, ToolCallPart):
-        part = _check_call(part, plan, state)
-        if callbacks.on_tool_call is not None:
-            callbacks.on_tool_call(part)
-    elif isinstance(part, ReasoningDeltaPart) and callbacks.on_reasoning_delta is not None:
-        callbacks.on_reasoning_delta(part.delta)
-    return part
+async def _run_tools(action: RunTools) -> AsyncIterator[ToolResultPart]:
+    """Run each batch of the step's calls (a batch's calls concurrently), results in call order."""
+    for batch in action.batches:
+        if len(batch) == 1:
+            yield await _run_one(batch[0])
+            continue
+        calls = [functools.partial(_run_one, job) for job in batch]
+        for result in await _concurrency.run_all_async(calls):
+            yield result
 
 
-def _check_call(call: ToolCallPart, plan: PlannedStep, state: RunState) -> ToolCallPart:
-    """Validate a call, giving the repair hook one chance to fix an invalid one."""
-    if call.provider_executed:
-        return call
-    checked, _ = prepare_tool_call(call, plan.tools)
-    repair = state.config.repair_tool_call
-    if checked.invalid and repair is not None:
-        repaired = repair(checked, checked.error or "")
-        if repaired is not None:
-            checked, _ = prepare_tool_call(repaired, plan.tools)
-    return checked
+async def _run_one(job: ToolJob) -> ToolResultPart:
+    """Run one call; a raising tool becomes an error result and the run goes on (fantasy)."""
+    call, prepared = job
+    if prepared is None:
+        return invalid_result(call)
+    try:
+        value = await prepared.tool.call_async(prepared.arguments)
+    except NestedLoopError:
+        raise  # misuse of the sync API is the caller's error, not the model's
+    except Exception as error:
+        return error_result(call, error)
+    return output_result(call, value)
 
 
 async def generate(config: RunConfig) -> AgentResult:
     """Run to the end without streaming and return the result."""
-    state = RunState(config)
-    parts = run(state, streaming=False)
+    run = Run(config, streaming=False)
+    parts = drive(run)
     try:
         async for _ in parts:
             pass
     finally:
         await _concurrency.close_stream_async(parts)
-    assert state.result is not None
-    return state.result
+    assert run.result is not None
+    return run.result
 
 
 class AsyncAgentStream:
@@ -177,12 +107,12 @@ class AsyncAgentStream:
     """
 
     def __init__(self, config: RunConfig) -> None:
-        self._state = RunState(config)
+        self._run = Run(config, streaming=True)
         self._parts: AsyncIterator[AgentStreamPart] | None = None
 
     def _iterator(self) -> AsyncIterator[AgentStreamPart]:
         if self._parts is None:
-            self._parts = run(self._state, streaming=True)
+            self._parts = drive(self._run)
         return self._parts
 
     def __aiter__(self) -> AsyncIterator[AgentStreamPart]:
@@ -196,14 +126,14 @@ class AsyncAgentStream:
         """Consume whatever is left of the stream and return the run's result."""
         async for _ in self._iterator():
             pass
-        if self._state.result is None:
+        if self._run.result is None:
             raise UserError("the stream was closed before the run finished; no result is available")
-        return self._state.result
+        return self._run.result
 
     @property
     def steps(self) -> list[StepResult]:
         """The steps finished so far."""
-        return list(self._state.steps)
+        return list(self._run.steps)
 
     async def aclose(self) -> None:
         """Stop the run and release its HTTP response (a run not yet started never starts)."""

@@ -21,10 +21,10 @@ from pydantic import Field
 
 from reverie._agent import Agent
 from reverie._content import ReasoningPart
-from reverie._loop import AgentResult
 from reverie._parts import AgentStreamPart
+from reverie._results import AgentResult
 from reverie._retry import RetryPolicy
-from reverie._tool import Tool, tool
+from reverie._tools.function import FunctionTool, tool
 
 __all__ = [
     "SCENARIO_TOOLS",
@@ -64,7 +64,7 @@ def multiply(
     return str(a * b)
 
 
-SCENARIO_TOOLS: dict[str, Tool[..., Any]] = {"weather": weather, "add": add, "multiply": multiply}
+SCENARIO_TOOLS: dict[str, FunctionTool[..., Any]] = {"weather": weather, "add": add, "multiply": multiply}
 """The tools of the recorded scenarios, by name."""
 
 

@@ -1,0 +1,70 @@
+"""The actions the run machine asks its driver to carry out.
+
+Four frozen dataclasses: call the model, wait, run tools, finish. The driver performs
+the I/O an action names and feeds what happened back to the machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from reverie._content import ToolCallPart
+from reverie._model import Call, LanguageModel
+from reverie._results import AgentResult
+
+if TYPE_CHECKING:
+    from reverie._tools.protocol import Tool
+
+
+@dataclass(slots=True, frozen=True)
+class PreparedToolCall:
+    """A valid call, its tool, and the arguments ``Tool.validate`` returned."""
+
+    call: ToolCallPart
+    tool: Tool
+    arguments: Any
+
+
+ToolJob: TypeAlias = tuple[ToolCallPart, PreparedToolCall | None]
+"""A call of the step and, when it is valid, what to run (``None``: send its error back)."""
+
+
+@dataclass(slots=True, frozen=True)
+class CallModel:
+    """Send ``call`` to ``model``, whole (``streaming=False``) or as a stream."""
+
+    step_number: int
+    attempt: int
+    """0 for the first attempt of the step, 1 for its first retry, ..."""
+    model: LanguageModel
+    call: Call
+    streaming: bool
+
+
+@dataclass(slots=True, frozen=True)
+class Wait:
+    """Wait ``seconds`` before the next action (a retry delay)."""
+
+    seconds: float
+    step_number: int
+    attempt: int
+    """The attempt that follows the wait."""
+
+
+@dataclass(slots=True, frozen=True)
+class RunTools:
+    """Run the step's calls: each batch in order, the calls within a batch concurrently."""
+
+    step_number: int
+    batches: tuple[tuple[ToolJob, ...], ...]
+
+
+@dataclass(slots=True, frozen=True)
+class Finish:
+    """The run is over."""
+
+    result: AgentResult
+
+
+Action: TypeAlias = CallModel | Wait | RunTools | Finish

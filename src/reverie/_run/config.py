@@ -1,0 +1,100 @@
+"""What a run is configured with: settings, hooks the user passes, and stop conditions.
+
+All of it is resolved once per run by ``Agent`` and read by the machine; nothing here
+decides anything on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart
+from reverie._model import Call, LanguageModel, ToolChoice
+from reverie._results import AgentResult, StepResult
+from reverie._retry import RetryPolicy
+from reverie._run.hooks import NO_HOOKS, RunHooks
+from reverie._tools.protocol import Tool
+
+StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
+"""Called after each step with all steps so far; ``True`` ends the run."""
+
+
+def step_count_is(count: int) -> StopCondition:
+    """Stop once ``count`` steps have run."""
+    return lambda steps: len(steps) >= count
+
+
+def has_tool_call(*names: str) -> StopCondition:
+    """Stop after a step that called any of the named tools."""
+    return lambda steps: bool(steps) and any(call.tool_name in names for call in steps[-1].tool_calls)
+
+
+def finish_reason_is(*reasons: FinishReason) -> StopCondition:
+    """Stop after a step that ended for one of ``reasons``."""
+    return lambda steps: bool(steps) and steps[-1].finish_reason in reasons
+
+
+def max_tokens_used(limit: int) -> StopCondition:
+    """Stop once the run's total tokens reach ``limit``."""
+    return lambda steps: sum(step.usage.total_tokens for step in steps) >= limit
+
+
+@dataclass(slots=True, kw_only=True)
+class StepOverrides:
+    """What ``prepare_step`` may change for one step; ``None`` keeps the run's value."""
+
+    model: LanguageModel | None = None
+    messages: list[Message] | None = None
+    """Replaces the whole prompt of this step (system message included)."""
+    tools: Sequence[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    provider_options: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class StepContext:
+    """What ``prepare_step`` sees."""
+
+    step_number: int
+    steps: Sequence[StepResult]
+    messages: list[Message]
+    model: LanguageModel
+
+
+PrepareStep: TypeAlias = Callable[[StepContext], StepOverrides | None]
+RepairToolCall: TypeAlias = Callable[[ToolCallPart, str], ToolCallPart | None]
+"""Given an invalid call and its error, return a fixed call (or ``None`` to keep it invalid)."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Callbacks:
+    """Hooks called during a run; each is a plain (sync) function."""
+
+    on_step_start: Callable[[int], None] | None = None
+    on_step_finish: Callable[[StepResult], None] | None = None
+    on_text_delta: Callable[[str], None] | None = None
+    on_reasoning_delta: Callable[[str], None] | None = None
+    on_tool_call: Callable[[ToolCallPart], None] | None = None
+    on_tool_result: Callable[[ToolResultPart], None] | None = None
+    on_retry: Callable[[Any], None] | None = None
+    on_finish: Callable[[AgentResult], None] | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RunConfig:
+    """Everything one run needs, resolved from the agent and the call's arguments."""
+
+    model: LanguageModel
+    messages: list[Message]
+    tools: Sequence[Tool]
+    call_template: Call
+    retry: RetryPolicy
+    max_steps: int
+    stop_when: Sequence[StopCondition]
+    prepare_step: PrepareStep | None = None
+    repair_tool_call: RepairToolCall | None = None
+    callbacks: Callbacks = field(default_factory=Callbacks)
+    hooks: RunHooks = NO_HOOKS
+    """Wrapped around every action the driver carries out (tracing goes here); no-op by default."""

@@ -1,0 +1,326 @@
+"""The agent run as a pure state machine: every decision of the run, in one place.
+
+``Run`` is told what happened (``feed_part``, ``feed_response``, ``feed_error``,
+``feed_tool_result``) and says what to do next (``next_action``: ``CallModel``, ``Wait``,
+``RunTools`` or ``Finish``); ``events()`` hands over the agent stream parts to yield
+(``step_start``, ``retry``, ``tool_result``, ``step_finish``, ``finish``). It plans each
+step (``prepare_step``), validates tool calls once (with the repair hook), fires the
+callbacks in their documented order, decides retries and their delays, applies the stop
+conditions and ``max_steps``, and builds the result.
+
+It performs no I/O, never waits and needs no event loop, after h11's rule: the driver in
+``reverie._async.runner`` (and its generated sync twin) carries out the actions, so the
+same transitions serve sync and async, streaming and not.
+
+Phases: ``plan`` -> ``call`` (parts or a response are fed) -> ``tools`` (results are fed)
+-> ``plan`` or ``done``. A failed call goes ``call`` -> ``wait`` -> ``retry`` -> ``call``,
+or raises the final error when retrying stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from reverie._content import Message, ToolCallPart, ToolResultPart
+from reverie._errors import ProviderError, ReverieError
+from reverie._model import Call, LanguageModel, Response
+from reverie._parts import (
+    AgentStreamPart,
+    FinishPart,
+    ModelStreamPart,
+    ReasoningDeltaPart,
+    RetryPart,
+    StepFinishPart,
+    StepStartPart,
+    TextDeltaPart,
+)
+from reverie._results import AgentResult, StepResult
+from reverie._retry import final_error, retry_delay
+from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
+from reverie._run.config import RunConfig, StepContext
+from reverie._run.step import StepBuilder
+from reverie._run.tools import check_tool_call, tool_batches
+from reverie._tools.protocol import Tool
+
+_Phase = Literal["plan", "call", "wait", "retry", "tools", "done"]
+
+
+class Run:
+    """One agent run's state and transitions; see the module docstring."""
+
+    __slots__ = (
+        "_builder",
+        "_call",
+        "_emitted",
+        "_errors",
+        "_events",
+        "_jobs",
+        "_model",
+        "_on_text_delta",
+        "_phase",
+        "_results",
+        "_tools",
+        "_wait",
+        "config",
+        "messages",
+        "now",
+        "result",
+        "steps",
+        "streaming",
+    )
+
+    def __init__(self, config: RunConfig, *, streaming: bool, now: Callable[[], float] | None = None) -> None:
+        self.config = config
+        self.streaming = streaming
+        self.now = now
+        """The wall clock for HTTP-date ``retry-after`` headers (``None``: ``time.time``)."""
+        self.messages: list[Message] = list(config.messages)
+        self.steps: list[StepResult] = []
+        self.result: AgentResult | None = None
+        self._phase: _Phase = "plan"
+        self._events: list[AgentStreamPart] = []
+        self._on_text_delta = config.callbacks.on_text_delta
+        # The step in progress.
+        self._model: LanguageModel = config.model
+        self._call: Call | None = None
+        self._tools: Mapping[str, Tool] = {}
+        self._errors: list[ReverieError] = []
+        self._wait: Wait | None = None
+        # The attempt in progress.
+        self._builder = StepBuilder()
+        self._emitted: list[ModelStreamPart] = []
+        self._jobs: list[ToolJob] = []
+        self._results: list[ToolResultPart] = []
+
+    @property
+    def step_number(self) -> int:
+        """The number of the step in progress (0-based)."""
+        return len(self.steps)
+
+    # -- what to do next -------------------------------------------------------------------
+
+    def next_action(self) -> Action:
+        """The next thing the driver must do; collect ``events()`` before doing it.
+
+        Raises:
+            ReverieError: the step failed and will not be retried (the final error).
+        """
+        phase = self._phase
+        if phase == "plan":
+            return self._start_step()
+        if phase == "call":
+            return self._end_call()
+        if phase == "tools":
+            return self._finish_step()
+        if phase == "wait":
+            assert self._wait is not None
+            self._phase = "retry"
+            return self._wait
+        if phase == "retry":
+            return self._call_model()
+        assert self.result is not None
+        return Finish(self.result)
+
+    def events(self) -> list[AgentStreamPart]:
+        """The agent stream parts produced since the last call, in order."""
+        events = self._events
+        if events:
+            self._events = []
+        return events
+
+    # -- what happened ---------------------------------------------------------------------
+
+    def feed_part(self, part: ModelStreamPart) -> ModelStreamPart | None:
+        """Fold one part of the model stream; returns the part to yield (``None``: yield nothing).
+
+        A tool call comes back validated; the model's ``finish`` part is kept for the step.
+        """
+        if type(part) is TextDeltaPart:  # most parts: keep them cheap
+            on_text_delta = self._on_text_delta
+            if on_text_delta is not None:
+                on_text_delta(part.delta)
+        elif type(part) is FinishPart:
+            self._builder.add(part)
+            return None
+        elif isinstance(part, ToolCallPart):
+            part = self._check_call(part)
+            on_tool_call = self.config.callbacks.on_tool_call
+            if on_tool_call is not None:
+                on_tool_call(part)
+        elif isinstance(part, ReasoningDeltaPart):
+            on_reasoning_delta = self.config.callbacks.on_reasoning_delta
+            if on_reasoning_delta is not None:
+                on_reasoning_delta(part.delta)
+        self._builder.add(part)
+        self._emitted.append(part)
+        return part
+
+    def feed_response(self, response: Response) -> None:
+        """Take the whole answer of a non-streaming call."""
+        self._builder.add_response(response, check_call=self._check_call)
+
+    def feed_error(self, error: ReverieError) -> None:
+        """The model call failed: plan a retry (``Wait``, then ``CallModel``) or give up.
+
+        Raises:
+            ReverieError: the error to surface when retrying stops (the original one, or a
+                ``RetryError`` holding every attempt); it carries the partial step.
+        """
+        error.partial_step = self._builder.build(step_number=self.step_number, model=self._model)
+        errors = self._errors
+        errors.append(error)
+        policy = self.config.retry
+        delay = retry_delay(policy, errors, now=None if self.now is None else self.now())
+        if delay is None:
+            self._phase = "done"
+            failure = final_error(policy, errors)
+            if failure is error:
+                raise error
+            raise failure from error
+        retry = RetryPart(
+            step_number=self.step_number,
+            attempt=len(errors),
+            delay=delay,
+            error=error,
+            discarded=tuple(self._emitted),
+        )
+        on_retry = self.config.callbacks.on_retry
+        if on_retry is not None:
+            on_retry(retry)
+        self._events.append(retry)
+        self._wait = Wait(seconds=delay, step_number=self.step_number, attempt=len(errors))
+        self._phase = "wait"
+
+    def feed_tool_result(self, result: ToolResultPart) -> None:
+        """One tool call finished (results arrive in call order)."""
+        self._results.append(result)
+        on_tool_result = self.config.callbacks.on_tool_result
+        if on_tool_result is not None:
+            on_tool_result(result)
+        self._events.append(result)
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def _start_step(self) -> CallModel:
+        config = self.config
+        step_number = self.step_number
+        model, messages, tools = config.model, self.messages, config.tools
+        template = config.call_template
+        tool_choice, provider_options = template.tool_choice, template.provider_options
+        if config.prepare_step is not None:
+            # Snapshots: a context kept (or changed) by the hook must not alias the run's state.
+            context = StepContext(
+                step_number=step_number, steps=tuple(self.steps), messages=list(messages), model=model
+            )
+            overrides = config.prepare_step(context)
+            if overrides is not None:
+                model = overrides.model or model
+                messages = overrides.messages if overrides.messages is not None else messages
+                tools = overrides.tools if overrides.tools is not None else tools
+                tool_choice = overrides.tool_choice if overrides.tool_choice is not None else tool_choice
+                if overrides.provider_options is not None:
+                    provider_options = overrides.provider_options
+        self._model = model
+        self._tools = {item.name: item for item in tools}
+        self._call = Call(
+            prompt=messages,
+            tools=[item.definition() for item in tools],
+            tool_choice=tool_choice,
+            max_output_tokens=template.max_output_tokens,
+            temperature=template.temperature,
+            top_p=template.top_p,
+            top_k=template.top_k,
+            presence_penalty=template.presence_penalty,
+            frequency_penalty=template.frequency_penalty,
+            stop_sequences=template.stop_sequences,
+            seed=template.seed,
+            provider_options=provider_options,
+            headers=template.headers,
+        )
+        self._errors = []
+        on_step_start = config.callbacks.on_step_start
+        if on_step_start is not None:
+            on_step_start(step_number)
+        self._events.append(StepStartPart(step_number=step_number))
+        return self._call_model()
+
+    def _call_model(self) -> CallModel:
+        assert self._call is not None
+        self._builder = StepBuilder()
+        self._emitted = []
+        self._jobs = []
+        self._results = []
+        self._phase = "call"
+        return CallModel(
+            step_number=self.step_number,
+            attempt=len(self._errors),
+            model=self._model,
+            call=self._call,
+            streaming=self.streaming,
+        )
+
+    def _end_call(self) -> Action:
+        """The model call ended without an error: run its tools or finish the step."""
+        if not self._builder.finished:
+            # A stream that ends without its finish event was cut short: retryable.
+            model = self._model
+            self.feed_error(
+                ProviderError(
+                    f"the {model.provider}:{model.model_id} stream ended without a finish", retryable=True
+                )
+            )
+            return self.next_action()
+        jobs = self._jobs
+        if not jobs:
+            return self._finish_step()
+        if not self.streaming:
+            on_tool_call = self.config.callbacks.on_tool_call
+            if on_tool_call is not None:
+                for call, _ in jobs:
+                    on_tool_call(call)
+        self._phase = "tools"
+        return RunTools(step_number=self.step_number, batches=tool_batches(jobs))
+
+    def _check_call(self, call: ToolCallPart) -> ToolCallPart:
+        """Validate a call once and remember it for ``RunTools`` (provider-executed calls are not ours)."""
+        if call.provider_executed:
+            return call
+        job = check_tool_call(call, self._tools, self.config.repair_tool_call)
+        self._jobs.append(job)
+        return job[0]
+
+    def _finish_step(self) -> Action:
+        step = self._builder.build(
+            step_number=self.step_number, model=self._model, tool_results=self._results
+        )
+        callbacks = self.config.callbacks
+        if callbacks.on_step_finish is not None:
+            callbacks.on_step_finish(step)
+        self._events.append(
+            StepFinishPart(
+                step_number=step.step_number,
+                step=step,
+                finish_reason=step.finish_reason,
+                usage=step.usage,
+                provider_metadata=step.provider_metadata,
+            )
+        )
+        self.steps.append(step)
+        self.messages = [*self.messages, *step.messages]
+        if self._continues(step):
+            return self._start_step()
+        self._phase = "done"
+        result = self.result = AgentResult(steps=self.steps)
+        if callbacks.on_finish is not None:
+            callbacks.on_finish(result)
+        self._events.append(FinishPart(finish_reason=result.finish_reason, usage=result.total_usage))
+        return Finish(result)
+
+    def _continues(self, step: StepResult) -> bool:
+        """The run goes on while the model called tools that ran, no stop condition holds and steps remain."""
+        if not self._jobs or len(self._results) < len(self._jobs):
+            return False
+        if len(self.steps) >= self.config.max_steps:
+            return False
+        return not any(condition(self.steps) for condition in self.config.stop_when)

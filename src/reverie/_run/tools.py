@@ -1,0 +1,120 @@
+"""The run's tool decisions: validation, grouping into batches, and results.
+
+Calls are validated once (with the repair hook), grouped for execution, and what a tool
+returned or raised is turned into the result the model reads.
+
+Pure: the driver runs the tools; this module only decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from reverie._content import ToolCallPart, ToolResultPart
+from reverie._run.actions import PreparedToolCall, ToolJob
+from reverie._run.config import RepairToolCall
+from reverie._tools.protocol import Tool, ToolInputError
+
+
+def prepare_tool_call(
+    call: ToolCallPart, tools: Mapping[str, Tool]
+) -> tuple[ToolCallPart, PreparedToolCall | None]:
+    """Check ``call`` against the tools; an invalid call comes back marked with its error."""
+    found = tools.get(call.tool_name)
+    if found is None:
+        available = ", ".join(sorted(tools)) or "none"
+        return _copy_call(call, error=f"unknown tool {call.tool_name!r}; available tools: {available}"), None
+    try:
+        arguments = found.validate(call.input)
+    except ToolInputError as error:
+        return _copy_call(call, error=str(error)), None
+    if call.invalid:
+        call = _copy_call(call, error=None)
+    return call, PreparedToolCall(call=call, tool=found, arguments=arguments)
+
+
+def check_tool_call(call: ToolCallPart, tools: Mapping[str, Tool], repair: RepairToolCall | None) -> ToolJob:
+    """Validate a call, giving the repair hook one chance to fix an invalid one."""
+    checked, prepared = prepare_tool_call(call, tools)
+    if checked.invalid and repair is not None:
+        repaired = repair(checked, checked.error or "")
+        if repaired is not None:
+            checked, prepared = prepare_tool_call(repaired, tools)
+    return checked, prepared
+
+
+def tool_batches(jobs: Sequence[ToolJob]) -> tuple[tuple[ToolJob, ...], ...]:
+    """Consecutive parallel calls form one concurrent batch; every other call runs alone, in order."""
+    return tuple(_batches(jobs))
+
+
+def _batches(jobs: Sequence[ToolJob]) -> Iterator[tuple[ToolJob, ...]]:
+    batch: list[ToolJob] = []
+    for job in jobs:
+        prepared = job[1]
+        if prepared is not None and prepared.tool.parallel:
+            batch.append(job)
+            continue
+        if batch:
+            yield tuple(batch)
+            batch = []
+        yield (job,)
+    if batch:
+        yield tuple(batch)
+
+
+def invalid_result(call: ToolCallPart) -> ToolResultPart:
+    """The result the model reads for a call that could not be run."""
+    return _result(call, call.error or "invalid tool call", is_error=True)
+
+
+def error_result(call: ToolCallPart, error: BaseException) -> ToolResultPart:
+    """A tool raised: the model reads the error and the run goes on (fantasy)."""
+    return _result(call, describe_tool_error(error), is_error=True)
+
+
+def output_result(call: ToolCallPart, value: object) -> ToolResultPart:
+    """What a tool returned, encoded for the model; a value that cannot be encoded is an error result."""
+    try:
+        output = encode_tool_output(value)
+    except Exception as error:  # pydantic_core raises its own serialization errors
+        detail = f"tool {call.tool_name!r} returned a {type(value).__name__} that cannot be sent as JSON"
+        return _result(call, f"{detail}: {error}", is_error=True)
+    return _result(call, output, is_error=False)
+
+
+def encode_tool_output(value: object) -> str:
+    """A ``str`` is sent as is; anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    import pydantic_core
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return pydantic_core.to_json(value).decode()
+
+
+def describe_tool_error(error: BaseException) -> str:
+    """The text the model receives when a tool raises."""
+    detail = str(error)
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+
+
+def _result(call: ToolCallPart, output: str, *, is_error: bool) -> ToolResultPart:
+    return ToolResultPart(
+        tool_call_id=call.tool_call_id, tool_name=call.tool_name, output=output, is_error=is_error
+    )
+
+
+def _copy_call(call: ToolCallPart, *, error: str | None) -> ToolCallPart:
+    return ToolCallPart(
+        tool_call_id=call.tool_call_id,
+        tool_name=call.tool_name,
+        input=call.input,
+        invalid=error is not None,
+        error=error,
+        provider_executed=call.provider_executed,
+        provider_metadata=call.provider_metadata,
+        provider_options=call.provider_options,
+    )

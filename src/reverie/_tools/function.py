@@ -1,0 +1,143 @@
+"""``@tool``: a typed Python function as a ``Tool``.
+
+The name and description come from the function and its docstring, the input schema
+from its signature (``reverie._tools.schema``), and the same pydantic model validates
+the model's input. Schema work happens on first use, not at decoration time.
+A ``def`` tool called from async code runs in a worker thread; an ``async def`` tool
+called from sync code gets a private event loop (``reverie._concurrency``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+
+from reverie import _concurrency
+from reverie._errors import UserError
+from reverie._model import ToolDefinition
+from reverie._tools import schema
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class FunctionTool(Generic[P, R]):
+    """A Python function the model may call; implements the ``Tool`` protocol.
+
+    A ``FunctionTool`` is still callable like the function it wraps.
+    """
+
+    def __init__(
+        self,
+        function: Callable[P, R],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parallel: bool = False,
+    ) -> None:
+        if not callable(function):
+            raise UserError(f"@tool expects a function, got {type(function).__name__}")
+        self.function = function
+        self.name = name or function.__name__
+        self._description = description
+        self.parallel = parallel
+        """Calls of parallel tools in one step run concurrently."""
+        self.is_async = inspect.iscoroutinefunction(function)
+        self._signature = inspect.signature(function)
+        for parameter in self._signature.parameters.values():
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                raise UserError(f"tool {self.name!r}: *args and **kwargs cannot be described to a model")
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"FunctionTool(name={self.name!r}, parallel={self.parallel})"
+
+    @cached_property
+    def _docs(self) -> tuple[str, dict[str, str]]:
+        return schema.split_docstring(inspect.getdoc(self.function) or "")
+
+    @property
+    def description(self) -> str:
+        """The description the model reads (the docstring unless given)."""
+        return self._description if self._description is not None else self._docs[0]
+
+    @cached_property
+    def _input_model(self) -> tuple[type[BaseModel], str | None]:
+        return schema.input_model(self.function, self.name, self._signature, self._docs[1])
+
+    @cached_property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON schema of the input, without ``title`` keys."""
+        return schema.json_schema(self._input_model[0])
+
+    def definition(self) -> ToolDefinition:
+        """The tool as sent to the model."""
+        return ToolDefinition(name=self.name, description=self.description, parameters=self.parameters)
+
+    def validate(self, input_json: str) -> dict[str, Any]:
+        """Validate the model's JSON input into keyword arguments for the function.
+
+        Raises:
+            ToolInputError: the input is not JSON or does not fit the schema.
+        """
+        model, single = self._input_model
+        value = schema.validate_input(model, self.name, input_json)
+        if single is not None:
+            return {single: value}
+        return {name: getattr(value, name) for name in type(value).model_fields}
+
+    def call(self, arguments: dict[str, Any]) -> Any:
+        """Run the function with validated ``arguments`` from sync code."""
+        function: Callable[..., Any] = self.function
+        if self.is_async:
+            return _concurrency.run_coroutine(function(**arguments), what=f"async tool {self.name!r}")
+        return function(**arguments)
+
+    async def call_async(self, arguments: dict[str, Any]) -> Any:
+        """Run the function with validated ``arguments`` from async code."""
+        function: Callable[..., Any] = self.function
+        if self.is_async:
+            return await function(**arguments)
+        return await _concurrency.run_in_thread(function, arguments)
+
+
+@overload
+def tool(function: Callable[P, R], /) -> FunctionTool[P, R]: ...
+
+
+@overload
+def tool(
+    *, name: str | None = None, description: str | None = None, parallel: bool = False
+) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
+
+
+def tool(
+    function: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parallel: bool = False,
+) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
+    """Make a function callable by the model; use bare (``@tool``) or with options.
+
+    Args:
+        function: The function (sync or async) when used bare.
+        name: The name the model sees (default: the function's name).
+        description: What the tool does (default: the docstring, without its ``Args:`` section).
+        parallel: Let calls of this tool in one step run concurrently with other parallel calls.
+    """
+    if function is not None:
+        return FunctionTool(function, name=name, description=description, parallel=parallel)
+
+    def decorate(inner: Callable[P, R]) -> FunctionTool[P, R]:
+        return FunctionTool(inner, name=name, description=description, parallel=parallel)
+
+    return decorate

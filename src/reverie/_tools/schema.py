@@ -1,0 +1,143 @@
+"""Input schemas from Python signatures: the pydantic input model and its JSON schema.
+
+The schema is built from the signature with pydantic (``Annotated[..., Field(description=...)]``
+or a Google-style ``Args:`` section give parameter descriptions) or taken from a single
+pydantic-model parameter, with ``title`` keys removed so that it equals the recorded
+``{"properties": ..., "required": [...], "type": "object"}``. pydantic is imported here
+only when a schema is first built.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast, get_type_hints
+
+from reverie._errors import UserError
+from reverie._tools.protocol import ToolInputError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+_ARGS_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$", re.MULTILINE)
+_ARG_LINE = re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
+_LITERAL_SCHEMA_KEYS = frozenset({"default", "const", "enum", "examples"})
+
+
+def input_model(
+    function: Callable[..., Any], name: str, signature: inspect.Signature, arg_docs: dict[str, str]
+) -> tuple[type[BaseModel], str | None]:
+    """The pydantic model of a function's input and, for a single model parameter, its name."""
+    from pydantic import BaseModel, ConfigDict, Field, create_model
+
+    try:
+        hints = get_type_hints(function, include_extras=True)
+    except (NameError, TypeError) as error:
+        raise UserError(
+            f"tool {name!r}: cannot resolve the parameter annotations ({error}); "
+            "define the types at module level"
+        ) from error
+    parameters = list(signature.parameters.values())
+    if len(parameters) == 1:
+        only = hints.get(parameters[0].name)
+        if isinstance(only, type) and issubclass(only, BaseModel):
+            return only, parameters[0].name
+    fields: dict[str, Any] = {}
+    for parameter in parameters:
+        annotation = hints.get(parameter.name, Any)
+        default = ... if parameter.default is parameter.empty else parameter.default
+        if parameter.name in arg_docs and not _has_description(annotation):
+            fields[parameter.name] = (annotation, Field(default, description=arg_docs[parameter.name]))
+        else:
+            fields[parameter.name] = (annotation, default)
+    model = create_model(  # pyright: ignore[reportCallIssue, reportUnknownVariableType]
+        f"{name}_input",
+        __config__=ConfigDict(extra="ignore"),
+        **fields,
+    )
+    return model, None
+
+
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of ``model`` without pydantic's ``title`` keys."""
+    return cast(dict[str, Any], strip_titles(model.model_json_schema()))
+
+
+def validate_input(model: type[BaseModel], tool_name: str, input_json: str) -> BaseModel:
+    """Parse and validate the model's JSON input, or raise ``ToolInputError`` describing why not."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(input_json.strip() or "{}")
+    except ValidationError as error:
+        raise ToolInputError(_describe_validation(tool_name, error)) from None
+
+
+def _describe_validation(name: str, error: ValidationError) -> str:
+    problems: list[str] = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "input"
+        if item["type"] == "json_invalid":
+            problems.append(f"input is not valid JSON ({item['msg']})")
+        else:
+            problems.append(f"{location}: {item['msg']}")
+    return f"invalid input for tool {name!r}: " + "; ".join(problems)
+
+
+def strip_titles(schema: Any) -> Any:
+    """Remove pydantic's ``title`` annotations, but not properties that happen to be named title."""
+    if isinstance(schema, dict):
+        result: dict[str, Any] = {}
+        for key, value in cast(dict[str, Any], schema).items():
+            if key == "title" and isinstance(value, str):
+                continue
+            if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+                result[key] = {name: strip_titles(sub) for name, sub in cast(dict[str, Any], value).items()}
+            elif key in _LITERAL_SCHEMA_KEYS:
+                result[key] = value  # data, not schema: a default of {"title": "x"} stays as is
+            else:
+                result[key] = strip_titles(value)
+        return result
+    if isinstance(schema, list):
+        return [strip_titles(item) for item in cast(list[Any], schema)]
+    return schema
+
+
+def _has_description(annotation: Any) -> bool:
+    return any(getattr(meta, "description", None) for meta in getattr(annotation, "__metadata__", ()))
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _indent_of_args(doc: str, start: int) -> int:
+    """The indentation of the first entry of an ``Args:`` section."""
+    for line in doc[start:].splitlines():
+        if line.strip():
+            return _indent(line)
+    return 0
+
+
+def split_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into the summary and the ``Args:`` descriptions."""
+    match = _ARGS_SECTION.search(doc)
+    if match is None:
+        return doc.strip(), {}
+    summary = doc[: match.start()].strip()
+    descriptions: dict[str, str] = {}
+    current: str | None = None
+    entry_indent = _indent_of_args(doc, match.end())
+    for line in doc[match.end() :].splitlines():
+        if line.strip() and not line.startswith((" ", "\t")):
+            break  # the next section
+        found = _ARG_LINE.match(line)
+        if found is not None and (current is None or _indent(line) <= entry_indent):
+            name: str = found.group(1)
+            descriptions[name] = found.group(2).strip()
+            current = name
+        elif current is not None and line.strip():
+            # A wrapped description continues on more-indented lines.
+            descriptions[current] = f"{descriptions[current]} {line.strip()}"
+    return summary, descriptions
