@@ -1,0 +1,93 @@
+"""The driver around the run machine: hooks wrap every action, tools see the caller's context.
+
+This is the async source; ``tests/_sync/test_driver.py`` is generated from it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from reverie import Agent, ProviderError, RetryPolicy, tool
+from reverie._run.actions import Action, CallModel, RunTools, Wait
+from reverie.testing import MockModel
+
+MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
+
+
+class Recorder:
+    """Hooks that log entering and leaving each action."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    @contextmanager
+    def around(self, action: Action, /) -> Iterator[None]:
+        name = type(action).__name__
+        self.log.append(f"enter {name}")
+        try:
+            yield
+        finally:
+            self.log.append(f"exit {name}")
+
+
+@tool
+def weather(location: str) -> str:
+    """Get the weather."""
+    return f"40 C in {location}"
+
+
+@tool(parallel=True)
+def whose_request(n: int) -> str:
+    """Report the request id this call runs under."""
+    return f"{n}:{REQUEST_ID.get()}"
+
+
+async def finish(agent: Agent, prompt: str, *, streaming: bool) -> Any:
+    if not streaming:
+        return await agent.generate_async(prompt)
+    stream = agent.stream_async(prompt)
+    async for _ in stream:
+        pass
+    return await stream.result()
+
+
+@pytest.mark.anyio
+@MODES
+async def test_every_action_is_wrapped_in_the_hooks(streaming: bool, sleeps: list[float]) -> None:
+    model = MockModel(
+        [
+            ProviderError("busy", status_code=503),
+            MockModel.tool_calls(("weather", {"location": "Rome"})),
+            "It is 40 C.",
+        ]
+    )
+    agent = Agent(model, tools=[weather], retry=RetryPolicy(max_retries=1, initial_delay=2.0))
+    recorder = Recorder()
+    agent._hooks = recorder  # pyright: ignore[reportPrivateUsage]
+    result = await finish(agent, "Weather in Rome?", streaming=streaming)
+    assert result.text == "It is 40 C."
+    assert sleeps == [2.0]
+    expected = [CallModel, Wait, CallModel, RunTools, CallModel]
+    assert recorder.log == [f"{verb} {kind.__name__}" for kind in expected for verb in ("enter", "exit")]
+
+
+@pytest.mark.anyio
+@MODES
+async def test_parallel_tools_run_in_the_callers_context(streaming: bool) -> None:
+    model = MockModel(
+        [MockModel.tool_calls(("whose_request", {"n": 1}), ("whose_request", {"n": 2})), "done"]
+    )
+    agent = Agent(model, tools=[whose_request])
+    token = REQUEST_ID.set("req-42")
+    try:
+        result = await finish(agent, "go", streaming=streaming)
+    finally:
+        REQUEST_ID.reset(token)
+    outputs = [part.output for part in result.steps[0].tool_results]
+    assert outputs == ["1:req-42", "2:req-42"]
