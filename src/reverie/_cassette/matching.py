@@ -1,6 +1,6 @@
 r"""Request matching for cassette replay: which recorded interaction answers a request.
 
-What it does:
+What it does, in the default ``"strict"`` mode:
 
 * A request matches a recorded interaction when the method is equal, the full URL string
   is equal (scheme, host, path and query) and the bodies are equal after line-ending
@@ -16,6 +16,12 @@ What it does:
   request already served, the closest unused candidate with the differences of its body,
   or the interactions still unused.
 
+In ``"lenient"`` mode the method and the URL must still match (by the same URL rule), but
+bodies are not compared, and interactions are served strictly in recorded order: each
+request must match the first unused interaction, so a request that would skip one fails.
+This is for recordings whose request bodies the program cannot reproduce exactly (the
+conformance manifest marks such entries ``"match": "lenient"``).
+
 What it does not do: compare request headers (recorded headers are informational only),
 read or write files (``file_format``), build responses or lock (``transport``).
 """
@@ -24,13 +30,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import cast
+from typing import Literal, cast
 
 import httpx2
 
 from reverie._cassette.file_format import Interaction, strip_key_param
 
-__all__ = ["Matcher", "SentRequest"]
+__all__ = ["MATCH_MODES", "MatchMode", "Matcher", "SentRequest"]
+
+MatchMode = Literal["strict", "lenient"]
+"""How requests are matched: ``"strict"`` compares bodies, ``"lenient"`` serves in order."""
+
+MATCH_MODES: tuple[MatchMode, ...] = ("strict", "lenient")
 
 _DIFF_LIMIT = 50
 _REPR_LIMIT = 80
@@ -186,12 +197,19 @@ class Matcher:
     Not thread-safe: the transport holds a lock around every call.
     """
 
-    def __init__(self, interactions: Iterable[Interaction]) -> None:
+    def __init__(self, interactions: Iterable[Interaction], mode: MatchMode = "strict") -> None:
         """Start with every interaction unused.
 
         Args:
             interactions: The recorded interactions, in recorded order.
+            mode: ``"strict"`` or ``"lenient"`` (see the module docstring).
+
+        Raises:
+            ValueError: If ``mode`` is not a match mode.
         """
+        if mode not in MATCH_MODES:
+            raise ValueError(f"match must be 'strict' or 'lenient', not {mode!r}")
+        self.mode: MatchMode = mode
         self._recorded = [_Recorded(interaction) for interaction in interactions]
         self._served = [False] * len(self._recorded)
 
@@ -211,8 +229,15 @@ class Matcher:
             sent: The request.
 
         Returns:
-            The first unused matching interaction in recorded order, or ``None``.
+            The first unused matching interaction in recorded order, or ``None``. In
+            lenient mode only the first unused interaction can match, whatever the body.
         """
+        if self.mode == "lenient":
+            index = self._next_unused()
+            if index is None or not self._same_target(index, sent):
+                return None
+            self._served[index] = True
+            return self._recorded[index].interaction
         for index, recorded in enumerate(self._recorded):
             if self._served[index] or recorded.method != sent.method or recorded.url != sent.url:
                 continue
@@ -220,6 +245,13 @@ class Matcher:
                 self._served[index] = True
                 return recorded.interaction
         return None
+
+    def _next_unused(self) -> int | None:
+        return next((index for index, served in enumerate(self._served) if not served), None)
+
+    def _same_target(self, index: int, sent: SentRequest) -> bool:
+        recorded = self._recorded[index]
+        return recorded.method == sent.method and recorded.url == sent.url
 
     def unused(self) -> list[Interaction]:
         """The interactions not served yet, in recorded order."""
@@ -235,12 +267,10 @@ class Matcher:
             A multi-line message: the request, then the closest candidate and its body
             differences, or the interactions still unused.
         """
+        if self.mode == "lenient":
+            return self._describe_out_of_order(sent)
         lines = [f"no recorded interaction matches {sent.method} {sent.url_text}"]
-        same_target = [
-            index
-            for index, recorded in enumerate(self._recorded)
-            if recorded.method == sent.method and recorded.url == sent.url
-        ]
+        same_target = [index for index in range(len(self._recorded)) if self._same_target(index, sent)]
         already = [
             i for i in same_target if self._served[i] and _bodies_match(self._recorded[i].body, sent.body)
         ]
@@ -268,6 +298,32 @@ class Matcher:
             else:
                 lines.append("  every recorded interaction has already been used")
         lines.extend(_body_line(sent))
+        return "\n".join(lines)
+
+    def _describe_out_of_order(self, sent: SentRequest) -> str:
+        lines = [f"no recorded interaction matches {sent.method} {sent.url_text}"]
+        index = self._next_unused()
+        if index is None:
+            lines.append("  every recorded interaction has already been used")
+            return "\n".join(lines)
+        expected = self._recorded[index].interaction
+        lines.append(
+            "  lenient matching serves interactions in recorded order (bodies are not compared); "
+            f"the next is interaction {expected.id}: {expected.method} {expected.url}"
+        )
+        later = next(
+            (
+                i
+                for i in range(index + 1, len(self._recorded))
+                if not self._served[i] and self._same_target(i, sent)
+            ),
+            None,
+        )
+        if later is not None:
+            lines.append(
+                f"  this request matches interaction {self._recorded[later].interaction.id}, "
+                f"which would skip interaction {expected.id}"
+            )
         return "\n".join(lines)
 
 

@@ -3,9 +3,10 @@
 :class:`Cassette` serves sync and async clients. What it does:
 
 * Replay (the default) answers each request from the recording by the rules of
-  ``matching`` and never touches the network. A request that matches nothing raises
-  :class:`CassetteError`, and is remembered so that :meth:`Cassette.assert_all_used` (and
-  closing the cassette) fails too even if the caller swallowed the exception.
+  ``matching`` (``match="strict"``, or ``"lenient"``) and never touches the network. A
+  request that matches nothing raises :class:`CassetteError`, and is remembered so that
+  :meth:`Cassette.assert_all_used` (and closing the cassette) fails too even if the caller
+  swallowed the exception.
 * Replayed responses carry the recorded status code, headers and body. The body is handed
   out as a stream of ``chunk_size``-byte pieces (7 by default), so chunk boundaries fall
   inside SSE lines and inside multi-byte UTF-8 characters.
@@ -36,7 +37,7 @@ from reverie._cassette.file_format import (
     save_interactions,
     scrubbed_interaction,
 )
-from reverie._cassette.matching import Matcher, SentRequest
+from reverie._cassette.matching import MATCH_MODES, Matcher, MatchMode, SentRequest
 
 __all__ = ["Cassette"]
 
@@ -75,6 +76,7 @@ class Cassette(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         path: The cassette file.
         mode: ``"replay"`` or ``"record"``.
         chunk_size: Size of the pieces replayed response bodies are streamed in (``None``: whole body).
+        match: ``"strict"`` or ``"lenient"``: how replayed requests are matched.
         interactions: The interactions, parsed from the file (replay) or recorded so far (record).
         used: Ids of the interactions served, in the order they were served.
         requests: Every request the transport saw, matched or not.
@@ -87,6 +89,7 @@ class Cassette(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         mode: Literal["replay", "record"] = "replay",
         real_transport: httpx2.BaseTransport | httpx2.AsyncBaseTransport | None = None,
         chunk_size: int | None = 7,
+        match: MatchMode = "strict",
     ) -> None:
         """Open a cassette.
 
@@ -101,11 +104,17 @@ class Cassette(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             chunk_size: Replay mode: response bodies are streamed in pieces of this many
                 bytes (default 7, so boundaries fall inside SSE lines and UTF-8 characters);
                 ``None`` hands out each body in one piece.
+            match: Replay mode: ``"strict"`` (the default) serves a request the first unused
+                interaction with the same method, URL and JSON-equal body. ``"lenient"``
+                compares only the method and URL, serves interactions in recorded order (a
+                request that would skip one fails) and still requires every one to be used.
 
         Raises:
-            ValueError: If ``mode`` or ``chunk_size`` is invalid.
+            ValueError: If ``mode``, ``chunk_size`` or ``match`` is invalid.
             CassetteError: In replay mode, if the file cannot be read or parsed.
         """
+        if match not in MATCH_MODES:
+            raise ValueError(f"match must be 'strict' or 'lenient', not {match!r}")
         if mode not in ("replay", "record"):
             raise ValueError(f"mode must be 'replay' or 'record', not {mode!r}")
         if chunk_size is not None and chunk_size <= 0:
@@ -127,20 +136,24 @@ class Cassette(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             self.interactions: list[Interaction] = load_interactions(self.path)
         else:
             self.interactions = []
-        self._matcher = Matcher(self.interactions)
+        self._matcher = Matcher(self.interactions, match)
+        self.match: MatchMode = match
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, chunk_size: int | None = 7) -> Cassette:
+    def load(
+        cls, path: str | os.PathLike[str], *, chunk_size: int | None = 7, match: MatchMode = "strict"
+    ) -> Cassette:
         """Load a cassette for replay.
 
         Args:
             path: The YAML file.
             chunk_size: See :class:`Cassette`.
+            match: ``"strict"`` or ``"lenient"``; see :class:`Cassette`.
 
         Returns:
             The cassette in replay mode.
         """
-        return cls(path, mode="replay", chunk_size=chunk_size)
+        return cls(path, mode="replay", chunk_size=chunk_size, match=match)
 
     def __repr__(self) -> str:
         """Return a short description of the cassette."""

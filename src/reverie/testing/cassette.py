@@ -15,6 +15,10 @@ What it does:
   gets the first unused match in recorded order. A request that matches nothing raises
   :class:`CassetteError`, and is remembered so that :meth:`Cassette.assert_all_used` (and
   closing the cassette) fails too even if the caller swallowed the exception.
+* ``match="lenient"`` (on :class:`Cassette` or :meth:`Cassette.load`) relaxes replay for
+  recordings whose request bodies cannot be reproduced exactly: the method and URL must
+  still match, bodies are not compared, interactions are served strictly in recorded order
+  (a request that would skip one fails) and every interaction must still be used.
 * Replayed responses carry the recorded status code, headers and body. The body is handed
   out as a stream of ``chunk_size``-byte pieces (7 by default), so chunk boundaries fall
   inside SSE lines and inside multi-byte UTF-8 characters.
