@@ -1,26 +1,28 @@
 """The ``reverie`` command line: ``reverie demo [--live] [--provider NAME]``.
 
-The demo runs two small agent programs. Offline (the default) they replay recordings
-bundled with the package through ``reverie.testing.Cassette``, so no key or network is
-needed; ``--live`` sends the same programs to the real service. The CLI only formats
-what the public API reports (callbacks and stream parts); it adds no behaviour of its own.
+The demo runs the two small agent programs of ``reverie._demo``. Offline (the default)
+they replay recordings bundled with the package through ``reverie._cassette``, so no key or
+network is needed; ``--live`` sends the same programs to the real service. The CLI only
+formats what the public API reports (callbacks and stream parts); it adds no behaviour of
+its own, and it never imports the test kit (``reverie.testing``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any, TextIO
 
 import httpx2
 
 from reverie._agent import Agent
 from reverie._content import ToolCallPart, ToolResultPart
+from reverie._demo.programs import OFFLINE_MODEL, PROGRAMS, REPLAY_RETRY, SYSTEM_PROMPT, Program
+from reverie._demo.recordings import open_recording
 from reverie._errors import ReverieError
 from reverie._model import LanguageModel
 from reverie._parts import RetryPart, TextDeltaPart
@@ -28,43 +30,11 @@ from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._tools.protocol import Tool
 
-
-@dataclass(frozen=True, slots=True)
-class _Program:
-    title: str
-    prompt: str
-    tools: tuple[str, ...]
-    streaming: bool
-    recording: str
-    upstream: str
-
-
-_PROGRAMS = (
-    _Program(
-        title="Weather agent (a tool call, then the answer)",
-        prompt="What's the weather in Florence,Italy?",
-        tools=("weather",),
-        streaming=False,
-        recording="openrouter-kimi-k2-siliconflow-tool.yaml",
-        upstream="siliconflow",
-    ),
-    _Program(
-        title="Streamed greeting (text as it arrives)",
-        prompt="Say hi in Portuguese",
-        tools=(),
-        streaming=True,
-        recording="openrouter-kimi-k2-wandb-simple_streaming.yaml",
-        upstream="wandb",
-    ),
-)
-
 _LIVE_MODELS = {
     "openrouter": ("moonshotai/kimi-k2-0905", "OPENROUTER_API_KEY"),
     "anthropic": ("claude-sonnet-4-20250514", "ANTHROPIC_API_KEY"),
     "google": ("gemini-2.5-flash", "GEMINI_API_KEY"),
 }
-_OFFLINE_MODEL = "moonshotai/kimi-k2-0905"
-_SYSTEM_PROMPT = "You are a helpful assistant"
 
 
 class _Printer:
@@ -130,7 +100,7 @@ def _demo(printer: _Printer, *, live: bool, provider: str, model: str | None) ->
         return 2
     mode = f"live, {provider}" if live else "offline replay of bundled recordings, no API key needed"
     printer.line(f"reverie demo ({mode})", bold=True)
-    for number, program in enumerate(_PROGRAMS, start=1):
+    for number, program in enumerate(PROGRAMS, start=1):
         printer.line()
         printer.line(f"{number}. {program.title}", bold=True)
         with ExitStack() as stack:
@@ -143,34 +113,24 @@ def _demo(printer: _Printer, *, live: bool, provider: str, model: str | None) ->
 
 
 def _agent_for(
-    program: _Program, stack: ExitStack, *, live: bool, provider: str, model: str | None, printer: _Printer
+    program: Program, stack: ExitStack, *, live: bool, provider: str, model: str | None, printer: _Printer
 ) -> Agent:
-    import importlib
-
-    from reverie.testing.scenarios import REPLAY_RETRY, SCENARIO_TOOLS
+    # The tools import pydantic, so they load when a program runs, not with the CLI.
+    from reverie._demo.tools import TOOLS
 
     module = importlib.import_module(f"reverie.providers.{provider}")
-    tools = [SCENARIO_TOOLS[name] for name in program.tools]
+    tools = [TOOLS[name] for name in program.tools]
     if live:
         model_id, _ = _LIVE_MODELS[provider]
         language_model = module.Provider().language_model(model or model_id)
         return _reporting_agent(language_model, tools, RetryPolicy(), printer)
-    cassette = _cassette(program.recording)
-    client = stack.enter_context(httpx2.Client(transport=cassette))
-    language_model = module.Provider(api_key="offline-demo", http_client=client).language_model(
-        _OFFLINE_MODEL
-    )
-    return _reporting_agent(language_model, tools, REPLAY_RETRY, printer)
-
-
-def _cassette(name: str) -> Any:
     try:
-        from reverie.testing import Cassette
+        cassette = open_recording(program.recording)
     except ImportError as error:  # pragma: no cover - depends on the installed extras
         raise SystemExit(f"the offline demo needs PyYAML: pip install 'reverie[testing]' ({error})") from None
-    path = resources.files("reverie._demo").joinpath(name)
-    with resources.as_file(path) as file:
-        return Cassette.load(file)
+    client = stack.enter_context(httpx2.Client(transport=cassette))
+    language_model = module.Provider(api_key="offline-demo", http_client=client).language_model(OFFLINE_MODEL)
+    return _reporting_agent(language_model, tools, REPLAY_RETRY, printer)
 
 
 def _reporting_agent(
@@ -196,7 +156,7 @@ def _reporting_agent(
 
     return Agent(
         model,
-        system_prompt=_SYSTEM_PROMPT,
+        system_prompt=SYSTEM_PROMPT,
         tools=tools,
         retry=retry,
         on_tool_call=on_tool_call,
@@ -206,7 +166,7 @@ def _reporting_agent(
     )
 
 
-def _run(program: _Program, agent: Agent, printer: _Printer, *, live: bool) -> AgentResult:
+def _run(program: Program, agent: Agent, printer: _Printer, *, live: bool) -> AgentResult:
     options: dict[str, Any] = {"max_output_tokens": 4000}
     if not live:
         options["provider_options"] = {"openrouter": {"provider": {"only": [program.upstream]}}}

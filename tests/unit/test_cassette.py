@@ -339,6 +339,93 @@ async def test_async_client_context_checks_unused() -> None:
             await client.post(URL, content=cassette.interactions[0].request_body)
 
 
+# --------------------------------------------------------------------------- lenient matching
+
+
+def three_targets(tmp_path: Path) -> Path:
+    return write_cassette(
+        tmp_path / "three.yaml",
+        [
+            {"method": "GET", "url": "https://x/a", "body": "", "response": "a"},
+            {"method": "POST", "url": "https://x/b", "body": '{"n": 1}', "response": "b"},
+            {"method": "GET", "url": "https://x/c", "body": "", "response": "c"},
+        ],
+    )
+
+
+def test_lenient_replay_ignores_bodies_and_serves_in_order() -> None:
+    strict = Cassette.load(GROQ_SIMPLE)
+    with pytest.raises(CassetteError, match="closest unused candidate"):
+        post(strict, '{"model": "another"}')
+    cassette = Cassette.load(GROQ_SIMPLE, match="lenient")
+    assert cassette.match == "lenient"
+    client = httpx2.Client(transport=cassette)
+    # neither body resembles the recording; the interactions answer in recorded order
+    assert client.post(URL, content=b'{"model": "another"}').status_code == 429
+    assert client.post(URL, content=b"not even json").json()["choices"][0]["message"]["content"] == "Olá!"
+    assert cassette.used == [0, 1]
+    cassette.assert_all_used()
+
+
+@pytest.mark.anyio
+async def test_lenient_replay_async_with_a_different_body() -> None:
+    cassette = Cassette.load(GROQ_STREAMING, match="lenient")
+    async with httpx2.AsyncClient(transport=cassette) as client:
+        response = await client.post(URL, json={"messages": [], "stream": True})
+        assert response.text == streaming_body().decode()
+    assert cassette.used == [0]
+
+
+def test_lenient_request_that_skips_an_interaction_fails(tmp_path: Path) -> None:
+    cassette = Cassette.load(three_targets(tmp_path), match="lenient")
+    client = httpx2.Client(transport=cassette)
+    assert client.get("https://x/a").text == "a"
+    with pytest.raises(CassetteError) as excinfo:
+        client.get("https://x/c")  # interaction 1 (POST /b) comes first
+    message = str(excinfo.value)
+    assert "no recorded interaction matches GET https://x/c" in message
+    assert "the next is interaction 1: POST https://x/b" in message
+    assert "matches interaction 2, which would skip interaction 1" in message
+    assert cassette.used == [0]
+    with pytest.raises(CassetteError) as excinfo:
+        cassette.assert_all_used()
+    assert "1 request(s) matched no recorded interaction" in str(excinfo.value)
+    assert "2 recorded interaction(s) were never used" in str(excinfo.value)
+
+
+def test_lenient_still_requires_every_interaction(tmp_path: Path) -> None:
+    cassette = Cassette.load(three_targets(tmp_path), match="lenient")
+    client = httpx2.Client(transport=cassette)
+    assert client.get("https://x/a").text == "a"
+    assert client.post("https://x/b", content=b'{"n": 2}').text == "b"
+    with pytest.raises(
+        CassetteError, match=r"1 recorded interaction\(s\) were never used:\n  2: GET https://x/c"
+    ):
+        cassette.assert_all_used()
+    assert client.get("https://x/c").text == "c"
+    cassette.assert_all_used()
+    with pytest.raises(CassetteError, match="every recorded interaction has already been used"):
+        client.get("https://x/c")
+
+
+def test_lenient_still_compares_method_and_url(tmp_path: Path) -> None:
+    cassette = Cassette.load(three_targets(tmp_path), match="lenient")
+    client = httpx2.Client(transport=cassette)
+    with pytest.raises(CassetteError, match="the next is interaction 0: GET https://x/a"):
+        client.post("https://x/a")
+    with pytest.raises(CassetteError, match="no recorded interaction matches GET https://x/a/"):
+        client.get("https://x/a/")
+    assert client.get("https://x/a?key=secret").text == "a"  # a credential, as in strict mode
+    assert cassette.used == [0]
+
+
+def test_invalid_match_mode(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="match must be 'strict' or 'lenient'"):
+        Cassette(GROQ_SIMPLE, match="loose")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="match"):
+        Cassette.load(GROQ_SIMPLE, match="fuzzy")  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- chunked bodies
 
 
@@ -620,6 +707,40 @@ def test_plugin_registers_marker_and_option(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["@pytest.mark.cassette(path*"])
     result = pytester.runpytest_inprocess(*PLUGIN_ARGS, "--help")
     result.stdout.fnmatch_lines(["*--record-cassettes*"])
+
+
+MATCH_TEST = f"""
+import httpx2
+import pytest
+
+SEED = {str(GROQ_SIMPLE)!r}
+URL = {URL!r}
+
+
+@pytest.mark.cassette(SEED, match="lenient")
+def test_lenient(cassette):
+    assert cassette.match == "lenient"
+    client = httpx2.Client(transport=cassette)
+    assert [client.post(URL, content=b"{{}}").status_code for _ in range(2)] == [429, 200]
+
+
+@pytest.mark.cassette(SEED)
+def test_strict_by_default(cassette):
+    assert cassette.match == "strict"
+    httpx2.Client(transport=cassette).post(URL, content=b"{{}}")
+
+
+@pytest.mark.cassette(SEED, match="loose")
+def test_bad_mode(cassette):
+    pass
+"""
+
+
+def test_plugin_match_option(pytester: pytest.Pytester) -> None:
+    result = _inner(pytester, MATCH_TEST)
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*test_strict_by_default*", "*closest unused candidate: interaction 0*"])
+    result.stdout.fnmatch_lines(["*test_bad_mode*", "*cassette match must be 'strict' or 'lenient'*"])
 
 
 RECORD_TEST = """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -60,3 +62,43 @@ def test_live_demo_on_another_provider_names_its_key(
     out = capsys.readouterr().out
     assert f"reverie demo (live, {provider})" in out
     assert variable in out
+
+
+TEST_KIT_PROBE = """
+import json, sys
+
+def test_kit():
+    return sorted(name for name in sys.modules if name.startswith("reverie.testing"))
+
+from reverie._cli import main
+seen = {"import": test_kit()}
+offline = main(["demo"])
+seen["offline"] = test_kit()
+live = main(["demo", "--live"])  # no key in the environment: fails before any request
+seen["live"] = test_kit()
+seen["codes"] = [offline, live]
+seen["replayed"] = "reverie._cassette.transport" in sys.modules and "reverie._demo.tools" in sys.modules
+print(json.dumps(seen))
+"""
+
+
+def test_cli_never_imports_the_test_kit() -> None:
+    # reverie.testing is the kit for test suites; the command line replays its recordings
+    # through reverie._cassette instead. The probe runs in a fresh interpreter, because this
+    # pytest process has loaded the test kit (its pytest plugin) already.
+    environment = {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
+    completed = subprocess.run(
+        [sys.executable, "-c", TEST_KIT_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment,
+    )
+    assert completed.returncode == 0, completed.stderr
+    seen = json.loads(completed.stdout.splitlines()[-1])
+    assert seen["codes"] == [0, 1]
+    assert seen["replayed"] is True  # the offline programs really ran through the cassette
+    assert seen["import"] == []
+    assert seen["offline"] == []
+    assert seen["live"] == []

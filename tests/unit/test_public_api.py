@@ -153,6 +153,19 @@ def test_lazy_options_load_on_first_use() -> None:
     assert "pydantic" in modules and "reverie.providers._openrouter_options" in modules
 
 
+def test_cassette_modules_load_yaml_on_first_use() -> None:
+    # PyYAML is the optional `testing` extra: importing the cassette machinery (or the test
+    # kit and its pytest plugin) must work without it; loading a cassette imports it.
+    modules = _modules_after("import reverie._cassette, reverie.testing, reverie.testing.pytest_plugin")
+    assert "reverie._cassette.transport" in modules
+    assert _loaded(modules, "yaml") == []
+    loaded = _modules_after(
+        "from reverie._cassette import Cassette; "
+        "Cassette.load('tests/fixtures/openrouter-kimi-k2-groq-simple.yaml')"
+    )
+    assert "yaml" in loaded
+
+
 # --------------------------------------------------------------------------- generated code
 
 

@@ -7,6 +7,9 @@ Usage::
         client = httpx2.Client(transport=cassette)
         ...
 
+The marker also takes ``chunk_size=`` (default 7) and ``match=`` (``"strict"``, the default,
+or ``"lenient"``), passed on to :class:`~reverie.testing.cassette.Cassette`.
+
 The ``cassette`` fixture loads the marked cassette for replay and yields the
 :class:`~reverie.testing.cassette.Cassette`. When the test body has passed, the plugin
 checks that every recorded interaction was used and that no request went unmatched, and
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from reverie._cassette.matching import MATCH_MODES, MatchMode
 from reverie.testing.cassette import Cassette, CassetteError
 
 __all__ = ["cassette", "pytest_addoption", "pytest_configure", "pytest_runtest_call"]
@@ -62,8 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     config.addinivalue_line(
         "markers",
-        "cassette(path, *, chunk_size=7): replay the go-vcr v2 YAML cassette at path (relative to "
-        "the test file's directory) through the `cassette` fixture",
+        "cassette(path, *, chunk_size=7, match='strict'): replay the go-vcr v2 YAML cassette at path "
+        "(relative to the test file's directory) through the `cassette` fixture; match='lenient' "
+        "compares method and URL only and serves interactions in recorded order",
     )
 
 
@@ -87,7 +92,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             pytest.fail(str(exc), pytrace=False)
 
 
-def _marked_path(request: pytest.FixtureRequest) -> tuple[Path, int | None]:
+def _marked_options(request: pytest.FixtureRequest) -> tuple[Path, int | None, MatchMode]:
     marker = request.node.get_closest_marker("cassette")
     if marker is None:
         pytest.fail(
@@ -105,10 +110,16 @@ def _marked_path(request: pytest.FixtureRequest) -> tuple[Path, int | None]:
     chunk_size: object = marker.kwargs.get("chunk_size", 7)
     if chunk_size is not None and not isinstance(chunk_size, int):
         pytest.fail(f"{request.node.nodeid}: cassette chunk_size must be an int or None", pytrace=False)
+    match: object = marker.kwargs.get("match", "strict")
+    if match not in MATCH_MODES:
+        pytest.fail(
+            f"{request.node.nodeid}: cassette match must be 'strict' or 'lenient', got {match!r}",
+            pytrace=False,
+        )
     path = Path(raw)
     if not path.is_absolute():
         path = request.path.parent / path
-    return path, chunk_size
+    return path, chunk_size, match
 
 
 @pytest.fixture
@@ -121,10 +132,10 @@ def cassette(request: pytest.FixtureRequest) -> Iterator[Cassette]:
     Yields:
         The :class:`~reverie.testing.cassette.Cassette` to use as an httpx2 transport.
     """
-    path, chunk_size = _marked_path(request)
+    path, chunk_size, match = _marked_options(request)
     record = bool(request.config.getoption(_RECORD_OPTION, default=False))
     try:
-        tape = Cassette(path, mode="record" if record else "replay", chunk_size=chunk_size)
+        tape = Cassette(path, mode="record" if record else "replay", chunk_size=chunk_size, match=match)
     except CassetteError as exc:
         pytest.fail(str(exc), pytrace=False)
     request.node.stash[_CASSETTE_KEY] = tape

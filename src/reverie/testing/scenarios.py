@@ -4,7 +4,11 @@ A ``Scenario`` describes one recorded conversation (the fields of a cassette man
 entry). ``build_agent`` builds the exact program that produced the recording,
 ``run_scenario``/``run_scenario_async`` make its single agent call the way the scenario
 says (``generate``, or ``stream`` then ``result()``), and ``check_scenario`` evaluates its
-assertions. The demo and the conformance tests share these.
+assertions.
+
+The tools (``SCENARIO_TOOLS``) and the replay retry policy (``REPLAY_RETRY``) are shared with
+``reverie demo`` and live beside it in ``reverie._demo``, so that the command line never
+imports this test kit; they are re-exported here under their usual names.
 """
 
 from __future__ import annotations
@@ -14,17 +18,20 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import httpx2
-from pydantic import Field
 
 from reverie._agent import Agent
 from reverie._content import ReasoningPart
+from reverie._demo.programs import REPLAY_RETRY as REPLAY_RETRY
+from reverie._demo.tools import TOOLS as SCENARIO_TOOLS
+from reverie._demo.tools import add as add
+from reverie._demo.tools import multiply as multiply
+from reverie._demo.tools import weather as weather
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult
 from reverie._retry import RetryPolicy
-from reverie._tools.function import FunctionTool, tool
 
 __all__ = [
     "SCENARIO_TOOLS",
@@ -35,37 +42,6 @@ __all__ = [
     "run_scenario",
     "run_scenario_async",
 ]
-
-REPLAY_RETRY = RetryPolicy(max_retries=3, initial_delay=0.0, backoff_factor=2.0)
-"""The retry policy the recordings were replayed with: no waiting between attempts."""
-
-
-@tool
-def weather(location: Annotated[str, Field(description="the city")]) -> str:
-    """Get weather information for a location"""  # noqa: D415 - the recorded description
-    return "40 C"
-
-
-@tool
-def add(
-    a: Annotated[int, Field(description="first number")],
-    b: Annotated[int, Field(description="second number")],
-) -> str:
-    """Add two numbers"""  # noqa: D415
-    return str(a + b)
-
-
-@tool
-def multiply(
-    a: Annotated[int, Field(description="first number")],
-    b: Annotated[int, Field(description="second number")],
-) -> str:
-    """Multiply two numbers"""  # noqa: D415
-    return str(a * b)
-
-
-SCENARIO_TOOLS: dict[str, FunctionTool[..., Any]] = {"weather": weather, "add": add, "multiply": multiply}
-"""The tools of the recorded scenarios, by name."""
 
 
 @dataclass(slots=True, kw_only=True)
