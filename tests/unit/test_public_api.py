@@ -150,7 +150,7 @@ def test_lazy_options_load_on_first_use() -> None:
     modules = _modules_after(
         "from reverie.providers import openrouter; openrouter.Options(provider={'only': ['groq']})"
     )
-    assert "pydantic" in modules and "reverie.providers._openrouter_options" in modules
+    assert "pydantic" in modules and "reverie.providers.openrouter._options" in modules
 
 
 def test_cassette_modules_load_yaml_on_first_use() -> None:

@@ -9,16 +9,19 @@ Observed upstream variations this handles (see the recorded streams):
   usage on a later chunk (OpenRouter) or one with ``"choices": []`` (OpenAI, Groq), so the
   ``finish`` part is emitted when the stream ends, not when the reason is first seen;
 - an ``{"error": ...}`` chunk is an in-band failure and raises.
+
+Where the variants differ (reasoning fields, usage extras, finish metadata) the decoder
+asks the codec through the ``StreamHooks`` protocol. This module builds no requests.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, ClassVar, Protocol, cast
 
 from reverie._codec import expect_string, reads_payload
-from reverie._content import FinishReason, ToolCallPart, Usage
+from reverie._content import ProviderMetadata, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
     FinishPart,
@@ -34,21 +37,41 @@ from reverie._parts import (
     ToolInputStartPart,
 )
 from reverie._sse import SSEEvent
-from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, ToolCallPayload
-
-if TYPE_CHECKING:
-    from reverie.providers._openai_chat.codec import OpenAIChatCodec
-
-_FINISH_REASONS: dict[str, FinishReason] = {
-    "stop": "stop",
-    "length": "length",
-    "content_filter": "content_filter",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-}
+from reverie.providers._openai_chat.decode import map_finish_reason
+from reverie.providers._openai_chat.wire import (
+    CompletionPayload,
+    MessagePayload,
+    ToolCallPayload,
+    UsagePayload,
+)
 
 _TEXT_ID = "text"
 _REASONING_ID = "reasoning"
+
+
+class StreamHooks(Protocol):
+    """The codec hooks a stream is decoded with (see ``OpenAIChatCodec``)."""
+
+    reasoning_keys: ClassVar[frozenset[str]]
+    """Delta fields that carry reasoning; ``extract_reasoning_delta`` runs only when one is present."""
+
+    def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
+        """The reasoning text (and metadata) carried by a stream delta."""
+        ...
+
+    def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:
+        """Token counts, plus anything the variant wants in provider metadata."""
+        ...
+
+    def response_metadata(
+        self, completion: CompletionPayload, usage_metadata: dict[str, Any]
+    ) -> ProviderMetadata:
+        """The provider metadata of the stream's finish, from its last chunk."""
+        ...
+
+    def inband_error(self, error: Any) -> ProviderError:
+        """The error for an ``{"error": ...}`` chunk."""
+        ...
 
 
 @dataclass(slots=True)
@@ -58,18 +81,11 @@ class _PendingCall:
     arguments: str
 
 
-def map_finish_reason(reason: str | None) -> FinishReason:
-    """The unified finish reason for an OpenAI ``finish_reason`` string."""
-    if reason is None:
-        return "unknown"
-    return _FINISH_REASONS.get(reason, "other")
-
-
 class ChatStreamDecoder:
     """Stateful decoder for one streamed chat completion."""
 
-    def __init__(self, codec: OpenAIChatCodec) -> None:
-        self._codec = codec
+    def __init__(self, hooks: StreamHooks) -> None:
+        self._hooks = hooks
         self._text_open = False
         self._reasoning_open = False
         self._calls: dict[int, _PendingCall] = {}
@@ -89,12 +105,12 @@ class ChatStreamDecoder:
             raise InvalidResponseError("stream chunk is not a JSON object", body=event.data)
         chunk = cast(CompletionPayload, payload)
         if "error" in chunk:
-            raise self._codec.inband_error(chunk["error"])
+            raise self._hooks.inband_error(chunk["error"])
         self._last_chunk = chunk
         parts: list[ModelStreamPart] = []
         usage = chunk.get("usage")
         if usage:
-            self._usage, self._usage_metadata = self._codec.extract_usage(usage)
+            self._usage, self._usage_metadata = self._hooks.extract_usage(usage)
         choices = chunk.get("choices")
         if not choices:
             return parts
@@ -105,7 +121,7 @@ class ChatStreamDecoder:
         delta = choice.get("delta")
         if not delta:
             return parts
-        reasoning_keys = self._codec.reasoning_keys
+        reasoning_keys = self._hooks.reasoning_keys
         if reasoning_keys and not reasoning_keys.isdisjoint(delta):
             parts.extend(self._reasoning(delta))
         text = delta.get("content")
@@ -122,7 +138,7 @@ class ChatStreamDecoder:
         return parts
 
     def _reasoning(self, delta: MessagePayload) -> list[ModelStreamPart]:
-        reasoning, metadata = self._codec.extract_reasoning_delta(delta)
+        reasoning, metadata = self._hooks.extract_reasoning_delta(delta)
         if not reasoning and not metadata:
             return []
         parts: list[ModelStreamPart] = []
@@ -175,7 +191,7 @@ class ChatStreamDecoder:
             FinishPart(
                 finish_reason=finish,
                 usage=self._usage or Usage(),
-                provider_metadata=self._codec.response_metadata(self._last_chunk, self._usage_metadata),
+                provider_metadata=self._hooks.response_metadata(self._last_chunk, self._usage_metadata),
             )
         )
         return parts

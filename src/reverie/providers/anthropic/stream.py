@@ -7,19 +7,19 @@ An ``error`` event (``{"type": "error", "error": {"type": "overloaded_error", ..
 in-band failure and raises a ``ProviderError`` that is retryable unless the API rejected
 the request itself. A stream that ends without ``message_stop`` raises a retryable error.
 
-Also here, because the non-streaming codec shares them: the stop-reason map, the usage
-reader and the in-band error builder. This module does not build requests.
+The stop-reason map, the usage reader and the in-band error builder are shared with the
+non-streaming reader in ``decode.py``. This module does not build requests.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from reverie._codec import loads_event, reads_payload
-from reverie._content import FinishReason, ToolCallPart, Usage
-from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
+from reverie._content import ToolCallPart, Usage
+from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -34,75 +34,14 @@ from reverie._parts import (
     ToolInputStartPart,
 )
 from reverie._sse import SSEEvent
-from reverie.providers.anthropic.wire import ContentBlockPayload, DeltaPayload, EventPayload, UsagePayload
-
-PROVIDER = "anthropic"
-
-# After the Vercel AI SDK's mapAnthropicStopReason.
-_STOP_REASONS: dict[str, FinishReason] = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "tool_use": "tool_calls",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "refusal": "content_filter",
-}
-
-# Error types for which the same request can never succeed; every other in-band error
-# (overloaded_error, api_error, rate_limit_error, timeout_error, unknown ones) is transient.
-_REJECTIONS = frozenset(
-    {
-        "invalid_request_error",
-        "authentication_error",
-        "permission_error",
-        "not_found_error",
-        "request_too_large",
-        "billing_error",
-    }
+from reverie.providers.anthropic.decode import inband_error, map_stop_reason, read_usage
+from reverie.providers.anthropic.wire import (
+    PROVIDER,
+    ContentBlockPayload,
+    DeltaPayload,
+    EventPayload,
+    UsagePayload,
 )
-
-
-def map_stop_reason(reason: str | None) -> FinishReason:
-    """The unified finish reason for an Anthropic ``stop_reason``."""
-    if reason is None:
-        return "unknown"
-    return _STOP_REASONS.get(reason, "other")
-
-
-def read_usage(usage: UsagePayload | None) -> Usage:
-    """Token counts, cache reads and writes included (total = input + output, as fantasy)."""
-    if not usage:
-        return Usage()
-    input_tokens = usage.get("input_tokens") or 0
-    output_tokens = usage.get("output_tokens") or 0
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=input_tokens + output_tokens,
-        cache_creation_tokens=usage.get("cache_creation_input_tokens") or 0,
-        cache_read_tokens=usage.get("cache_read_input_tokens") or 0,
-    )
-
-
-def describe_error(error: Any) -> tuple[str, str]:
-    """``(type, message)`` of an Anthropic error object ``{"type": ..., "message": ...}``."""
-    if not isinstance(error, dict):
-        return "", str(error)
-    detail = cast(dict[str, Any], error)
-    return str(detail.get("type") or ""), str(detail.get("message") or "unknown error")
-
-
-def inband_error(error: Any) -> ProviderError:
-    """The error for ``{"type": "error", "error": {...}}`` inside a 200 answer or stream."""
-    kind, message = describe_error(error)
-    text = f"{kind}: {message}" if kind else message
-    return ProviderError(
-        text,
-        response_body=json.dumps({"type": "error", "error": error}, ensure_ascii=False),
-        retryable=kind not in _REJECTIONS,
-        is_context_too_large=mentions_context_limit(message),
-    )
 
 
 @dataclass(slots=True)

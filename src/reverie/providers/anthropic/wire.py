@@ -1,12 +1,15 @@
 """The Anthropic Messages API wire shapes we read, as minimal ``TypedDict`` views.
 
 Only the fields reverie reads are listed; everything else is tolerated and ignored
-(read with ``.get``). Request bodies are built as plain dicts in ``codec.py``.
+(read with ``.get``). Request bodies are built as plain dicts in ``encode.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypedDict
+
+PROVIDER = "anthropic"
+"""The provider's name: the key of its ``provider_options`` and ``provider_metadata``."""
 
 
 class UsagePayload(TypedDict, total=False):

@@ -6,20 +6,17 @@ ids), ``finishReason`` and ``usageMetadata`` come with the last chunk. The ``fin
 emitted when the stream ends; a stream without a finish reason (or a prompt block) raises
 a retryable error, and an ``{"error": {...}}`` chunk raises at once.
 
-Also here, because the non-streaming codec shares them: reading parts, minting call ids,
-mapping finish reasons, reading usage and building in-band errors. No requests are built here.
+Reading parts, minting call ids, mapping finish reasons, reading usage and in-band errors
+are shared with the non-streaming reader in ``decode.py``. No requests are built here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from reverie._codec import loads_event, reads_payload
-from reverie._content import FilePart, FinishReason, ProviderMetadata, ToolCallPart, Usage
-from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
+from reverie._content import FinishReason, ProviderMetadata, Usage
+from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -34,155 +31,17 @@ from reverie._parts import (
     ToolInputStartPart,
 )
 from reverie._sse import SSEEvent
-from reverie.providers.google.wire import CandidatePayload, PartPayload, ResponsePayload, UsagePayload
-
-PROVIDER = "google"
-
-_FINISH_REASONS: dict[str, FinishReason] = {
-    "STOP": "stop",
-    "MAX_TOKENS": "length",
-    "SAFETY": "content_filter",
-    "RECITATION": "content_filter",
-    "BLOCKLIST": "content_filter",
-    "PROHIBITED_CONTENT": "content_filter",
-    "SPII": "content_filter",
-    "IMAGE_SAFETY": "content_filter",
-    "MALFORMED_FUNCTION_CALL": "error",
-    "UNEXPECTED_TOOL_CALL": "error",
-    "FINISH_REASON_UNSPECIFIED": "unknown",
-}
-_TRANSIENT_STATUSES = frozenset(
-    {"UNAVAILABLE", "RESOURCE_EXHAUSTED", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"}
+from reverie.providers.google.decode import (
+    CallIds,
+    file_part,
+    function_call_part,
+    inband_error,
+    map_finish_reason,
+    read_usage,
+    response_metadata,
+    signature_metadata,
 )
-
-
-def map_finish_reason(reason: str | None, *, has_calls: bool) -> FinishReason:
-    """The unified finish reason; ``STOP`` with function calls is a tool-call step.
-
-    Gemini answers ``"finishReason": "STOP"`` also when the turn consists of function calls
-    (recorded), so the calls decide.
-    """
-    if reason is None:
-        return "unknown"
-    if reason == "STOP" and has_calls:
-        return "tool_calls"
-    return _FINISH_REASONS.get(reason, "other")
-
-
-def read_usage(usage: UsagePayload | None) -> Usage:
-    """Token counts; thoughts count as reasoning tokens, cached content as cache reads."""
-    if not usage:
-        return Usage()
-    input_tokens = (usage.get("promptTokenCount") or 0) + (usage.get("toolUsePromptTokenCount") or 0)
-    output_tokens = usage.get("candidatesTokenCount") or 0
-    reasoning_tokens = usage.get("thoughtsTokenCount") or 0
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=usage.get("totalTokenCount") or input_tokens + output_tokens + reasoning_tokens,
-        reasoning_tokens=reasoning_tokens,
-        cache_read_tokens=usage.get("cachedContentTokenCount") or 0,
-    )
-
-
-def describe_error(error: Any) -> tuple[int | None, str]:
-    """``(code, message)`` of ``{"code": 503, "message": "...", "status": "UNAVAILABLE"}``."""
-    if not isinstance(error, dict):
-        return None, str(error)
-    detail = cast(dict[str, Any], error)
-    code = detail.get("code")
-    status = detail.get("status")
-    message = str(detail.get("message") or "unknown error")
-    return (code if isinstance(code, int) else None), (f"{status}: {message}" if status else message)
-
-
-def inband_error(error: Any) -> ProviderError:
-    """The error for an ``{"error": {...}}`` object inside a 200 answer or stream."""
-    code, message = describe_error(error)
-    status = cast(dict[str, Any], error).get("status") if isinstance(error, dict) else None
-    transient = code is None or code in (408, 409, 429) or code >= 500 or status in _TRANSIENT_STATUSES
-    return ProviderError(
-        message,
-        response_body=json.dumps({"error": error}, ensure_ascii=False),
-        retryable=transient,
-        is_context_too_large=mentions_context_limit(message),
-    )
-
-
-class CallIds:
-    """Ids for function calls, which Gemini sends without one.
-
-    As recorded, a call's id is the tool's name (``{"functionCall": {"id": "weather", ...}}``
-    goes back on the next step); a second call of the same tool in one response gets
-    ``name_2``, ``name_3``, ... so that results can still be told apart.
-    """
-
-    __slots__ = ("_seen",)
-
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-
-    def mint(self, given: str | None, name: str) -> str:
-        """The id of the next call: ``given`` if the API sent one, else derived from ``name``."""
-        base = given or name or "call"
-        candidate, number = base, 1
-        while candidate in self._seen:
-            number += 1
-            candidate = f"{base}_{number}"
-        self._seen.add(candidate)
-        return candidate
-
-
-def signature_metadata(part: PartPayload) -> ProviderMetadata:
-    """``{"google": {"thought_signature": ...}}`` when the part carries one, else ``{}``."""
-    signature = part.get("thoughtSignature")
-    return {PROVIDER: {"thought_signature": signature}} if signature else {}
-
-
-def function_call_part(part: PartPayload, ids: CallIds) -> ToolCallPart:
-    """A tool call from a ``functionCall`` part; its ``thoughtSignature`` stays in the metadata."""
-    call = part.get("functionCall") or {}
-    name = call.get("name") or ""
-    arguments = call.get("args")
-    return ToolCallPart(
-        tool_call_id=ids.mint(call.get("id"), name),
-        tool_name=name,
-        input=json.dumps(
-            arguments if arguments is not None else {}, ensure_ascii=False, separators=(",", ":")
-        ),
-        provider_metadata=signature_metadata(part),
-    )
-
-
-def file_part(part: PartPayload) -> FilePart | None:
-    """A file from an ``inlineData`` part (generated images), or ``None`` if unreadable."""
-    inline = part.get("inlineData") or {}
-    try:
-        data = base64.b64decode(inline.get("data") or "", validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return FilePart(data=data, media_type=inline.get("mimeType") or "application/octet-stream")
-
-
-def response_metadata(payload: ResponsePayload, candidate: CandidatePayload | None) -> ProviderMetadata:
-    """Why the answer was cut short, when it was: block reason, finish message, safety ratings."""
-    metadata: dict[str, Any] = {}
-    feedback = payload.get("promptFeedback") or {}
-    if feedback.get("blockReason"):
-        metadata["block_reason"] = feedback.get("blockReason")
-        if feedback.get("blockReasonMessage"):
-            metadata["block_reason_message"] = feedback.get("blockReasonMessage")
-        if feedback.get("safetyRatings"):
-            metadata["safety_ratings"] = feedback.get("safetyRatings")
-    if candidate is not None:
-        reason = candidate.get("finishReason")
-        if reason and reason != "STOP":
-            metadata["finish_reason"] = reason
-        if candidate.get("finishMessage"):
-            metadata["finish_message"] = candidate.get("finishMessage")
-        if candidate.get("safetyRatings"):
-            metadata["safety_ratings"] = candidate.get("safetyRatings")
-    return {PROVIDER: metadata} if metadata else {}
+from reverie.providers.google.wire import PROVIDER, PartPayload, ResponsePayload
 
 
 class GeminiStreamDecoder:

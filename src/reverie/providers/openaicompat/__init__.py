@@ -21,7 +21,7 @@ from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.wire import MessagePayload
 
 if TYPE_CHECKING:
-    from reverie.providers._openaicompat_options import Options
+    from reverie.providers.openaicompat._options import Options
 
 __all__ = ["Codec", "Options", "Provider"]
 
@@ -36,7 +36,7 @@ class Codec(OpenAIChatCodec):
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Copy the options (and ``extra_body``) into the body."""
-        from reverie.providers._openaicompat_options import Options
+        from reverie.providers.openaicompat._options import Options
 
         options = provider_options(call, self.name, Options)
         if options is None:
@@ -71,4 +71,4 @@ class Provider(_BaseProvider):
     codec_type = Codec
 
 
-__getattr__ = lazy_exports(__name__, "reverie.providers._openaicompat_options", ["Options"])
+__getattr__ = lazy_exports(__name__, "reverie.providers.openaicompat._options", ["Options"])

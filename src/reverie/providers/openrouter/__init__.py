@@ -23,7 +23,7 @@ from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
 
 if TYPE_CHECKING:
-    from reverie.providers._openrouter_options import Options, ProviderRouting, Reasoning, UsageAccounting
+    from reverie.providers.openrouter._options import Options, ProviderRouting, Reasoning, UsageAccounting
 
 __all__ = ["Codec", "Options", "Provider", "ProviderRouting", "Reasoning", "UsageAccounting"]
 
@@ -38,7 +38,7 @@ class Codec(OpenAIChatCodec):
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Options as given, plus usage accounting."""
-        from reverie.providers._openrouter_options import Options
+        from reverie.providers.openrouter._options import Options
 
         options = provider_options(call, self.name, Options)
         if options is not None:
@@ -109,6 +109,6 @@ class Provider(_BaseProvider):
 
 __getattr__ = lazy_exports(
     __name__,
-    "reverie.providers._openrouter_options",
+    "reverie.providers.openrouter._options",
     ["Options", "ProviderRouting", "Reasoning", "UsageAccounting"],
 )

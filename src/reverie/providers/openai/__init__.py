@@ -16,7 +16,7 @@ from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 
 if TYPE_CHECKING:
-    from reverie.providers._openai_options import Options
+    from reverie.providers.openai._options import Options
 
 __all__ = ["Codec", "Options", "Provider"]
 
@@ -30,7 +30,7 @@ class Codec(OpenAIChatCodec):
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Copy the typed ``openai`` options into the body."""
-        from reverie.providers._openai_options import Options
+        from reverie.providers.openai._options import Options
 
         options = provider_options(call, self.name, Options)
         if options is not None:
@@ -46,4 +46,4 @@ class Provider(_BaseProvider):
     codec_type = Codec
 
 
-__getattr__ = lazy_exports(__name__, "reverie.providers._openai_options", ["Options"])
+__getattr__ = lazy_exports(__name__, "reverie.providers.openai._options", ["Options"])

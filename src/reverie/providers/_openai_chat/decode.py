@@ -1,0 +1,213 @@
+"""Reading chat-completions answers: whole responses, usage, finish reasons and errors.
+
+A ``chat.completion`` object becomes a ``Response``; where the variants differ (reasoning
+fields, usage extras, provider metadata, in-band errors) the reader asks the codec through
+the ``ResponseHooks`` protocol, which ``OpenAIChatCodec`` satisfies. Also here: the default
+usage reader, the finish-reason map and the error builders, which the stream decoder
+shares. This module builds no requests and decodes no streams.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, cast
+
+from reverie._codec import expect_object, expect_string, status_error
+from reverie._content import (
+    ContentPart,
+    FinishReason,
+    ProviderMetadata,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
+from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
+from reverie._model import Response
+from reverie.providers._openai_chat.wire import (
+    ChoicePayload,
+    CompletionPayload,
+    MessagePayload,
+    UsagePayload,
+)
+
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+}
+
+
+class ResponseHooks(Protocol):
+    """The codec hooks a whole response is read with (see ``OpenAIChatCodec``)."""
+
+    def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
+        """Reasoning parts of a response message."""
+        ...
+
+    def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:
+        """Token counts, plus anything the variant wants in provider metadata."""
+        ...
+
+    def response_metadata(
+        self, completion: CompletionPayload, usage_metadata: dict[str, Any]
+    ) -> ProviderMetadata:
+        """The provider metadata of a response."""
+        ...
+
+    def inband_error(self, error: Any) -> ProviderError:
+        """The error for an ``{"error": ...}`` object inside a 200 answer."""
+        ...
+
+
+def map_finish_reason(reason: str | None) -> FinishReason:
+    """The unified finish reason for an OpenAI ``finish_reason`` string."""
+    if reason is None:
+        return "unknown"
+    return _FINISH_REASONS.get(reason, "other")
+
+
+def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
+    """Read a ``chat.completion`` object; an ``{"error": ...}`` object raises the hooks' error."""
+    completion = cast(CompletionPayload, expect_object(payload, "the chat completion"))
+    if "error" in completion:
+        raise hooks.inband_error(completion["error"])
+    choices = completion.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise InvalidResponseError("chat completion has no choices", body=json.dumps(completion)[:500])
+    choice: ChoicePayload = choices[0]
+    message: MessagePayload = choice.get("message") or {}
+    content: list[ContentPart] = list(hooks.extract_reasoning(message))
+    text = expect_string(message.get("content"), "message.content")
+    if text:
+        content.append(TextPart(text=text))
+    for index, tool_call in enumerate(message.get("tool_calls") or []):
+        function = tool_call.get("function") or {}
+        content.append(
+            ToolCallPart(
+                tool_call_id=expect_string(tool_call.get("id"), "tool_calls.id") or f"call_{index}",
+                tool_name=expect_string(function.get("name"), "function.name"),
+                input=expect_string(function.get("arguments"), "function.arguments"),
+            )
+        )
+    usage, usage_metadata = hooks.extract_usage(completion.get("usage"))
+    return Response(
+        content=content,
+        finish_reason=map_finish_reason(expect_string(choice.get("finish_reason"), "finish_reason") or None),
+        usage=usage,
+        provider_metadata=hooks.response_metadata(completion, usage_metadata),
+        response_id=completion.get("id"),
+        model_id=completion.get("model"),
+    )
+
+
+def read_usage(usage: UsagePayload | None) -> Usage:
+    """Token counts of a ``usage`` object (the default ``extract_usage``)."""
+    if not usage:
+        return Usage()
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    input_tokens = _count(usage.get("prompt_tokens"))
+    output_tokens = _count(usage.get("completion_tokens"))
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=_count(usage.get("total_tokens")) or input_tokens + output_tokens,
+        reasoning_tokens=_count(completion_details.get("reasoning_tokens")),
+        cache_read_tokens=_count(prompt_details.get("cached_tokens")),
+    )
+
+
+def _count(value: Any) -> int:
+    """A token count; anything but a JSON integer (a null, a stray string) counts as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def read_error(
+    status_code: int,
+    headers: Mapping[str, str],
+    body: str,
+    url: str,
+    *,
+    inband_error: Callable[[Any], ProviderError],
+) -> ProviderError:
+    """The error for a non-2xx answer, with the provider's own message.
+
+    A 2xx JSON answer to a streaming request is an error report too; its ``error``
+    object is read by ``inband_error``, so its own code decides status and retry.
+    """
+    report = _error_object(body) if status_code < 300 else None
+    if report is not None:
+        error = inband_error(report)
+        error.url = url
+        error.response_headers = {name.lower(): value for name, value in headers.items()}
+        error.response_body = body
+        return error
+    message = _error_message(body)
+    return status_error(message, status_code=status_code, headers=headers, body=body, url=url)
+
+
+def inband_error(error: Any) -> ProviderError:
+    """The error for an ``{"error": ...}`` object inside a 200 answer or stream."""
+    detail = cast(dict[str, Any], error) if isinstance(error, dict) else {"message": str(error)}
+    message = _describe_error(detail)
+    code = detail.get("code")
+    status = code if isinstance(code, int) and 100 <= code < 600 else None
+    # A transient upstream failure (overload, rate limit, 5xx, unknown) deserves a retry;
+    # a request the provider rejected as invalid does not.
+    kind = str(detail.get("type") or "")
+    rejected = kind.startswith("invalid_request") or (status is not None and 400 <= status < 500)
+    retryable = not rejected or status in (408, 409, 429)
+    return ProviderError(
+        message,
+        status_code=status,
+        response_body=json.dumps(error, ensure_ascii=False),
+        retryable=retryable,
+        is_context_too_large=mentions_context_limit(message + " " + str(detail.get("code"))),
+    )
+
+
+def _error_message(body: str) -> str | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    error = cast(dict[str, Any], payload).get("error")
+    if isinstance(error, dict):
+        return _describe_error(cast(dict[str, Any], error))
+    if isinstance(error, str):
+        return error
+    message = cast(dict[str, Any], payload).get("message")
+    return message if isinstance(message, str) else None
+
+
+def _error_object(body: str) -> Any:
+    """The ``error`` member of a JSON object body, or ``None``."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return cast(dict[str, Any], payload).get("error") if isinstance(payload, dict) else None
+
+
+def _describe_error(error: dict[str, Any]) -> str:
+    message = str(error.get("message") or "unknown error")
+    metadata = error.get("metadata")
+    # OpenRouter wraps the upstream's own words in error.metadata.raw.
+    if isinstance(metadata, dict):
+        raw = cast(dict[str, Any], metadata).get("raw")
+        provider = cast(dict[str, Any], metadata).get("provider_name")
+        if raw:
+            raw_text = raw if isinstance(raw, str) else json.dumps(raw)
+            message = f"{message}: {raw_text}"
+        if provider:
+            message = f"{message} (upstream: {provider})"
+    return message

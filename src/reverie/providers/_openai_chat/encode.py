@@ -1,0 +1,186 @@
+"""Chat-completions request bodies, shared by ``openai``, ``openaicompat`` and ``openrouter``.
+
+Request bodies reproduce fantasy's byte-for-byte-recorded ones as JSON values: only the
+fields that carry information, no ``null``s, ``stream_options`` only when streaming.
+This module builds the body every variant shares; a variant's own fields (its options,
+OpenRouter's usage accounting) are added afterwards by the codec's ``prepare_body`` hook.
+It does not read responses.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+from reverie._content import (
+    CallWarning,
+    ContentPart,
+    FilePart,
+    Message,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from reverie._model import Call, ToolDefinition
+from reverie.providers._openai_chat.wire import ToolCallPayload
+
+# Sampling settings that OpenAI reasoning models reject; fantasy and the Vercel AI SDK
+# drop them with a warning instead of letting the request fail.
+_REASONING_MODEL_UNSUPPORTED = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+
+
+def is_reasoning_model(model_id: str) -> bool:
+    """Whether the model takes ``max_completion_tokens`` (fantasy's literal prefix rule).
+
+    The recorded requests use it for ids starting with ``o`` or ``gpt-5``; OpenRouter's
+    ``openai/...`` ids start with ``o`` as well.
+    """
+    return model_id.startswith(("o", "gpt-5"))
+
+
+def request_body(
+    call: Call,
+    *,
+    model_id: str,
+    provider: str,
+    reasoning_model: bool,
+    supports_top_k: bool,
+    stream: bool,
+    warnings: list[CallWarning],
+) -> dict[str, Any]:
+    """The body every chat-completions variant sends for ``call``.
+
+    Args:
+        call: The model call.
+        model_id: The ``model`` field.
+        provider: The provider's name, for warnings.
+        reasoning_model: Whether to send ``max_completion_tokens`` and drop sampling settings.
+        supports_top_k: Whether ``top_k`` is sent (otherwise it becomes a warning).
+        stream: Whether the request streams.
+        warnings: Unsupported settings are appended here.
+    """
+    body: dict[str, Any] = {"model": model_id, "messages": encode_messages(call.prompt)}
+    if call.max_output_tokens is not None:
+        body["max_completion_tokens" if reasoning_model else "max_tokens"] = call.max_output_tokens
+    settings: dict[str, Any] = {
+        "temperature": call.temperature,
+        "top_p": call.top_p,
+        "presence_penalty": call.presence_penalty,
+        "frequency_penalty": call.frequency_penalty,
+        "seed": call.seed,
+        "stop": call.stop_sequences,
+    }
+    for key, value in settings.items():
+        if value is None:
+            continue
+        if reasoning_model and key in _REASONING_MODEL_UNSUPPORTED:
+            warnings.append(CallWarning(setting=key, message=f"{key} is not supported by reasoning models"))
+            continue
+        body[key] = value
+    if call.top_k is not None:
+        if supports_top_k:
+            body["top_k"] = call.top_k
+        else:
+            warnings.append(CallWarning(setting="top_k", message=f"top_k is not supported by {provider}"))
+    if call.tools:
+        body["tools"] = encode_tools(call.tools)
+        body["tool_choice"] = encode_tool_choice(call.tool_choice or "auto")
+    elif call.tool_choice is not None and call.tool_choice != "auto":
+        warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
+    """The ``tools`` array: every tool a non-strict function."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.parameters,
+                "strict": False,
+            },
+        }
+        for tool in tools
+    ]
+
+
+def encode_tool_choice(choice: str) -> Any:
+    """``auto``/``none``/``required`` as is; a tool name as a function choice."""
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The ``messages`` array: plain-string content wherever the recordings have it."""
+    encoded: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            encoded.append({"role": "system", "content": message.text})
+        elif message.role == "user":
+            encoded.append({"role": "user", "content": _encode_user_content(message.content)})
+            encoded.extend(_encode_tool_results(message.content))
+        elif message.role == "assistant":
+            encoded.append(_encode_assistant(message.content))
+        else:
+            encoded.extend(_encode_tool_results(message.content))
+    return encoded
+
+
+def _encode_user_content(parts: list[ContentPart]) -> str | list[dict[str, Any]]:
+    texts = [part for part in parts if isinstance(part, TextPart)]
+    files = [part for part in parts if isinstance(part, FilePart)]
+    if not files and len(texts) == 1:
+        return texts[0].text
+    encoded: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            encoded.append({"type": "text", "text": part.text})
+        elif isinstance(part, FilePart):
+            encoded.append(_encode_file(part))
+    return encoded
+
+
+def _encode_file(part: FilePart) -> dict[str, Any]:
+    data = base64.b64encode(part.data).decode("ascii")
+    if part.media_type.startswith("image/"):
+        return {"type": "image_url", "image_url": {"url": f"data:{part.media_type};base64,{data}"}}
+    file: dict[str, Any] = {"file_data": f"data:{part.media_type};base64,{data}"}
+    if part.filename:
+        file["filename"] = part.filename
+    return {"type": "file", "file": file}
+
+
+def _encode_assistant(parts: list[ContentPart]) -> dict[str, Any]:
+    # Reasoning is never sent back in this family; whitespace-only text is (glm-4.5's
+    # "\n\n" is echoed verbatim), while "" leaves the content key out.
+    text = "".join(part.text for part in parts if isinstance(part, TextPart))
+    calls: list[ToolCallPayload] = [
+        {
+            "id": part.tool_call_id,
+            "type": "function",
+            "function": {"name": part.tool_name, "arguments": part.input},
+        }
+        for part in parts
+        if isinstance(part, ToolCallPart) and not part.provider_executed
+    ]
+    message: dict[str, Any] = {"role": "assistant"}
+    if text or not calls:
+        message["content"] = text
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+def _encode_tool_results(parts: list[ContentPart]) -> list[dict[str, Any]]:
+    return [
+        {"role": "tool", "tool_call_id": part.tool_call_id, "content": part.output}
+        for part in parts
+        if isinstance(part, ToolResultPart)
+    ]

@@ -1,0 +1,251 @@
+"""Anthropic Messages API request bodies (``POST {base_url}/messages``).
+
+Request bodies reproduce fantasy's recorded ones as JSON values: ``system`` as an array of
+text blocks, user content as arrays of blocks, ``tool_choice`` with
+``disable_parallel_tool_use`` whenever tools are sent, ``stream`` only when streaming,
+no ``null``s. Consecutive user and tool messages share one ``user`` turn, as the API
+requires alternating roles.
+
+Reasoning goes back only as Anthropic understands it: a reasoning part carrying
+``provider_metadata["anthropic"]["signature"]`` becomes a ``thinking`` block, one carrying
+``["redacted_data"]`` a ``redacted_thinking`` block; reasoning from any other provider is
+dropped with a warning. This module does not read responses.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from reverie._codec import dump_options, json_object_or_empty, provider_options, validate_options
+from reverie._content import (
+    CallWarning,
+    ContentPart,
+    FilePart,
+    Message,
+    ProviderMetadata,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from reverie._errors import UserError
+from reverie._model import Call, ToolDefinition
+from reverie.providers.anthropic.wire import PROVIDER
+
+if TYPE_CHECKING:
+    from reverie.providers.anthropic._options import Options
+
+DEFAULT_MAX_TOKENS = 4096
+"""``max_tokens`` is mandatory in the Messages API; fantasy sends 4096 when none is given."""
+
+# tool_use ids must match ^[a-zA-Z0-9_-]+$; ids minted by other providers
+# ("functions.add:0" from kimi-k2) are mapped onto that alphabet.
+_INVALID_ID_CHARACTERS = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def request_body(call: Call, *, model_id: str, stream: bool, warnings: list[CallWarning]) -> dict[str, Any]:
+    """The ``/messages`` body for ``call``; unsupported settings are appended to ``warnings``."""
+    from reverie.providers.anthropic._options import Options
+
+    options = provider_options(call, PROVIDER, Options) or Options()
+    if options.cache_control is not None:
+        warnings.append(
+            CallWarning(
+                setting="cache_control",
+                message="cache_control marks messages, parts and tools: set it in their provider_options",
+            )
+        )
+    system, messages = encode_prompt(call.prompt, options, warnings)
+    max_tokens = DEFAULT_MAX_TOKENS if call.max_output_tokens is None else call.max_output_tokens
+    body: dict[str, Any] = {"model": model_id}
+    if system:
+        body["system"] = system
+    body["messages"] = messages
+    sampling: dict[str, Any] = {"temperature": call.temperature, "top_p": call.top_p, "top_k": call.top_k}
+    if options.thinking is not None:
+        budget = options.thinking.budget_tokens
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        # The recorded rule: the budget comes on top of the answer's tokens
+        # (no max_output_tokens and a 4000 budget give "max_tokens": 8096).
+        max_tokens += budget
+        for key in [key for key, value in sampling.items() if value is not None]:
+            warnings.append(
+                CallWarning(setting=key, message=f"{key} is not supported when thinking is enabled")
+            )
+            sampling[key] = None
+    body["max_tokens"] = max_tokens
+    body.update({key: value for key, value in sampling.items() if value is not None})
+    if call.stop_sequences:
+        body["stop_sequences"] = call.stop_sequences
+    for key in ("presence_penalty", "frequency_penalty", "seed"):
+        if getattr(call, key) is not None:
+            warnings.append(CallWarning(setting=key, message=f"{key} is not supported by anthropic"))
+    if call.tools:
+        body["tools"] = [_encode_tool(tool) for tool in call.tools]
+        body["tool_choice"] = _encode_tool_choice(call.tool_choice, bool(options.disable_parallel_tool_use))
+    elif call.tool_choice is not None and call.tool_choice != "auto":
+        warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def encode_prompt(
+    prompt: Sequence[Message], options: Options, warnings: list[CallWarning]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``system`` blocks and the ``messages`` turns of a conversation."""
+    send_reasoning = options.send_reasoning is not False
+    system: list[dict[str, Any]] = []
+    turns: list[dict[str, Any]] = []
+    for message in prompt:
+        if message.role == "system":
+            system.extend(_mark_last(_encode_user_parts(message.content), message.provider_options))
+            continue
+        if message.role == "assistant":
+            role = "assistant"
+            blocks = _encode_assistant_parts(message.content, send_reasoning, warnings)
+        else:
+            # Tool results travel in a user turn:
+            # {"role": "user", "content": [{"type": "tool_result", ...}, ...]}.
+            role = "user"
+            blocks = _encode_user_parts(message.content)
+        blocks = _mark_last(blocks, message.provider_options)
+        if not blocks:
+            continue  # The API rejects empty content.
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    return system, turns
+
+
+def _cache_control(options: ProviderMetadata | Mapping[str, Any]) -> dict[str, Any] | None:
+    raw = options.get(PROVIDER)
+    if raw is None:
+        return None
+    from reverie.providers.anthropic._options import Options
+
+    parsed = validate_options(raw, Options, f"provider_options[{PROVIDER!r}] on a message, part or tool")
+    return dump_options(parsed.cache_control) if parsed.cache_control is not None else None
+
+
+def _with_cache(block: dict[str, Any], options: ProviderMetadata) -> dict[str, Any]:
+    marker = _cache_control(options)
+    if marker is not None:
+        block["cache_control"] = marker
+    return block
+
+
+def _mark_last(blocks: list[dict[str, Any]], options: ProviderMetadata) -> list[dict[str, Any]]:
+    # A cache marker on a message applies to its last block: caching covers the prefix
+    # up to and including the marked block.
+    if blocks:
+        _with_cache(blocks[-1], options)
+    return blocks
+
+
+def _encode_tool(tool: ToolDefinition) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": tool.name, "input_schema": tool.parameters}
+    if tool.description:
+        entry["description"] = tool.description
+    return _with_cache(entry, tool.provider_options)
+
+
+def _encode_tool_choice(choice: str | None, disable_parallel: bool) -> dict[str, Any]:
+    # Recorded: {"type": "auto", "disable_parallel_tool_use": false} whenever tools are sent.
+    if choice == "none":
+        return {"type": "none"}
+    if choice is None or choice == "auto":
+        encoded: dict[str, Any] = {"type": "auto"}
+    elif choice == "required":
+        encoded = {"type": "any"}
+    else:
+        encoded = {"type": "tool", "name": choice}
+    encoded["disable_parallel_tool_use"] = disable_parallel
+    return encoded
+
+
+def tool_use_id(call_id: str) -> str:
+    """``call_id`` on the ``tool_use`` id alphabet (other providers' ids may not fit it)."""
+    return _INVALID_ID_CHARACTERS.sub("_", call_id) or "toolu"
+
+
+def _encode_user_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            if part.text:
+                blocks.append(_with_cache({"type": "text", "text": part.text}, part.provider_options))
+        elif isinstance(part, FilePart):
+            blocks.append(_with_cache(_encode_file(part), part.provider_options))
+        elif isinstance(part, ToolResultPart):
+            block: dict[str, Any] = {
+                "type": "tool_result",
+                "tool_use_id": tool_use_id(part.tool_call_id),
+                "content": [{"type": "text", "text": part.output}],
+            }
+            if part.is_error:
+                block["is_error"] = True
+            blocks.append(_with_cache(block, part.provider_options))
+    return blocks
+
+
+def _encode_file(part: FilePart) -> dict[str, Any]:
+    data = base64.b64encode(part.data).decode("ascii")
+    if part.media_type.startswith("image/"):
+        return {"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": data}}
+    if part.media_type == "application/pdf":
+        return {"type": "document", "source": {"type": "base64", "media_type": part.media_type, "data": data}}
+    if part.media_type == "text/plain":
+        text = part.data.decode("utf-8", errors="replace")
+        return {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
+    raise UserError(
+        f"anthropic does not accept files of type {part.media_type!r} (images, PDF and text only)"
+    )
+
+
+def _encode_assistant_parts(
+    parts: Sequence[ContentPart], send_reasoning: bool, warnings: list[CallWarning]
+) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            # The API rejects text blocks that are empty or whitespace only.
+            if part.text.strip():
+                blocks.append(_with_cache({"type": "text", "text": part.text}, part.provider_options))
+        elif isinstance(part, ReasoningPart):
+            if send_reasoning:
+                block = _encode_reasoning(part, warnings)
+                if block is not None:
+                    blocks.append(_with_cache(block, part.provider_options))
+        elif isinstance(part, ToolCallPart) and not part.provider_executed:
+            block = {
+                "type": "tool_use",
+                "id": tool_use_id(part.tool_call_id),
+                "name": part.tool_name,
+                "input": json_object_or_empty(part.input),
+            }
+            blocks.append(_with_cache(block, part.provider_options))
+    return blocks
+
+
+def _encode_reasoning(part: ReasoningPart, warnings: list[CallWarning]) -> dict[str, Any] | None:
+    metadata = part.provider_metadata.get(PROVIDER) or {}
+    redacted = metadata.get("redacted_data")
+    if redacted:
+        return {"type": "redacted_thinking", "data": redacted}
+    signature = metadata.get("signature")
+    if signature:
+        return {"type": "thinking", "thinking": part.text, "signature": signature}
+    # Reasoning from another provider (or unsigned) would be rejected: the API verifies
+    # signatures. Dropping it keeps a conversation portable across providers.
+    if part.text:
+        warnings.append(
+            CallWarning(
+                setting="reasoning", message="reasoning without an Anthropic signature is not sent back"
+            )
+        )
+    return None

@@ -1,0 +1,253 @@
+"""Reading Gemini API answers: whole responses, parts, usage, finish reasons and errors.
+
+A ``GenerateContentResponse`` becomes a ``Response``: thought parts become reasoning, text
+parts text (a ``thoughtSignature`` kept in ``provider_metadata["google"]["thought_signature"]``),
+``functionCall`` parts tool calls with minted ids, ``inlineData`` parts files. Also here,
+because the stream decoder shares them: reading parts, minting call ids, mapping finish
+reasons, reading usage and building errors. This module builds no requests and decodes no
+streams.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+from reverie._codec import expect_object, status_error
+from reverie._content import (
+    ContentPart,
+    FilePart,
+    FinishReason,
+    ProviderMetadata,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
+from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
+from reverie._model import Response
+from reverie.providers.google.wire import (
+    PROVIDER,
+    CandidatePayload,
+    PartPayload,
+    ResponsePayload,
+    UsagePayload,
+)
+
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "error",
+    "UNEXPECTED_TOOL_CALL": "error",
+    "FINISH_REASON_UNSPECIFIED": "unknown",
+}
+_TRANSIENT_STATUSES = frozenset(
+    {"UNAVAILABLE", "RESOURCE_EXHAUSTED", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"}
+)
+
+
+def map_finish_reason(reason: str | None, *, has_calls: bool) -> FinishReason:
+    """The unified finish reason; ``STOP`` with function calls is a tool-call step.
+
+    Gemini answers ``"finishReason": "STOP"`` also when the turn consists of function calls
+    (recorded), so the calls decide.
+    """
+    if reason is None:
+        return "unknown"
+    if reason == "STOP" and has_calls:
+        return "tool_calls"
+    return _FINISH_REASONS.get(reason, "other")
+
+
+def read_usage(usage: UsagePayload | None) -> Usage:
+    """Token counts; thoughts count as reasoning tokens, cached content as cache reads."""
+    if not usage:
+        return Usage()
+    input_tokens = (usage.get("promptTokenCount") or 0) + (usage.get("toolUsePromptTokenCount") or 0)
+    output_tokens = usage.get("candidatesTokenCount") or 0
+    reasoning_tokens = usage.get("thoughtsTokenCount") or 0
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=usage.get("totalTokenCount") or input_tokens + output_tokens + reasoning_tokens,
+        reasoning_tokens=reasoning_tokens,
+        cache_read_tokens=usage.get("cachedContentTokenCount") or 0,
+    )
+
+
+def describe_error(error: Any) -> tuple[int | None, str]:
+    """``(code, message)`` of ``{"code": 503, "message": "...", "status": "UNAVAILABLE"}``."""
+    if not isinstance(error, dict):
+        return None, str(error)
+    detail = cast(dict[str, Any], error)
+    code = detail.get("code")
+    status = detail.get("status")
+    message = str(detail.get("message") or "unknown error")
+    return (code if isinstance(code, int) else None), (f"{status}: {message}" if status else message)
+
+
+def inband_error(error: Any) -> ProviderError:
+    """The error for an ``{"error": {...}}`` object inside a 200 answer or stream."""
+    code, message = describe_error(error)
+    status = cast(dict[str, Any], error).get("status") if isinstance(error, dict) else None
+    transient = code is None or code in (408, 409, 429) or code >= 500 or status in _TRANSIENT_STATUSES
+    return ProviderError(
+        message,
+        response_body=json.dumps({"error": error}, ensure_ascii=False),
+        retryable=transient,
+        is_context_too_large=mentions_context_limit(message),
+    )
+
+
+class CallIds:
+    """Ids for function calls, which Gemini sends without one.
+
+    As recorded, a call's id is the tool's name (``{"functionCall": {"id": "weather", ...}}``
+    goes back on the next step); a second call of the same tool in one response gets
+    ``name_2``, ``name_3``, ... so that results can still be told apart.
+    """
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def mint(self, given: str | None, name: str) -> str:
+        """The id of the next call: ``given`` if the API sent one, else derived from ``name``."""
+        base = given or name or "call"
+        candidate, number = base, 1
+        while candidate in self._seen:
+            number += 1
+            candidate = f"{base}_{number}"
+        self._seen.add(candidate)
+        return candidate
+
+
+def signature_metadata(part: PartPayload) -> ProviderMetadata:
+    """``{"google": {"thought_signature": ...}}`` when the part carries one, else ``{}``."""
+    signature = part.get("thoughtSignature")
+    return {PROVIDER: {"thought_signature": signature}} if signature else {}
+
+
+def function_call_part(part: PartPayload, ids: CallIds) -> ToolCallPart:
+    """A tool call from a ``functionCall`` part; its ``thoughtSignature`` stays in the metadata."""
+    call = part.get("functionCall") or {}
+    name = call.get("name") or ""
+    arguments = call.get("args")
+    return ToolCallPart(
+        tool_call_id=ids.mint(call.get("id"), name),
+        tool_name=name,
+        input=json.dumps(
+            arguments if arguments is not None else {}, ensure_ascii=False, separators=(",", ":")
+        ),
+        provider_metadata=signature_metadata(part),
+    )
+
+
+def file_part(part: PartPayload) -> FilePart | None:
+    """A file from an ``inlineData`` part (generated images), or ``None`` if unreadable."""
+    inline = part.get("inlineData") or {}
+    try:
+        data = base64.b64decode(inline.get("data") or "", validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return FilePart(data=data, media_type=inline.get("mimeType") or "application/octet-stream")
+
+
+def response_metadata(payload: ResponsePayload, candidate: CandidatePayload | None) -> ProviderMetadata:
+    """Why the answer was cut short, when it was: block reason, finish message, safety ratings."""
+    metadata: dict[str, Any] = {}
+    feedback = payload.get("promptFeedback") or {}
+    if feedback.get("blockReason"):
+        metadata["block_reason"] = feedback.get("blockReason")
+        if feedback.get("blockReasonMessage"):
+            metadata["block_reason_message"] = feedback.get("blockReasonMessage")
+        if feedback.get("safetyRatings"):
+            metadata["safety_ratings"] = feedback.get("safetyRatings")
+    if candidate is not None:
+        reason = candidate.get("finishReason")
+        if reason and reason != "STOP":
+            metadata["finish_reason"] = reason
+        if candidate.get("finishMessage"):
+            metadata["finish_message"] = candidate.get("finishMessage")
+        if candidate.get("safetyRatings"):
+            metadata["safety_ratings"] = candidate.get("safetyRatings")
+    return {PROVIDER: metadata} if metadata else {}
+
+
+def read_response(payload: Any) -> Response:
+    """Read a ``GenerateContentResponse``; an ``{"error": ...}`` object raises its in-band error."""
+    answer = cast(ResponsePayload, expect_object(payload, "the Gemini response"))
+    if "error" in answer:
+        raise inband_error(answer["error"])
+    usage = read_usage(answer.get("usageMetadata"))
+    candidates = answer.get("candidates") or []
+    if not candidates:
+        if (answer.get("promptFeedback") or {}).get("blockReason"):
+            # {"promptFeedback": {"blockReason": "SAFETY", ...}} and no candidates: the
+            # prompt was refused, which is a finish, not a malformed answer.
+            return Response(
+                content=[],
+                finish_reason="content_filter",
+                usage=usage,
+                provider_metadata=response_metadata(answer, None),
+                response_id=answer.get("responseId"),
+                model_id=answer.get("modelVersion"),
+            )
+        raise InvalidResponseError("Gemini response has no candidates", body=json.dumps(payload)[:500])
+    candidate = candidates[0]
+    content: list[ContentPart] = []
+    ids = CallIds()
+    for part in (candidate.get("content") or {}).get("parts") or []:
+        if "functionCall" in part:
+            content.append(function_call_part(part, ids))
+        elif "inlineData" in part:
+            file = file_part(part)
+            if file is not None:
+                content.append(file)
+        elif part.get("thought"):
+            content.append(
+                ReasoningPart(text=part.get("text") or "", provider_metadata=signature_metadata(part))
+            )
+        elif part.get("text"):
+            content.append(TextPart(text=part.get("text") or "", provider_metadata=signature_metadata(part)))
+    has_calls = any(isinstance(part, ToolCallPart) for part in content)
+    return Response(
+        content=content,
+        finish_reason=map_finish_reason(candidate.get("finishReason"), has_calls=has_calls),
+        usage=usage,
+        provider_metadata=response_metadata(answer, candidate),
+        response_id=answer.get("responseId"),
+        model_id=answer.get("modelVersion"),
+    )
+
+
+def read_error(status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
+    """The error for a non-2xx answer, with the API's status and message.
+
+    The body is ``{"error": {"code": 429, "message": "...", "status": "RESOURCE_EXHAUSTED"}}``
+    (a one-element array of that on streaming endpoints).
+    """
+    return status_error(_error_message(body), status_code=status_code, headers=headers, body=body, url=url)
+
+
+def _error_message(body: str) -> str | None:
+    try:
+        payload: Any = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(payload, list) and payload:
+        payload = cast(list[Any], payload)[0]
+    if not isinstance(payload, dict) or "error" not in payload:
+        return None
+    _, message = describe_error(cast(dict[str, Any], payload)["error"])
+    return message

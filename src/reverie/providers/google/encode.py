@@ -1,0 +1,174 @@
+"""Gemini API request bodies (``models/{id}:generateContent`` and ``:streamGenerateContent?alt=sse``).
+
+Request bodies reproduce fantasy's recorded ones as JSON values: ``contents`` with
+``user``/``model`` roles, ``systemInstruction`` (role ``user``), ``generationConfig`` only
+when it has settings, one ``tools`` entry of ``functionDeclarations`` whose schemas are in
+Gemini's dialect (``schema.py``), and ``toolConfig.functionCallingConfig``. Tool results go
+back as ``functionResponse`` parts of a ``user`` turn, ``{"result": "<output>"}``.
+
+Thought text and ``thoughtSignature`` are not sent back (as recorded); reasoning from any
+provider is dropped here, while a call's signature stays on the call's
+``provider_metadata["google"]["thought_signature"]``. This module does not read responses.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from reverie._codec import json_object_or_empty, provider_options
+from reverie._content import (
+    CallWarning,
+    ContentPart,
+    FilePart,
+    Message,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from reverie._model import Call, ToolDefinition
+from reverie.providers.google.schema import to_gemini_schema
+from reverie.providers.google.wire import PROVIDER
+
+if TYPE_CHECKING:
+    from reverie.providers.google._options import Options
+
+MIN_THINKING_BUDGET = 128
+"""fantasy raised thinking budgets below this to it (recorded: 100 was sent as 128)."""
+
+
+def request_body(call: Call, *, warnings: list[CallWarning]) -> dict[str, Any]:
+    """The ``generateContent`` body for ``call`` (streaming sends the same); warnings are appended."""
+    from reverie.providers.google._options import Options
+
+    options = provider_options(call, PROVIDER, Options) or Options()
+    system, contents = encode_prompt(call.prompt)
+    body: dict[str, Any] = {"contents": contents}
+    if system:
+        body["systemInstruction"] = {"role": "user", "parts": system}
+    config = _generation_config(call, options, warnings)
+    if config:
+        body["generationConfig"] = config
+    if options.safety_settings:
+        body["safetySettings"] = [setting.model_dump() for setting in options.safety_settings]
+    if options.cached_content:
+        body["cachedContent"] = options.cached_content
+    if call.tools:
+        body["tools"] = [{"functionDeclarations": [_declaration(tool, warnings) for tool in call.tools]}]
+        body["toolConfig"] = {"functionCallingConfig": _calling_config(call.tool_choice)}
+    elif call.tool_choice is not None and call.tool_choice != "auto":
+        warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
+    return body
+
+
+def encode_prompt(prompt: Sequence[Message]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``systemInstruction`` parts and the ``contents`` turns of a conversation.
+
+    Tool results travel in ``user`` turns; consecutive turns of one role are merged, as
+    Gemini expects the roles to alternate. Reasoning is never sent back.
+    """
+    system: list[dict[str, Any]] = []
+    contents: list[dict[str, Any]] = []
+    for message in prompt:
+        if message.role == "system":
+            system.extend(
+                {"text": part.text} for part in message.content if isinstance(part, TextPart) and part.text
+            )
+            continue
+        role = "model" if message.role == "assistant" else "user"
+        parts = _encode_parts(message.content)
+        if not parts:
+            continue
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": role, "parts": parts})
+    return system, contents
+
+
+def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
+    encoded: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            if part.text:
+                encoded.append({"text": part.text})
+        elif isinstance(part, FilePart):
+            data = base64.b64encode(part.data).decode("ascii")
+            encoded.append({"inlineData": {"mimeType": part.media_type, "data": data}})
+        elif isinstance(part, ToolCallPart):
+            if not part.provider_executed:
+                # Recorded: {"functionCall": {"id": "weather", "name": "weather", "args": {...}}},
+                # without the thoughtSignature the response carried.
+                arguments = json_object_or_empty(part.input)
+                call = {"id": part.tool_call_id, "name": part.tool_name, "args": arguments}
+                encoded.append({"functionCall": call})
+        elif isinstance(part, ToolResultPart):
+            response = {"id": part.tool_call_id, "name": part.tool_name, "response": {"result": part.output}}
+            encoded.append({"functionResponse": response})
+    return encoded
+
+
+def _generation_config(call: Call, options: Options, warnings: list[CallWarning]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    settings: dict[str, Any] = {
+        "maxOutputTokens": call.max_output_tokens,
+        "temperature": call.temperature,
+        "topP": call.top_p,
+        "topK": call.top_k,
+        "presencePenalty": call.presence_penalty,
+        "frequencyPenalty": call.frequency_penalty,
+        "seed": call.seed,
+        "stopSequences": call.stop_sequences or None,
+    }
+    config.update({key: value for key, value in settings.items() if value is not None})
+    thinking = options.thinking_config
+    if thinking is not None:
+        encoded: dict[str, Any] = {}
+        if thinking.include_thoughts is not None:
+            encoded["includeThoughts"] = thinking.include_thoughts
+        budget = thinking.thinking_budget
+        if budget is not None:
+            if 0 < budget < MIN_THINKING_BUDGET:
+                warnings.append(
+                    CallWarning(
+                        setting="thinking_budget",
+                        message=f"thinking_budget {budget} raised to the minimum of {MIN_THINKING_BUDGET}",
+                    )
+                )
+                budget = MIN_THINKING_BUDGET
+            encoded["thinkingBudget"] = budget
+        if encoded:
+            config["thinkingConfig"] = encoded
+    if options.response_modalities:
+        config["responseModalities"] = list(options.response_modalities)
+    return config
+
+
+def _declaration(tool: ToolDefinition, warnings: list[CallWarning]) -> dict[str, Any]:
+    declaration: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        declaration["description"] = tool.description
+    parameters, dropped = to_gemini_schema(tool.parameters)
+    if dropped:
+        warnings.append(
+            CallWarning(
+                setting="tools",
+                message=f"tool {tool.name!r}: unsupported JSON-schema features dropped for Gemini: "
+                + ", ".join(dropped),
+            )
+        )
+    if parameters is not None:
+        declaration["parameters"] = parameters
+    return declaration
+
+
+def _calling_config(choice: str | None) -> dict[str, Any]:
+    # Recorded: {"functionCallingConfig": {"mode": "AUTO"}} whenever tools are sent.
+    if choice is None or choice == "auto":
+        return {"mode": "AUTO"}
+    if choice == "none":
+        return {"mode": "NONE"}
+    if choice == "required":
+        return {"mode": "ANY"}
+    return {"mode": "ANY", "allowedFunctionNames": [choice]}
