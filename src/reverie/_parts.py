@@ -130,6 +130,10 @@ class FinishPart:
     finish_reason: FinishReason
     usage: Usage
     provider_metadata: ProviderMetadata = field(default_factory=_metadata)
+    response_id: str | None = None
+    """The id the server gave the response (``None`` if it sent none, and on an agent stream's finish)."""
+    model_id: str | None = None
+    """The model that answered, as the server names it (may differ from the requested id)."""
     type: Literal["finish"] = "finish"
 
 

@@ -43,11 +43,17 @@ WEATHER = ToolDefinition(
 )
 
 
-def chunk(parts: list[dict[str, Any]], finish: str | None = None, usage: dict[str, Any] | None = None) -> str:
+def chunk(
+    parts: list[dict[str, Any]],
+    finish: str | None = None,
+    usage: dict[str, Any] | None = None,
+    **fields: Any,
+) -> str:
+    """One SSE event of a ``GenerateContentResponse``; ``fields`` are extra top-level keys."""
     candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
     if finish:
         candidate["finishReason"] = finish
-    payload: dict[str, Any] = {"candidates": [candidate]}
+    payload: dict[str, Any] = {"candidates": [candidate], **fields}
     if usage:
         payload["usageMetadata"] = usage
     return "data: " + json.dumps(payload, ensure_ascii=False) + "\r\n\r\n"
@@ -361,6 +367,21 @@ def test_thinking_response() -> None:
     assert response.finish_reason == "tool_calls"
     assert response.usage == Usage(input_tokens=54, output_tokens=15, total_tokens=125, reasoning_tokens=56)
     assert response.response_id == "scXTaIm8B-m1nsEP4trWkAM"
+    assert response.model_id == "gemini-2.5-flash"
+
+
+def test_response_names_itself_and_the_model() -> None:
+    candidates = [{"content": {"parts": [{"text": "Oi"}]}, "finishReason": "STOP"}]
+    response = codec().parse_response(
+        {"candidates": candidates, "responseId": "r-1", "modelVersion": "gemini-2.5-flash-001"}
+    )
+    assert (response.response_id, response.model_id) == ("r-1", "gemini-2.5-flash-001")
+    blocked = codec().parse_response(
+        {"promptFeedback": {"blockReason": "SAFETY"}, "responseId": "r-2", "modelVersion": "m"}
+    )
+    assert (blocked.response_id, blocked.model_id) == ("r-2", "m")
+    bare = codec().parse_response({"candidates": candidates})
+    assert (bare.response_id, bare.model_id) == (None, None)
 
 
 def test_blocked_prompt_and_safety_finish_are_content_filter() -> None:
@@ -420,6 +441,21 @@ def test_stream_parts() -> None:
     assert isinstance(finish, FinishPart)
     assert finish.finish_reason == "tool_calls"
     assert finish.usage == Usage(input_tokens=10, output_tokens=5, total_tokens=27, reasoning_tokens=12)
+
+
+def test_stream_finish_names_the_response_and_the_model() -> None:
+    # Every chunk repeats "responseId" and "modelVersion"; a chunk without them changes nothing.
+    body = (
+        chunk([{"text": "Oi"}])
+        + chunk([{"text": " there"}], responseId="r-1", modelVersion="gemini-2.5-flash")
+        + chunk([{"text": "!"}], finish="STOP", responseId="", modelVersion="gemini-2.5-flash")
+    )
+    finish = decode(body.encode())[-1]
+    assert isinstance(finish, FinishPart)
+    assert (finish.response_id, finish.model_id) == ("r-1", "gemini-2.5-flash")
+    unnamed = decode(chunk([{"text": "Oi"}], finish="STOP").encode())[-1]
+    assert isinstance(unnamed, FinishPart)
+    assert (unnamed.response_id, unnamed.model_id) == (None, None)
 
 
 def test_a_stream_split_at_every_byte_yields_the_same_parts() -> None:

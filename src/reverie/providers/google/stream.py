@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
-from reverie._codec import loads_event, reads_payload
+from reverie._codec import expect_string, loads_event, reads_payload
 from reverie._content import FinishReason, ProviderMetadata, Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
@@ -56,6 +56,8 @@ class GeminiStreamDecoder:
         self._blocked = False
         self._usage = Usage()
         self._metadata: ProviderMetadata = {}
+        self._response_id: str | None = None
+        self._model_id: str | None = None
 
     @reads_payload("Gemini stream event")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
@@ -66,6 +68,9 @@ class GeminiStreamDecoder:
         chunk = cast(ResponsePayload, payload)
         if "error" in chunk:
             raise inband_error(chunk["error"])
+        # Every chunk repeats "responseId" and "modelVersion"; the first that names them wins.
+        self._response_id = self._response_id or expect_string(chunk.get("responseId"), "responseId") or None
+        self._model_id = self._model_id or expect_string(chunk.get("modelVersion"), "modelVersion") or None
         if chunk.get("usageMetadata"):
             self._usage = read_usage(chunk.get("usageMetadata"))
         if (chunk.get("promptFeedback") or {}).get("blockReason"):
@@ -98,7 +103,15 @@ class GeminiStreamDecoder:
             if self._blocked and self._finish_reason is None
             else map_finish_reason(self._finish_reason, has_calls=self._has_calls)
         )
-        parts.append(FinishPart(finish_reason=reason, usage=self._usage, provider_metadata=self._metadata))
+        parts.append(
+            FinishPart(
+                finish_reason=reason,
+                usage=self._usage,
+                provider_metadata=self._metadata,
+                response_id=self._response_id,
+                model_id=self._model_id,
+            )
+        )
         return parts
 
     def _part(self, part: PartPayload) -> list[ModelStreamPart]:
