@@ -16,7 +16,9 @@ from reverie import (
     ReasoningDeltaPart,
     ReasoningPart,
     TextDeltaPart,
+    TextEndPart,
     TextPart,
+    TextStartPart,
     ToolCallPart,
     ToolDefinition,
     ToolResultPart,
@@ -456,6 +458,56 @@ def test_stream_finish_names_the_response_and_the_model() -> None:
     unnamed = decode(chunk([{"text": "Oi"}], finish="STOP").encode())[-1]
     assert isinstance(unnamed, FinishPart)
     assert (unnamed.response_id, unnamed.model_id) == (None, None)
+
+
+SIGNED_TEXT_STREAM = (
+    # The shape Gemini 3 streams: the text, then an empty text part carrying the signature.
+    chunk([{"text": "Oi"}], responseId="r-1", modelVersion="gemini-3-pro-preview")
+    + chunk([{"text": " there"}], responseId="r-1", modelVersion="gemini-3-pro-preview")
+    + chunk(
+        [{"text": "", "thoughtSignature": "c2lnbmVk"}],
+        finish="STOP",
+        responseId="r-1",
+        modelVersion="gemini-3-pro-preview",
+    )
+)
+
+
+def test_a_text_blocks_signature_rides_on_its_text_end() -> None:
+    parts = decode(SIGNED_TEXT_STREAM.encode())
+    assert [part.type for part in parts] == ["text_start", "text_delta", "text_delta", "text_end", "finish"]
+    end = parts[3]
+    assert isinstance(end, TextEndPart)
+    # The same shape generate gives the text part: {"google": {"thought_signature": ...}}.
+    assert end.provider_metadata == {"google": {"thought_signature": "c2lnbmVk"}}
+    assert_same_parts_at_every_split(SIGNED_TEXT_STREAM.encode())
+
+
+def test_a_signature_on_a_text_fragment_is_kept_when_the_block_closes() -> None:
+    body = chunk([{"text": "Oi", "thoughtSignature": "c2ln"}]) + chunk(
+        [{"functionCall": {"name": "now", "args": {}}}], finish="STOP"
+    )
+    parts = decode(body.encode())
+    assert parts[:3] == [
+        TextStartPart(id="text-1"),
+        TextDeltaPart(id="text-1", delta="Oi"),
+        TextEndPart(id="text-1", provider_metadata={"google": {"thought_signature": "c2ln"}}),
+    ]
+
+
+def test_unsigned_text_and_a_signature_without_open_text_add_no_metadata() -> None:
+    body = chunk([{"functionCall": {"name": "now", "args": {}}}]) + chunk(
+        [{"text": "", "thoughtSignature": "c2ln"}], finish="STOP"
+    )
+    assert [part.type for part in decode(body.encode())] == [
+        "tool_input_start",
+        "tool_input_delta",
+        "tool_input_end",
+        "tool_call",
+        "finish",
+    ]
+    plain = decode(chunk([{"text": "Oi"}], finish="STOP").encode())
+    assert [part.provider_metadata for part in plain if isinstance(part, TextEndPart)] == [{}]
 
 
 def test_a_stream_split_at_every_byte_yields_the_same_parts() -> None:

@@ -6,6 +6,10 @@ ids), ``finishReason`` and ``usageMetadata`` come with the last chunk. The ``fin
 emitted when the stream ends; a stream without a finish reason (or a prompt block) raises
 a retryable error, and an ``{"error": {...}}`` chunk raises at once.
 
+Signatures keep the shape ``generate`` gives them (``{"google": {"thought_signature": ...}}``):
+on a reasoning delta, on a tool call, and, for text, on the block's ``text_end`` part,
+because Gemini 3 sends a text block's signature on a trailing ``{"text": ""}`` part.
+
 Reading parts, minting call ids, mapping finish reasons, reading usage and in-band errors
 are shared with the non-streaming reader in ``decode.py``. No requests are built here.
 """
@@ -56,6 +60,7 @@ class GeminiStreamDecoder:
         self._blocked = False
         self._usage = Usage()
         self._metadata: ProviderMetadata = {}
+        self._text_metadata: ProviderMetadata = {}
         self._response_id: str | None = None
         self._model_id: str | None = None
 
@@ -136,10 +141,16 @@ class GeminiStreamDecoder:
             if text or metadata:
                 parts.append(ReasoningDeltaPart(id=self._block_id(), delta=text, provider_metadata=metadata))
             return parts
+        signature = signature_metadata(part)
         if not text:
-            # A bare {"text": "", "thoughtSignature": ...} closing a turn carries nothing to show.
+            # A bare {"text": "", "thoughtSignature": ...} closes a turn (Gemini 3 streams the
+            # text block's signature so); it signs the open text block, if there is one.
+            if signature and self._open is not None and self._open[0] == "text":
+                self._text_metadata = signature
             return []
         parts = self._switch("text")
+        if signature:
+            self._text_metadata = signature
         parts.append(TextDeltaPart(id=self._block_id(), delta=text))
         return parts
 
@@ -162,4 +173,9 @@ class GeminiStreamDecoder:
             return []
         kind, block_id = self._open
         self._open = None
-        return [TextEndPart(id=block_id) if kind == "text" else ReasoningEndPart(id=block_id)]
+        if kind == "reasoning":
+            return [ReasoningEndPart(id=block_id)]
+        # generate keeps a text part's signature on the TextPart; here it rides on the block's
+        # end, in the same {"google": {"thought_signature": ...}} shape, for the step builder.
+        metadata, self._text_metadata = self._text_metadata, {}
+        return [TextEndPart(id=block_id, provider_metadata=metadata)]
