@@ -132,9 +132,9 @@ class FinishPart:
     usage: Usage
     provider_metadata: ProviderMetadata = field(default_factory=_metadata)
     response_id: str | None = None
-    """The provider's id of the response, when it sends one (model streams only)."""
+    """The id the server gave the response (``None`` if it sent none, and on an agent stream's finish)."""
     model_id: str | None = None
-    """The model that answered, as the provider reports it (model streams only)."""
+    """The model that answered, as the server names it (may differ from the requested id)."""
     type: Literal["finish"] = "finish"
 
 

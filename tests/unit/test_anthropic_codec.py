@@ -273,6 +273,21 @@ def test_thinking_response_keeps_the_signature() -> None:
     assert response.finish_reason == "tool_calls"
     assert response.usage == Usage(input_tokens=423, output_tokens=111, total_tokens=534)
     assert response.response_id == "msg_014ro9Ta21FzoNNbUnLGNZnd"
+    assert response.model_id == "claude-sonnet-4-20250514"
+
+
+def test_response_names_itself_and_the_model() -> None:
+    payload = {
+        "id": "msg_7",
+        "type": "message",
+        "model": "claude-sonnet-4-20250514",
+        "content": [{"type": "text", "text": "hi"}],
+        "stop_reason": "end_turn",
+    }
+    response = codec().parse_response(payload)
+    assert (response.response_id, response.model_id) == ("msg_7", "claude-sonnet-4-20250514")
+    bare = codec().parse_response({"type": "message", "content": [], "stop_reason": "end_turn"})
+    assert (bare.response_id, bare.model_id) == (None, None)
 
 
 def test_usage_counts_cache_reads_and_writes() -> None:
@@ -320,6 +335,33 @@ def test_thinking_stream_parts() -> None:
     assert finish.usage == Usage(
         input_tokens=10, output_tokens=42, total_tokens=52, cache_creation_tokens=3, cache_read_tokens=7
     )
+
+
+def test_stream_finish_names_the_message_and_the_model() -> None:
+    # Both come once, in message_start: {"message": {"id": "msg_1", "model": "claude", ...}}.
+    finish = decode(THINKING_STREAM.encode())[-1]
+    assert isinstance(finish, FinishPart)
+    assert (finish.response_id, finish.model_id) == ("msg_1", "claude")
+
+
+def test_stream_without_message_start_identity_leaves_it_unset() -> None:
+    body = (
+        'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":1}}}\n\n'
+        'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"}}\n\n'
+        'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+    )
+    finish = decode(body.encode())[-1]
+    assert isinstance(finish, FinishPart)
+    assert (finish.response_id, finish.model_id) == (None, None)
+
+
+@needs_corpus
+def test_recorded_stream_finish_names_the_message_and_the_model() -> None:
+    interaction = Cassette.load(CLAUDE / "simple_streaming.yaml").interactions[0]
+    finish = decode(interaction.response_body.encode())[-1]
+    assert isinstance(finish, FinishPart)
+    assert finish.response_id == "msg_01RFuVPPnYCFGL9ucejc3Rd4"
+    assert finish.model_id == "claude-sonnet-4-20250514"
 
 
 def test_a_stream_split_at_every_byte_yields_the_same_parts() -> None:

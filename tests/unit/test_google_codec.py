@@ -16,7 +16,9 @@ from reverie import (
     ReasoningDeltaPart,
     ReasoningPart,
     TextDeltaPart,
+    TextEndPart,
     TextPart,
+    TextStartPart,
     ToolCallPart,
     ToolDefinition,
     ToolResultPart,
@@ -43,11 +45,17 @@ WEATHER = ToolDefinition(
 )
 
 
-def chunk(parts: list[dict[str, Any]], finish: str | None = None, usage: dict[str, Any] | None = None) -> str:
+def chunk(
+    parts: list[dict[str, Any]],
+    finish: str | None = None,
+    usage: dict[str, Any] | None = None,
+    **fields: Any,
+) -> str:
+    """One SSE event of a ``GenerateContentResponse``; ``fields`` are extra top-level keys."""
     candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
     if finish:
         candidate["finishReason"] = finish
-    payload: dict[str, Any] = {"candidates": [candidate]}
+    payload: dict[str, Any] = {"candidates": [candidate], **fields}
     if usage:
         payload["usageMetadata"] = usage
     return "data: " + json.dumps(payload, ensure_ascii=False) + "\r\n\r\n"
@@ -361,6 +369,21 @@ def test_thinking_response() -> None:
     assert response.finish_reason == "tool_calls"
     assert response.usage == Usage(input_tokens=54, output_tokens=15, total_tokens=125, reasoning_tokens=56)
     assert response.response_id == "scXTaIm8B-m1nsEP4trWkAM"
+    assert response.model_id == "gemini-2.5-flash"
+
+
+def test_response_names_itself_and_the_model() -> None:
+    candidates = [{"content": {"parts": [{"text": "Oi"}]}, "finishReason": "STOP"}]
+    response = codec().parse_response(
+        {"candidates": candidates, "responseId": "r-1", "modelVersion": "gemini-2.5-flash-001"}
+    )
+    assert (response.response_id, response.model_id) == ("r-1", "gemini-2.5-flash-001")
+    blocked = codec().parse_response(
+        {"promptFeedback": {"blockReason": "SAFETY"}, "responseId": "r-2", "modelVersion": "m"}
+    )
+    assert (blocked.response_id, blocked.model_id) == ("r-2", "m")
+    bare = codec().parse_response({"candidates": candidates})
+    assert (bare.response_id, bare.model_id) == (None, None)
 
 
 def test_blocked_prompt_and_safety_finish_are_content_filter() -> None:
@@ -420,6 +443,71 @@ def test_stream_parts() -> None:
     assert isinstance(finish, FinishPart)
     assert finish.finish_reason == "tool_calls"
     assert finish.usage == Usage(input_tokens=10, output_tokens=5, total_tokens=27, reasoning_tokens=12)
+
+
+def test_stream_finish_names_the_response_and_the_model() -> None:
+    # Every chunk repeats "responseId" and "modelVersion"; a chunk without them changes nothing.
+    body = (
+        chunk([{"text": "Oi"}])
+        + chunk([{"text": " there"}], responseId="r-1", modelVersion="gemini-2.5-flash")
+        + chunk([{"text": "!"}], finish="STOP", responseId="", modelVersion="gemini-2.5-flash")
+    )
+    finish = decode(body.encode())[-1]
+    assert isinstance(finish, FinishPart)
+    assert (finish.response_id, finish.model_id) == ("r-1", "gemini-2.5-flash")
+    unnamed = decode(chunk([{"text": "Oi"}], finish="STOP").encode())[-1]
+    assert isinstance(unnamed, FinishPart)
+    assert (unnamed.response_id, unnamed.model_id) == (None, None)
+
+
+SIGNED_TEXT_STREAM = (
+    # The shape Gemini 3 streams: the text, then an empty text part carrying the signature.
+    chunk([{"text": "Oi"}], responseId="r-1", modelVersion="gemini-3-pro-preview")
+    + chunk([{"text": " there"}], responseId="r-1", modelVersion="gemini-3-pro-preview")
+    + chunk(
+        [{"text": "", "thoughtSignature": "c2lnbmVk"}],
+        finish="STOP",
+        responseId="r-1",
+        modelVersion="gemini-3-pro-preview",
+    )
+)
+
+
+def test_a_text_blocks_signature_rides_on_its_text_end() -> None:
+    parts = decode(SIGNED_TEXT_STREAM.encode())
+    assert [part.type for part in parts] == ["text_start", "text_delta", "text_delta", "text_end", "finish"]
+    end = parts[3]
+    assert isinstance(end, TextEndPart)
+    # The same shape generate gives the text part: {"google": {"thought_signature": ...}}.
+    assert end.provider_metadata == {"google": {"thought_signature": "c2lnbmVk"}}
+    assert_same_parts_at_every_split(SIGNED_TEXT_STREAM.encode())
+
+
+def test_a_signature_on_a_text_fragment_is_kept_when_the_block_closes() -> None:
+    body = chunk([{"text": "Oi", "thoughtSignature": "c2ln"}]) + chunk(
+        [{"functionCall": {"name": "now", "args": {}}}], finish="STOP"
+    )
+    parts = decode(body.encode())
+    assert parts[:3] == [
+        TextStartPart(id="text-1"),
+        TextDeltaPart(id="text-1", delta="Oi"),
+        TextEndPart(id="text-1", provider_metadata={"google": {"thought_signature": "c2ln"}}),
+    ]
+
+
+def test_unsigned_text_and_a_signature_without_open_text_add_no_metadata() -> None:
+    body = chunk([{"functionCall": {"name": "now", "args": {}}}]) + chunk(
+        [{"text": "", "thoughtSignature": "c2ln"}], finish="STOP"
+    )
+    assert [part.type for part in decode(body.encode())] == [
+        "tool_input_start",
+        "tool_input_delta",
+        "tool_input_end",
+        "tool_call",
+        "finish",
+    ]
+    plain = decode(chunk([{"text": "Oi"}], finish="STOP").encode())
+    assert [part.provider_metadata for part in plain if isinstance(part, TextEndPart)] == [{}]
 
 
 def test_a_stream_split_at_every_byte_yields_the_same_parts() -> None:

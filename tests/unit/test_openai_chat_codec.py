@@ -738,6 +738,64 @@ def test_groq_usage_from_the_choiceless_last_chunk() -> None:
     assert finish.provider_metadata == {}
 
 
+SEED_STREAM_IDENTITY = {
+    "openaicompat-groq-kimi-k2-simple_streaming": (
+        "chatcmpl-2248ca44-9f78-497c-8610-e131b33a4928",
+        "moonshotai/kimi-k2-instruct-0905",
+    ),
+    "openrouter-kimi-k2-groq-simple_streaming": ("gen-1758703127-HhgBCe5YfgeAGz9bvnU7", KIMI),
+    "openrouter-kimi-k2-wandb-simple_streaming": ("gen-1758698629-5CNlN3eN3r4JHgnIsxJp", KIMI),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_STREAM_IDENTITY))
+def test_seed_stream_finish_names_the_response_and_the_model(name: str) -> None:
+    module, _ = STREAM_SEEDS[name]
+    body = _stream_body(name).encode("utf-8")
+    finish = decode_stream(module.Codec(SEED_PROGRAMS[name].model), body)[-1]
+    assert isinstance(finish, FinishPart)
+    assert (finish.response_id, finish.model_id) == SEED_STREAM_IDENTITY[name]
+
+
+def test_stream_identity_comes_from_the_first_chunk_that_has_it() -> None:
+    # The usage-only chunk (OpenAI's "choices": []) may come without them; a missing or
+    # empty field on a later chunk does not erase what an earlier chunk said.
+    body = sse(
+        {"choices": [{"index": 0, "delta": {"role": "assistant"}}]},
+        chunk({"content": "Oi"}, id="chatcmpl-9", model="gpt-4o-2024-08-06"),
+        chunk({}, "stop", id="", model=None),
+        {"choices": [], "usage": {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}},
+    )
+    finish = decode_stream(openai.Codec("gpt-4o"), body)[-1]
+    assert isinstance(finish, FinishPart)
+    assert finish.response_id == "chatcmpl-9"
+    assert finish.model_id == "gpt-4o-2024-08-06"
+
+
+def test_stream_without_identity_leaves_it_unset() -> None:
+    body = sse({"choices": [{"index": 0, "delta": {"content": "Oi"}, "finish_reason": "stop"}]})
+    finish = decode_stream(openai.Codec("gpt-4o"), body)[-1]
+    assert isinstance(finish, FinishPart)
+    assert (finish.response_id, finish.model_id) == (None, None)
+
+
+def test_parse_response_names_the_response_and_the_model() -> None:
+    response = openai.Codec("gpt-4o").parse_response(
+        {
+            "id": "chatcmpl-7",
+            "model": "gpt-4o-2024-08-06",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "Oi"}, "finish_reason": "stop"}
+            ],
+        }
+    )
+    assert (response.response_id, response.model_id) == ("chatcmpl-7", "gpt-4o-2024-08-06")
+    bare = openai.Codec("gpt-4o").parse_response(
+        {"choices": [{"message": {"content": "Oi"}, "finish_reason": "stop"}]}
+    )
+    assert (bare.response_id, bare.model_id) == (None, None)
+
+
 # --------------------------------------------------------------------------- streams: tool calls
 
 

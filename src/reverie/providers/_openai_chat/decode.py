@@ -99,8 +99,8 @@ def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
         finish_reason=map_finish_reason(expect_string(choice.get("finish_reason"), "finish_reason") or None),
         usage=usage,
         provider_metadata=hooks.response_metadata(completion, usage_metadata),
-        response_id=completion.get("id"),
-        model_id=completion.get("model"),
+        response_id=expect_string(completion.get("id"), "id") or None,
+        model_id=expect_string(completion.get("model"), "model") or None,
     )
 
 

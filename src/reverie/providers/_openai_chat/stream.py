@@ -93,6 +93,8 @@ class ChatStreamDecoder:
         self._usage: Usage | None = None
         self._usage_metadata: dict[str, Any] = {}
         self._last_chunk: CompletionPayload = {}
+        self._response_id: str | None = None
+        self._model_id: str | None = None
 
     @reads_payload("stream chunk")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
@@ -107,6 +109,10 @@ class ChatStreamDecoder:
         if "error" in chunk:
             raise self._hooks.inband_error(chunk["error"])
         self._last_chunk = chunk
+        # Every chunk repeats the completion's "id" and "model"; the first one that names
+        # them wins, as the usage-only last chunk of some upstreams may leave them out.
+        self._response_id = self._response_id or expect_string(chunk.get("id"), "id") or None
+        self._model_id = self._model_id or expect_string(chunk.get("model"), "model") or None
         parts: list[ModelStreamPart] = []
         usage = chunk.get("usage")
         if usage:
@@ -192,6 +198,8 @@ class ChatStreamDecoder:
                 finish_reason=finish,
                 usage=self._usage or Usage(),
                 provider_metadata=self._hooks.response_metadata(self._last_chunk, self._usage_metadata),
+                response_id=self._response_id,
+                model_id=self._model_id,
             )
         )
         return parts

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from reverie._codec import expect_object, status_error
+from reverie._codec import expect_object, expect_string, status_error
 from reverie._content import ContentPart, FinishReason, ReasoningPart, TextPart, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._model import Response
@@ -122,8 +122,8 @@ def read_message(payload: Any) -> Response:
         content=content,
         finish_reason=map_stop_reason(message.get("stop_reason")),
         usage=read_usage(message.get("usage")),
-        response_id=message.get("id"),
-        model_id=message.get("model"),
+        response_id=expect_string(message.get("id"), "message.id") or None,
+        model_id=expect_string(message.get("model"), "message.model") or None,
     )
 
 

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from reverie._codec import loads_event, reads_payload
+from reverie._codec import expect_string, loads_event, reads_payload
 from reverie._content import ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
@@ -60,6 +60,8 @@ class AnthropicStreamDecoder:
         self._usage: dict[str, int] = {}
         self._stop_reason: str | None = None
         self._finished = False
+        self._response_id: str | None = None
+        self._model_id: str | None = None
 
     @reads_payload("Anthropic stream event")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
@@ -73,7 +75,10 @@ class AnthropicStreamDecoder:
         if kind == "error":
             raise inband_error(data.get("error"))
         if kind == "message_start":
-            self._add_usage((data.get("message") or {}).get("usage"))
+            message = data.get("message") or {}
+            self._add_usage(message.get("usage"))
+            self._response_id = expect_string(message.get("id"), "message.id") or None
+            self._model_id = expect_string(message.get("model"), "message.model") or None
         elif kind == "content_block_start":
             return self._start(data.get("index", len(self._blocks)), data.get("content_block") or {})
         elif kind == "content_block_delta":
@@ -91,7 +96,14 @@ class AnthropicStreamDecoder:
             self._add_usage(data.get("usage"))
         elif kind == "message_stop":
             self._finished = True
-            return [FinishPart(finish_reason=map_stop_reason(self._stop_reason), usage=self._total_usage())]
+            return [
+                FinishPart(
+                    finish_reason=map_stop_reason(self._stop_reason),
+                    usage=self._total_usage(),
+                    response_id=self._response_id,
+                    model_id=self._model_id,
+                )
+            ]
         return []
 
     @reads_payload("Anthropic stream")

@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from reverie._codec import expect_object, status_error
+from reverie._codec import expect_object, expect_string, status_error
 from reverie._content import (
     ContentPart,
     FilePart,
@@ -200,8 +200,8 @@ def read_response(payload: Any) -> Response:
                 finish_reason="content_filter",
                 usage=usage,
                 provider_metadata=response_metadata(answer, None),
-                response_id=answer.get("responseId"),
-                model_id=answer.get("modelVersion"),
+                response_id=expect_string(answer.get("responseId"), "responseId") or None,
+                model_id=expect_string(answer.get("modelVersion"), "modelVersion") or None,
             )
         raise InvalidResponseError("Gemini response has no candidates", body=json.dumps(payload)[:500])
     candidate = candidates[0]
@@ -226,8 +226,8 @@ def read_response(payload: Any) -> Response:
         finish_reason=map_finish_reason(candidate.get("finishReason"), has_calls=has_calls),
         usage=usage,
         provider_metadata=response_metadata(answer, candidate),
-        response_id=answer.get("responseId"),
-        model_id=answer.get("modelVersion"),
+        response_id=expect_string(answer.get("responseId"), "responseId") or None,
+        model_id=expect_string(answer.get("modelVersion"), "modelVersion") or None,
     )
 
 

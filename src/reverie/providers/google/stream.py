@@ -6,6 +6,10 @@ ids), ``finishReason`` and ``usageMetadata`` come with the last chunk. The ``fin
 emitted when the stream ends; a stream without a finish reason (or a prompt block) raises
 a retryable error, and an ``{"error": {...}}`` chunk raises at once.
 
+Signatures keep the shape ``generate`` gives them (``{"google": {"thought_signature": ...}}``):
+on a reasoning delta, on a tool call, and, for text, on the block's ``text_end`` part,
+because Gemini 3 sends a text block's signature on a trailing ``{"text": ""}`` part.
+
 Reading parts, minting call ids, mapping finish reasons, reading usage and in-band errors
 are shared with the non-streaming reader in ``decode.py``. No requests are built here.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
-from reverie._codec import loads_event, reads_payload
+from reverie._codec import expect_string, loads_event, reads_payload
 from reverie._content import FinishReason, ProviderMetadata, Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._parts import (
@@ -56,6 +60,9 @@ class GeminiStreamDecoder:
         self._blocked = False
         self._usage = Usage()
         self._metadata: ProviderMetadata = {}
+        self._text_metadata: ProviderMetadata = {}
+        self._response_id: str | None = None
+        self._model_id: str | None = None
 
     @reads_payload("Gemini stream event")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
@@ -66,6 +73,9 @@ class GeminiStreamDecoder:
         chunk = cast(ResponsePayload, payload)
         if "error" in chunk:
             raise inband_error(chunk["error"])
+        # Every chunk repeats "responseId" and "modelVersion"; the first that names them wins.
+        self._response_id = self._response_id or expect_string(chunk.get("responseId"), "responseId") or None
+        self._model_id = self._model_id or expect_string(chunk.get("modelVersion"), "modelVersion") or None
         if chunk.get("usageMetadata"):
             self._usage = read_usage(chunk.get("usageMetadata"))
         if (chunk.get("promptFeedback") or {}).get("blockReason"):
@@ -98,7 +108,15 @@ class GeminiStreamDecoder:
             if self._blocked and self._finish_reason is None
             else map_finish_reason(self._finish_reason, has_calls=self._has_calls)
         )
-        parts.append(FinishPart(finish_reason=reason, usage=self._usage, provider_metadata=self._metadata))
+        parts.append(
+            FinishPart(
+                finish_reason=reason,
+                usage=self._usage,
+                provider_metadata=self._metadata,
+                response_id=self._response_id,
+                model_id=self._model_id,
+            )
+        )
         return parts
 
     def _part(self, part: PartPayload) -> list[ModelStreamPart]:
@@ -123,10 +141,16 @@ class GeminiStreamDecoder:
             if text or metadata:
                 parts.append(ReasoningDeltaPart(id=self._block_id(), delta=text, provider_metadata=metadata))
             return parts
+        signature = signature_metadata(part)
         if not text:
-            # A bare {"text": "", "thoughtSignature": ...} closing a turn carries nothing to show.
+            # A bare {"text": "", "thoughtSignature": ...} closes a turn (Gemini 3 streams the
+            # text block's signature so); it signs the open text block, if there is one.
+            if signature and self._open is not None and self._open[0] == "text":
+                self._text_metadata = signature
             return []
         parts = self._switch("text")
+        if signature:
+            self._text_metadata = signature
         parts.append(TextDeltaPart(id=self._block_id(), delta=text))
         return parts
 
@@ -149,4 +173,9 @@ class GeminiStreamDecoder:
             return []
         kind, block_id = self._open
         self._open = None
-        return [TextEndPart(id=block_id) if kind == "text" else ReasoningEndPart(id=block_id)]
+        if kind == "reasoning":
+            return [ReasoningEndPart(id=block_id)]
+        # generate keeps a text part's signature on the TextPart; here it rides on the block's
+        # end, in the same {"google": {"thought_signature": ...}} shape, for the step builder.
+        metadata, self._text_metadata = self._text_metadata, {}
+        return [TextEndPart(id=block_id, provider_metadata=metadata)]
