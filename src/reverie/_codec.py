@@ -21,9 +21,9 @@ from reverie._errors import (
     mentions_context_limit,
     unreadable_body_message,
 )
+from reverie._http.sse import SSEEvent
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
-from reverie._sse import SSEEvent
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ConfigDict

@@ -18,9 +18,9 @@ import httpx2
 
 from reverie._codec import Codec, PreparedRequest
 from reverie._errors import InvalidResponseError, ProviderError
+from reverie._http.sse import SSEDecoder
 from reverie._model import Response
 from reverie._parts import ModelStreamPart, StreamStartPart
-from reverie._sse import SSEDecoder
 
 
 def generate(client: httpx2.Client, codec: Codec, request: PreparedRequest) -> Response:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from reverie._codec import expect_string, reads_payload
 from reverie._content import FinishReason, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
+from reverie._http.sse import SSEEvent
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -33,7 +34,6 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
-from reverie._sse import SSEEvent
 from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, ToolCallPayload
 
 if TYPE_CHECKING:

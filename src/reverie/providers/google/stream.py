@@ -20,6 +20,7 @@ from typing import Any, Literal, cast
 from reverie._codec import loads_event, reads_payload
 from reverie._content import FilePart, FinishReason, ProviderMetadata, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
+from reverie._http.sse import SSEEvent
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -33,7 +34,6 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
-from reverie._sse import SSEEvent
 from reverie.providers.google.wire import CandidatePayload, PartPayload, ResponsePayload, UsagePayload
 
 PROVIDER = "google"
