@@ -21,6 +21,7 @@ from reverie._errors import (
     mentions_context_limit,
     unreadable_body_message,
 )
+from reverie._http.framing import SSE, Framing
 from reverie._http.sse import SSEEvent
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
@@ -53,7 +54,12 @@ class StreamDecoder(Protocol):
 
 
 class Codec(Protocol):
-    """What a provider contributes: its name and its wire format."""
+    """What a provider contributes: its name and its wire format.
+
+    A codec whose streams are not server-sent events also sets ``framing`` (a
+    ``reverie._http.framing.Framing``, e.g. ``AWS_EVENT_STREAM``); without it the
+    stream is read as SSE. See ``stream_framing``.
+    """
 
     @property
     def name(self) -> str:
@@ -75,6 +81,16 @@ class Codec(Protocol):
     def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
         """The error for a non-2xx answer."""
         ...
+
+
+def stream_framing(codec: Codec) -> Framing:
+    """How ``codec``'s streamed responses are framed: its ``framing`` attribute, else SSE.
+
+    The attribute is optional so the codecs that speak SSE (all of them so far) need not
+    declare it; a protocol member could not have that default.
+    """
+    framing: Framing | None = getattr(codec, "framing", None)
+    return SSE if framing is None else framing
 
 
 def loads_event(event: SSEEvent) -> Any:

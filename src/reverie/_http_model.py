@@ -13,7 +13,7 @@ from typing import Protocol
 import httpx2
 
 from reverie._async import engine as async_engine
-from reverie._codec import Codec, PreparedRequest, encode_body
+from reverie._codec import Codec, PreparedRequest, encode_body, stream_framing
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sync import engine as sync_engine
@@ -48,6 +48,7 @@ class HttpLanguageModel:
         self._headers = headers
         self._clients = client_source
         self._max_response_bytes = max_response_bytes
+        self._accept_stream = stream_framing(codec).accept
 
     @property
     def provider(self) -> str:
@@ -67,7 +68,7 @@ class HttpLanguageModel:
         wire = self.codec.build_request(call, stream=stream)
         headers = {**self._headers, **wire.headers, **{k.lower(): v for k, v in call.headers.items()}}
         if stream:
-            headers["accept"] = "text/event-stream"
+            headers["accept"] = self._accept_stream
         return PreparedRequest(
             url=self._base_url + wire.path,
             headers=headers,

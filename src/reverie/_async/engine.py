@@ -1,4 +1,4 @@
-"""The only code that talks HTTP: post a prepared request, read JSON or an SSE stream.
+"""The only code that talks HTTP: post a prepared request, read JSON or an event stream.
 
 This is the async source; ``reverie/_sync/engine.py`` is generated from it by
 ``scripts/unasync.py``. Every httpx2 exception is mapped to a reverie error here and
@@ -15,9 +15,8 @@ from typing import Any
 
 import httpx2
 
-from reverie._codec import Codec, PreparedRequest
+from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._errors import InvalidResponseError, ProviderError
-from reverie._http.sse import SSEDecoder
 from reverie._model import Response
 from reverie._parts import ModelStreamPart, StreamStartPart
 
@@ -55,7 +54,7 @@ async def stream(
             body = await _read_body(response, request)
             raise _status_error(codec, response, body, request)
         yield StreamStartPart(warnings=list(request.warnings))
-        events = SSEDecoder(max_buffer=request.max_response_bytes)
+        events = stream_framing(codec).decoder(max_bytes=request.max_response_bytes)
         decoder = codec.stream_decoder()
         try:
             async for chunk in response.aiter_bytes():
