@@ -27,6 +27,7 @@ from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 
 if TYPE_CHECKING:
+    import httpx2
     from pydantic import BaseModel, ConfigDict
 
 
@@ -35,7 +36,8 @@ class WireRequest:
     """One HTTP request as a codec wants it sent."""
 
     path: str
-    """Appended to the provider's base URL; may carry a query (``:streamGenerateContent?alt=sse``)."""
+    """Resolved by the provider's ``endpoint`` (by default appended to its base URL); may carry
+    a query (``:streamGenerateContent?alt=sse``)."""
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict[str, str])
     warnings: list[CallWarning] = field(default_factory=list[CallWarning])
@@ -209,14 +211,16 @@ def dump_options(options: BaseModel) -> dict[str, Any]:
 
 @dataclass(slots=True, kw_only=True)
 class PreparedRequest:
-    """A ``WireRequest`` resolved against a provider: absolute URL, all headers, encoded body."""
+    """A ``WireRequest`` resolved against a provider: absolute URL, headers, encoded body, auth."""
 
     url: str
     headers: dict[str, str] = field(repr=False)
-    """Credentials included, hence kept out of ``repr``."""
+    """May hold static credentials (see ``HttpLanguageModel.prepare``), hence kept out of ``repr``."""
     content: bytes
     warnings: list[CallWarning]
     max_response_bytes: int
+    auth: httpx2.Auth | None = field(default=None, repr=False)
+    """Adds the credentials as the request is sent; ``None`` leaves the client's own auth."""
 
 
 def encode_body(body: dict[str, Any]) -> bytes:

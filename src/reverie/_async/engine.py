@@ -8,7 +8,6 @@ go through the codec's ``parse_error``; unreadable bodies become ``InvalidRespon
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +16,7 @@ import httpx2
 
 from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._errors import InvalidResponseError, ProviderError
+from reverie._http.endpoint import parse_url
 from reverie._http.errors import http_error
 from reverie._model import Response
 from reverie._parts import ModelStreamPart, StreamStartPart
@@ -76,17 +76,12 @@ async def stream(
         await response.aclose()
 
 
-@functools.lru_cache(maxsize=256)
-def _endpoint(url: str) -> httpx2.URL:
-    """Endpoint URLs are few and fixed per model: parse each once instead of on every request."""
-    return httpx2.URL(url)
-
-
 async def _send(client: httpx2.AsyncClient, request: PreparedRequest) -> httpx2.Response:
-    url = _endpoint(request.url)
+    url = parse_url(request.url)
     http_request = client.build_request("POST", url, content=request.content, headers=request.headers)
+    auth = httpx2.USE_CLIENT_DEFAULT if request.auth is None else request.auth
     try:
-        return await client.send(http_request, stream=True)
+        return await client.send(http_request, stream=True, auth=auth)
     except httpx2.HTTPError as error:
         raise _http_error(error, request, during="while sending the request") from error
 
