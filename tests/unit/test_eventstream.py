@@ -7,6 +7,8 @@ import json
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reverie import InvalidResponseError, ProviderError
 from reverie._codec import stream_framing
@@ -203,3 +205,20 @@ def test_events_before_damage_in_the_same_chunk_come_first() -> None:
     assert decoder.feed(bytes(broken)) == EXPECTED[:1]
     with pytest.raises(ProviderError, match="message CRC"):
         decoder.end()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    messages=st.lists(
+        st.tuples(st.text(min_size=1, max_size=20), st.binary(max_size=200)), min_size=1, max_size=6
+    ),
+    cuts=st.lists(st.integers(min_value=0), max_size=8),
+)
+def test_any_messages_split_anywhere_decode_to_their_events(
+    messages: list[tuple[str, bytes]], cuts: list[int]
+) -> None:
+    stream = b"".join(event(name, payload) for name, payload in messages)
+    points = sorted({cut % (len(stream) + 1) for cut in cuts})
+    pieces = [stream[start:end] for start, end in zip([0, *points], [*points, len(stream)], strict=True)]
+    expected = [SSEEvent(name, payload.decode("utf-8", errors="replace")) for name, payload in messages]
+    assert decode(*pieces) == expected
