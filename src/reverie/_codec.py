@@ -21,11 +21,13 @@ from reverie._errors import (
     mentions_context_limit,
     unreadable_body_message,
 )
+from reverie._http.framing import SSE, Framing
+from reverie._http.sse import SSEEvent
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
-from reverie._sse import SSEEvent
 
 if TYPE_CHECKING:
+    import httpx2
     from pydantic import BaseModel, ConfigDict
 
 
@@ -34,7 +36,8 @@ class WireRequest:
     """One HTTP request as a codec wants it sent."""
 
     path: str
-    """Appended to the provider's base URL; may carry a query (``:streamGenerateContent?alt=sse``)."""
+    """Resolved by the provider's ``endpoint`` (by default appended to its base URL); may carry
+    a query (``:streamGenerateContent?alt=sse``)."""
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict[str, str])
     warnings: list[CallWarning] = field(default_factory=list[CallWarning])
@@ -53,7 +56,12 @@ class StreamDecoder(Protocol):
 
 
 class Codec(Protocol):
-    """What a provider contributes: its name and its wire format."""
+    """What a provider contributes: its name and its wire format.
+
+    A codec whose streams are not server-sent events also sets ``framing`` (a
+    ``reverie._http.framing.Framing``, e.g. ``AWS_EVENT_STREAM``); without it the
+    stream is read as SSE. See ``stream_framing``.
+    """
 
     @property
     def name(self) -> str:
@@ -75,6 +83,16 @@ class Codec(Protocol):
     def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
         """The error for a non-2xx answer."""
         ...
+
+
+def stream_framing(codec: Codec) -> Framing:
+    """How ``codec``'s streamed responses are framed: its ``framing`` attribute, else SSE.
+
+    The attribute is optional so the codecs that speak SSE (all of them so far) need not
+    declare it; a protocol member could not have that default.
+    """
+    framing: Framing | None = getattr(codec, "framing", None)
+    return SSE if framing is None else framing
 
 
 def loads_event(event: SSEEvent) -> Any:
@@ -193,14 +211,16 @@ def dump_options(options: BaseModel) -> dict[str, Any]:
 
 @dataclass(slots=True, kw_only=True)
 class PreparedRequest:
-    """A ``WireRequest`` resolved against a provider: absolute URL, all headers, encoded body."""
+    """A ``WireRequest`` resolved against a provider: absolute URL, headers, encoded body, auth."""
 
     url: str
     headers: dict[str, str] = field(repr=False)
-    """Credentials included, hence kept out of ``repr``."""
+    """May hold static credentials (see ``HttpLanguageModel.prepare``), hence kept out of ``repr``."""
     content: bytes
     warnings: list[CallWarning]
     max_response_bytes: int
+    auth: httpx2.Auth | None = field(default=None, repr=False)
+    """Adds the credentials as the request is sent; ``None`` leaves the client's own auth."""
 
 
 def encode_body(body: dict[str, Any]) -> bytes:

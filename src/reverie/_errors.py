@@ -8,7 +8,7 @@
     └── UserError              the library was used in a way it cannot honour
 
 ``ProviderError`` knows whether a retry may help (``is_retryable``). httpx2's own
-exceptions are mapped to these in a single place, the engine. Messages, reprs and
+exceptions are mapped to these in a single place, ``reverie._http.errors``. Messages, reprs and
 attributes never hold API keys: request headers are not kept at all.
 """
 

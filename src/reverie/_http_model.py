@@ -1,8 +1,10 @@
-"""``HttpLanguageModel``: a codec bound to a provider's URL, headers and clients.
+"""``HttpLanguageModel``: a codec bound to a provider's endpoints, auth and clients.
 
-It implements the ``LanguageModel`` protocol by preparing the request purely and
-handing it to the engine: ``reverie._sync.engine`` for ``generate``/``stream``,
-``reverie._async.engine`` for the ``*_async`` methods.
+It implements the ``LanguageModel`` protocol by preparing each request purely (the
+provider resolves its URL and headers per request, the codec picks its stream framing)
+and handing it, with the provider's ``httpx2.Auth``, to the engine:
+``reverie._sync.engine`` for ``generate``/``stream``, ``reverie._async.engine`` for the
+``*_async`` methods.
 """
 
 from __future__ import annotations
@@ -13,20 +15,26 @@ from typing import Protocol
 import httpx2
 
 from reverie._async import engine as async_engine
-from reverie._codec import Codec, PreparedRequest, encode_body
+from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, stream_framing
+from reverie._http.auth import HeaderAuth
+from reverie._http.endpoint import Endpoint
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sync import engine as sync_engine
 
 
-class ClientSource(Protocol):
-    """Where a model gets its HTTP clients (the provider, which creates them lazily)."""
+class ModelHost(Protocol):
+    """What a model needs from its provider: endpoints and HTTP clients (created lazily)."""
 
     @property
     def http_client(self) -> httpx2.Client: ...
 
     @property
     def async_http_client(self) -> httpx2.AsyncClient: ...
+
+    def endpoint(self, model_id: str, request: WireRequest, *, stream: bool) -> Endpoint:
+        """The URL and headers of ``request``."""
+        ...
 
 
 class HttpLanguageModel:
@@ -37,17 +45,16 @@ class HttpLanguageModel:
         *,
         codec: Codec,
         model_id: str,
-        base_url: str,
-        headers: dict[str, str],
-        client_source: ClientSource,
+        host: ModelHost,
+        auth: httpx2.Auth | None,
         max_response_bytes: int,
     ) -> None:
         self.codec = codec
         self._model_id = model_id
-        self._base_url = base_url
-        self._headers = headers
-        self._clients = client_source
+        self._host = host
+        self._auth = auth
         self._max_response_bytes = max_response_bytes
+        self._accept_stream = stream_framing(codec).accept
 
     @property
     def provider(self) -> str:
@@ -63,35 +70,48 @@ class HttpLanguageModel:
         return f"HttpLanguageModel(provider={self.provider!r}, model_id={self._model_id!r})"
 
     def prepare(self, call: Call, *, stream: bool) -> PreparedRequest:
-        """The exact request ``call`` becomes (no I/O; useful for inspecting bodies)."""
+        """The exact request ``call`` becomes (no I/O; useful for inspecting bodies).
+
+        Static credentials (an API key's header) are included, as sent. A token or a
+        signature is only added when the request is sent, by ``PreparedRequest.auth``.
+        """
+        request = self._prepare(call, stream=stream)
+        if isinstance(self._auth, HeaderAuth):
+            self._auth.apply(request.headers)
+        return request
+
+    def _prepare(self, call: Call, *, stream: bool) -> PreparedRequest:
+        """The request without credentials: the engine sends it with ``auth``."""
         wire = self.codec.build_request(call, stream=stream)
-        headers = {**self._headers, **wire.headers, **{k.lower(): v for k, v in call.headers.items()}}
+        endpoint = self._host.endpoint(self._model_id, wire, stream=stream)
+        headers = {**endpoint.headers, **wire.headers}
+        if call.headers:
+            headers.update({name.lower(): value for name, value in call.headers.items()})
         if stream:
-            headers["accept"] = "text/event-stream"
+            headers["accept"] = self._accept_stream
         return PreparedRequest(
-            url=self._base_url + wire.path,
+            url=endpoint.url,
             headers=headers,
             content=encode_body(wire.body),
             warnings=wire.warnings,
             max_response_bytes=self._max_response_bytes,
+            auth=self._auth,
         )
 
     def generate(self, call: Call) -> Response:
         """Answer ``call`` with one request."""
-        return sync_engine.generate(self._clients.http_client, self.codec, self.prepare(call, stream=False))
+        return sync_engine.generate(self._host.http_client, self.codec, self._prepare(call, stream=False))
 
     def stream(self, call: Call) -> Iterator[ModelStreamPart]:
         """Answer ``call`` as a stream of parts."""
-        return sync_engine.stream(self._clients.http_client, self.codec, self.prepare(call, stream=True))
+        return sync_engine.stream(self._host.http_client, self.codec, self._prepare(call, stream=True))
 
     async def generate_async(self, call: Call) -> Response:
         """Async ``generate``."""
         return await async_engine.generate(
-            self._clients.async_http_client, self.codec, self.prepare(call, stream=False)
+            self._host.async_http_client, self.codec, self._prepare(call, stream=False)
         )
 
     def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
         """Async ``stream``."""
-        return async_engine.stream(
-            self._clients.async_http_client, self.codec, self.prepare(call, stream=True)
-        )
+        return async_engine.stream(self._host.async_http_client, self.codec, self._prepare(call, stream=True))

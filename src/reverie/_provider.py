@@ -1,8 +1,11 @@
 """The base of every provider factory: credentials, base URL, headers and HTTP clients.
 
-A provider holds configuration and hands out ``HttpLanguageModel``s. It creates its
-default httpx2 clients lazily and closes only those; clients passed in by the caller
-stay the caller's. The API key is kept out of ``repr`` and every message.
+A provider holds configuration and hands out ``HttpLanguageModel``s. Two hooks say how
+its requests are sent: ``endpoint`` resolves each request's URL and headers (per model and
+per request), ``auth`` builds the ``httpx2.Auth`` that adds credentials as requests are
+sent. It creates its default httpx2 clients lazily and closes only those; clients passed
+in by the caller stay the caller's. The API key is held in a ``Secret``, out of ``repr``,
+``vars()`` and every message.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ from typing import Any, ClassVar, Protocol
 
 import httpx2
 
-from reverie._codec import Codec
+from reverie._codec import Codec, WireRequest
 from reverie._errors import MissingAPIKeyError
+from reverie._http.auth import HeaderAuth, Secret
+from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
 from reverie._version import __version__
 
 _DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=15.0)
 """Generation can take minutes; connecting should not."""
 _DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+_USER_AGENT = f"reverie/{__version__}"
 
 
 class CodecFactory(Protocol):
@@ -60,7 +66,8 @@ class Provider:
         async_http_client: httpx2.AsyncClient | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        self._api_key = self._resolve_api_key(api_key)
+        key = self._resolve_api_key(api_key)
+        self._api_key = Secret(key) if key else None
         url = base_url or self.default_base_url
         if not url:
             raise TypeError(f"{type(self).__name__}() needs base_url=...")
@@ -71,6 +78,11 @@ class Provider:
         self._owns_client = http_client is None
         self._owns_async_client = async_http_client is None
         self.max_response_bytes = max_response_bytes
+        self._auth: httpx2.Auth | None = None
+        self._auth_built = False
+        # The key beats a provider-level header of the same name (a per-call header beats
+        # the key): see request_headers.
+        self._credential_names = frozenset(self.auth_headers(key)) if key else frozenset[str]()
 
     def _resolve_api_key(self, api_key: str | None) -> str | None:
         if api_key:
@@ -92,9 +104,8 @@ class Provider:
         return HttpLanguageModel(
             codec=self.codec(model_id),
             model_id=model_id,
-            base_url=self.base_url,
-            headers=self.request_headers(),
-            client_source=self,
+            host=self,
+            auth=self._shared_auth(),
             max_response_bytes=self.max_response_bytes,
         )
 
@@ -102,20 +113,47 @@ class Provider:
         """The wire codec for ``model_id`` (``codec_type`` built for that model)."""
         return self.codec_type(model_id)
 
+    def endpoint(self, model_id: str, request: WireRequest, *, stream: bool) -> Endpoint:
+        """Where ``request`` for ``model_id`` goes: URL and headers, credentials excluded.
+
+        Called for every request, so headers changed on the provider apply to the next one.
+        The default is ``base_url + request.path`` with ``request_headers()``; a cloud
+        platform overrides it for deployment URLs or a query (see ``join_url``).
+        """
+        return Endpoint(join_url(self.base_url, request.path), self.request_headers())
+
+    def auth(self) -> httpx2.Auth | None:
+        """The ``httpx2.Auth`` that adds credentials to each request, or ``None`` for none.
+
+        Called once per provider; its models share the result (so a token cache is shared).
+        The default sends the API key as ``auth_headers`` says (``reverie._http.auth`` also
+        has ``TokenAuth`` for expiring tokens and ``SigningAuth`` for signed requests).
+        """
+        if self._api_key is None:
+            return None
+        return HeaderAuth(self.auth_headers(self._api_key.reveal()))
+
+    def _shared_auth(self) -> httpx2.Auth | None:
+        if not self._auth_built:
+            self._auth, self._auth_built = self.auth(), True
+        return self._auth
+
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """How the key travels; bearer by default."""
         return {"authorization": f"Bearer {api_key}"}
 
     def request_headers(self) -> dict[str, str]:
-        """Headers for every request of this provider, credentials included."""
+        """Headers for every request of this provider; credentials are added by ``auth``."""
         headers = {
             "accept": "application/json",
             "content-type": "application/json",
-            "user-agent": f"reverie/{__version__}",
+            "user-agent": _USER_AGENT,
         }
-        headers.update({name.lower(): value for name, value in self.headers.items()})
-        if self._api_key:
-            headers.update(self.auth_headers(self._api_key))
+        credentials = self._credential_names
+        for name, value in self.headers.items():
+            name = name.lower()
+            if name not in credentials:
+                headers[name] = value
         return headers
 
     @property

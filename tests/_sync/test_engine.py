@@ -8,8 +8,10 @@ import json
 import httpx2
 import pytest
 
-from reverie import Agent, RetryPolicy
+from reverie import Agent, ProviderError, RetryPolicy, TextDeltaPart
+from reverie._http.framing import AWS_EVENT_STREAM
 from reverie.providers import openaicompat
+from tests.eventstream_frames import event, exception
 
 
 def _event(payload: dict[str, object]) -> bytes:
@@ -35,3 +37,55 @@ def test_a_final_event_ended_by_carriage_returns_is_delivered() -> None:
         result = stream.result()
     assert result.text == "Olá"
     assert result.finish_reason == "stop"
+
+
+class EventStreamCodec(openaicompat.Codec):
+    """Chat-completion chunks carried in AWS event-stream messages instead of SSE."""
+
+    framing = AWS_EVENT_STREAM
+
+
+class EventStreamProvider(openaicompat.Provider):
+    codec_type = EventStreamCodec
+
+
+def _chunk(delta: dict[str, object], finish_reason: str | None = None) -> bytes:
+    return json.dumps({"choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}).encode()
+
+
+def test_a_codec_that_chooses_the_aws_event_stream_is_read_through_it() -> None:
+    body = event("chunk", _chunk({"content": "Olá"})) + event("chunk", _chunk({}, "stop"))
+    accepts: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        accepts.append(request.headers["accept"])
+        headers = {"content-type": "application/vnd.amazon.eventstream"}
+        return httpx2.Response(200, headers=headers, content=body)
+
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        provider = EventStreamProvider(base_url="http://test/v1", http_client=client)
+        agent = Agent(provider.language_model("m"), retry=RetryPolicy(max_retries=0))
+        result = agent.stream("hi").result()
+    assert result.text == "Olá"
+    assert accepts == ["application/vnd.amazon.eventstream"]
+
+
+def test_an_event_stream_exception_keeps_the_text_already_streamed() -> None:
+    body = event("chunk", _chunk({"content": "Partial"})) + exception("validationException", "bad input")
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        headers = {"content-type": "application/vnd.amazon.eventstream"}
+        return httpx2.Response(200, headers=headers, content=body)
+
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        provider = EventStreamProvider(base_url="http://test/v1", http_client=client)
+        agent = Agent(provider.language_model("m"), retry=RetryPolicy(max_retries=0))
+        texts: list[str] = []
+        with pytest.raises(ProviderError, match="validationException: bad input") as info:
+            for part in agent.stream("hi"):
+                if isinstance(part, TextDeltaPart):
+                    texts.append(part.delta)
+    assert texts == ["Partial"]
+    assert info.value.partial_text == "Partial"
+    assert info.value.url == "http://test/v1/chat/completions"
+    assert not info.value.is_retryable

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from reverie import ModelStreamPart, ReverieError
 from reverie._codec import StreamDecoder
-from reverie._sse import SSEDecoder, SSEEvent
+from reverie._http.sse import SSEDecoder, SSEEvent
 from tests.conftest import CASSETTES, FIXTURES
 
 SETTINGS = settings(

@@ -26,7 +26,7 @@ from reverie import (
     UserError,
 )
 from reverie._errors import MissingAPIKeyError
-from reverie._sse import SSEDecoder
+from reverie._http.sse import SSEDecoder
 from reverie.providers import google
 from reverie.testing import Cassette
 from tests.conftest import CASSETTES

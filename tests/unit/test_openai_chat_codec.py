@@ -47,8 +47,8 @@ from reverie import (
 )
 from reverie._codec import encode_body
 from reverie._content import ContentPart
+from reverie._http.sse import SSEDecoder
 from reverie._parts import ModelStreamPart
-from reverie._sse import SSEDecoder
 from reverie.providers import openai, openaicompat, openrouter
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.testing.scenarios import SCENARIO_TOOLS, Scenario, load_manifest

@@ -4,12 +4,14 @@ Every provider is given the key ``sk-canary-7f3a9`` and a transport that fails i
 ways (401, 500, a stream cut mid-way, a refused connection, an unreadable body). The test
 then greps for the key (and for its distinctive tail) in: exception ``str``/``repr``, the
 formatted traceback chain, error attributes, ``RetryError`` text, provider/model/agent and
-``PreparedRequest`` reprs, every log record at DEBUG (reverie, httpx2 and httpcore2, on a real
-socket too), a recorded cassette, and the output of ``reverie demo``.
+``PreparedRequest`` reprs, the ``repr``/``str``/``vars()`` of providers, models and their auth
+objects (static headers, tokens, signers), every log record at DEBUG (reverie, httpx2 and
+httpcore2, on a real socket too), a recorded cassette, and the output of ``reverie demo``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -33,6 +35,7 @@ from reverie import (
     _concurrency,
 )
 from reverie._cli import main as cli_main
+from reverie._http.auth import HeaderAuth, Secret, SigningAuth, Token, TokenAuth
 from reverie._provider import Provider
 from reverie.testing import Cassette
 from tests.faults import FaultServer, cut_stream, status
@@ -235,6 +238,85 @@ def test_real_sockets_and_their_debug_logs_never_show_the_key(
     assert_clean(*texts_of(unauthorized.value), *texts_of(cut.value))
     assert any(record.name.startswith("httpcore2") for record in debug_logs.records), "no DEBUG logs captured"
     assert_clean_logs(debug_logs)
+
+
+# --- auth objects and models ------------------------------------------------------------------
+
+
+def views_of(value: object) -> list[str]:
+    """``repr``, ``str`` and ``vars()`` (when it has one) of ``value``."""
+    texts = [repr(value), str(value)]
+    with contextlib.suppress(TypeError):  # slotted: nothing to show
+        texts.append(repr(vars(value)))
+    return texts
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_providers_models_and_their_auth_never_show_the_key(kind: str) -> None:
+    provider = make_provider(kind)
+    model = provider.language_model("some-model")
+    auth = model._auth
+    assert isinstance(auth, HeaderAuth)
+    assert provider.auth() is not None
+    prepared = model.prepare(Call(prompt=[Message.user("hi")]), stream=True)
+    assert any(CANARY in value for value in prepared.headers.values())  # the key is really there
+    assert_clean(
+        *views_of(provider),
+        *views_of(model),
+        *views_of(auth),
+        *views_of(provider.auth()),
+        *views_of(provider._api_key),
+        repr(prepared),
+    )
+
+
+def test_the_secret_holder_hides_its_value() -> None:
+    secret = Secret(CANARY)
+    assert secret.reveal() == CANARY
+    assert_clean(*views_of(secret))
+    with pytest.raises(TypeError):
+        vars(secret)
+
+
+def test_token_auth_never_shows_the_token(debug_logs: pytest.LogCaptureFixture) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        assert request.headers["authorization"] == f"Bearer {CANARY}"
+        return httpx2.Response(401, json={"error": {"message": "Invalid credentials", "code": 401}})
+
+    auth = TokenAuth(lambda: Token(CANARY, expires_at=4_000_000_000.0))
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+
+        class Vertexish(Provider):
+            name = "vertexish"
+            default_base_url = "https://vertex.example/v1"
+            codec_type = importlib.import_module("reverie.providers.openaicompat").Codec
+
+            def auth(self) -> httpx2.Auth | None:
+                return auth
+
+        model = Vertexish(http_client=client).language_model("m")
+        with pytest.raises(ProviderError) as info:
+            Agent(model, retry=POLICY).generate("hi")
+    assert info.value.status_code == 401
+    prepared = model.prepare(Call(prompt=[Message.user("hi")]), stream=False)
+    assert_clean(
+        *texts_of(info.value),
+        *views_of(auth),
+        *views_of(model),
+        *views_of(Token(CANARY)),
+        repr(prepared),
+        repr(prepared.headers),  # a token is added on sending only, never prepared
+    )
+    assert_clean_logs(debug_logs)
+
+
+def test_signing_auth_never_shows_what_its_signer_holds() -> None:
+    key = CANARY
+
+    def sign(request: httpx2.Request) -> None:
+        request.headers["authorization"] = f"signed-with-{key}"
+
+    assert_clean(*views_of(SigningAuth(sign)))
 
 
 # --- recordings and the demo ---------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The sans-IO server-sent-events decoder (``reverie._sse``), against the WHATWG rules and the seeds."""
+"""The sans-IO server-sent-events decoder (``reverie._http.sse``), against the WHATWG rules and the seeds."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reverie import InvalidResponseError, ReverieError
-from reverie._sse import SSEDecoder, SSEEvent
+from reverie._http.sse import SSEDecoder, SSEEvent
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

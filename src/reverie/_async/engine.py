@@ -1,25 +1,25 @@
-"""The only code that talks HTTP: post a prepared request, read JSON or an SSE stream.
+"""The only code that talks HTTP: post a prepared request, read JSON or an event stream.
 
 This is the async source; ``reverie/_sync/engine.py`` is generated from it by
-``scripts/unasync.py``. Every httpx2 exception is mapped to a reverie error here and
-nowhere else: transport failures become retryable ``ProviderError``s, non-2xx answers
-go through the codec's ``parse_error``, unreadable bodies become ``InvalidResponseError``.
+``scripts/unasync.py``. Every ``httpx2.HTTPError`` it meets (sending, reading a body,
+reading a stream) goes through the one map in ``reverie._http.errors``; non-2xx answers
+go through the codec's ``parse_error``; unreadable bodies become ``InvalidResponseError``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 
-from reverie._codec import Codec, PreparedRequest
+from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._errors import InvalidResponseError, ProviderError
+from reverie._http.endpoint import parse_url
+from reverie._http.errors import http_error
 from reverie._model import Response
 from reverie._parts import ModelStreamPart, StreamStartPart
-from reverie._sse import SSEDecoder
 
 
 async def generate(client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest) -> Response:
@@ -55,7 +55,7 @@ async def stream(
             body = await _read_body(response, request)
             raise _status_error(codec, response, body, request)
         yield StreamStartPart(warnings=list(request.warnings))
-        events = SSEDecoder(max_buffer=request.max_response_bytes)
+        events = stream_framing(codec).decoder(max_bytes=request.max_response_bytes)
         decoder = codec.stream_decoder()
         try:
             async for chunk in response.aiter_bytes():
@@ -67,8 +67,8 @@ async def stream(
                     yield part
             for part in decoder.end():
                 yield part
-        except httpx2.TransportError as error:
-            raise _transport_error(error, request, during="while reading the stream") from error
+        except httpx2.HTTPError as error:
+            raise _http_error(error, request, during="while reading the stream") from error
         except ProviderError as error:  # an in-band error event or an unfinished stream
             _add_context(error, response, request)
             raise
@@ -76,19 +76,14 @@ async def stream(
         await response.aclose()
 
 
-@functools.lru_cache(maxsize=256)
-def _endpoint(url: str) -> httpx2.URL:
-    """Endpoint URLs are few and fixed per model: parse each once instead of on every request."""
-    return httpx2.URL(url)
-
-
 async def _send(client: httpx2.AsyncClient, request: PreparedRequest) -> httpx2.Response:
-    url = _endpoint(request.url)
+    url = parse_url(request.url)
     http_request = client.build_request("POST", url, content=request.content, headers=request.headers)
+    auth = httpx2.USE_CLIENT_DEFAULT if request.auth is None else request.auth
     try:
-        return await client.send(http_request, stream=True)
-    except httpx2.TransportError as error:
-        raise _transport_error(error, request, during="while sending the request") from error
+        return await client.send(http_request, stream=True, auth=auth)
+    except httpx2.HTTPError as error:
+        raise _http_error(error, request, during="while sending the request") from error
 
 
 async def _read_body(response: httpx2.Response, request: PreparedRequest) -> str:
@@ -102,8 +97,8 @@ async def _read_body(response: httpx2.Response, request: PreparedRequest) -> str
                     f"response body exceeds the limit of {request.max_response_bytes} bytes", url=request.url
                 )
             chunks.append(chunk)
-    except httpx2.TransportError as error:
-        raise _transport_error(error, request, during="while reading the response") from error
+    except httpx2.HTTPError as error:
+        raise _http_error(error, request, during="while reading the response") from error
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
@@ -138,11 +133,5 @@ def _headers(response: httpx2.Response) -> dict[str, str]:
     return {name.lower(): value for name, value in response.headers.items()}
 
 
-def _transport_error(error: httpx2.TransportError, request: PreparedRequest, *, during: str) -> ProviderError:
-    detail = str(error) or type(error).__name__
-    return ProviderError(
-        f"{type(error).__name__} {during}: {detail}",
-        url=request.url,
-        request_body=request.content.decode("utf-8", errors="replace"),
-        retryable=True,
-    )
+def _http_error(error: httpx2.HTTPError, request: PreparedRequest, *, during: str) -> ProviderError:
+    return http_error(error, url=request.url, request_body=request.content, during=during)

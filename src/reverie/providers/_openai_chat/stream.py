@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Protocol, cast
 from reverie._codec import expect_string, reads_payload
 from reverie._content import ProviderMetadata, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
+from reverie._http.sse import SSEEvent
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -36,7 +37,6 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
-from reverie._sse import SSEEvent
 from reverie.providers._openai_chat.decode import map_finish_reason
 from reverie.providers._openai_chat.wire import (
     CompletionPayload,

@@ -20,6 +20,7 @@ from typing import Literal, cast
 from reverie._codec import expect_string, loads_event, reads_payload
 from reverie._content import ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
+from reverie._http.sse import SSEEvent
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -33,7 +34,6 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
-from reverie._sse import SSEEvent
 from reverie.providers.anthropic.decode import inband_error, map_stop_reason, read_usage
 from reverie.providers.anthropic.wire import (
     PROVIDER,

@@ -21,6 +21,7 @@ from typing import Literal, cast
 from reverie._codec import expect_string, loads_event, reads_payload
 from reverie._content import FinishReason, ProviderMetadata, Usage
 from reverie._errors import InvalidResponseError, ProviderError
+from reverie._http.sse import SSEEvent
 from reverie._parts import (
     FinishPart,
     ModelStreamPart,
@@ -34,7 +35,6 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
-from reverie._sse import SSEEvent
 from reverie.providers.google.decode import (
     CallIds,
     file_part,

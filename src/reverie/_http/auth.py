@@ -1,0 +1,259 @@
+"""Who a request comes from: credentials as ``httpx2.Auth`` flows, applied as it is sent.
+
+- ``HeaderAuth``: static credential headers, what API keys use (``authorization: Bearer``,
+  ``x-api-key``, ``x-goog-api-key``).
+- ``TokenAuth``: a token fetched by a sync or async callable (Vertex, Azure Entra ID),
+  cached until shortly before it expires, refetched once when the server answers 401.
+- ``SigningAuth``: signs the final request, URL, headers and body (the seam for AWS SigV4).
+
+A provider builds its auth once (``Provider.auth``) and its models pass it to
+``client.send`` with every request, so the credentials are resolved per request and never
+frozen into a model. Each class has a ``sync_auth_flow`` and an ``async_auth_flow`` (httpx2
+calls the one of its client's colour). Secrets are held in ``Secret``, whose ``repr`` and
+``str`` are masked and which has no ``__dict__``: no ``repr``, ``vars()``, message or log of
+these objects shows a credential. This module sends nothing itself; httpx2 drives the flows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import httpx2
+
+from reverie._errors import UserError
+
+ValueT = TypeVar("ValueT")
+
+_UNAUTHORIZED = 401
+_DEFAULT_REFRESH_MARGIN = 60.0
+"""Refetch a token this many seconds before it expires, so it does not expire in flight."""
+
+
+class Secret(Generic[ValueT]):
+    """A credential that stays out of ``repr``, ``str`` and ``vars()``; ``reveal()`` returns it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: ValueT) -> None:
+        self._value = value
+
+    def reveal(self) -> ValueT:
+        """The secret value itself, for the one place that sends it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(<hidden>)"
+
+    __str__ = __repr__
+
+
+class HeaderAuth(httpx2.Auth):
+    """Static credential headers, e.g. ``{"x-api-key": key}``.
+
+    A header the request already carries wins, so a per-call ``headers={"authorization": ...}``
+    still overrides the provider's key, as it did when keys were plain request headers.
+    """
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = Secret({name.lower(): value for name, value in headers.items()})
+
+    @property
+    def header_names(self) -> frozenset[str]:
+        """The (lower-cased) names of the headers this auth sets."""
+        return frozenset(self._headers.reveal())
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        """Add the credential headers to ``headers`` unless they are already there."""
+        for name, value in self._headers.reveal().items():
+            if name not in headers:
+                headers[name] = value
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """Set the headers and send the request once."""
+        self.apply(request.headers)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth(names={sorted(self.header_names)!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token and, when known, when it stops being valid."""
+
+    value: str = field(repr=False)
+    """The token itself (kept out of ``repr``)."""
+    expires_at: float | None = None
+    """Seconds since the epoch (``time.time()``); ``None`` if the token does not say."""
+
+
+TokenResult = str | Token
+TokenSource = Callable[[], TokenResult] | Callable[[], Awaitable[TokenResult]]
+"""A sync or async callable returning a token (``str``) or a ``Token`` with its expiry."""
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedToken:
+    value: str = field(repr=False)
+    fresh_until: float | None
+
+
+class TokenAuth(httpx2.Auth):
+    """A bearer-style token from a callable, cached and refreshed.
+
+    A ``Token`` with ``expires_at`` is reused until ``refresh_margin`` seconds before it
+    expires (or half its remaining life, if that is shorter); a plain ``str`` is reused until
+    the server rejects it. A 401 answer fetches a new token once and sends the request again;
+    a second 401 is returned as it is. The token replaces any header of the same name the
+    request carries (it must, to resend after a refresh). An async callable works from the
+    async API only: the sync API cannot await it and raises ``UserError``. A sync callable
+    used from the async API runs in a worker thread so it does not block the event loop.
+
+    Concurrent sync requests share one fetch (a lock); concurrent async requests that find
+    the token stale may each fetch one, which is harmless.
+
+    Args:
+        fetch: Returns the token: ``str`` or ``Token``, directly or as an awaitable.
+        header: The header that carries it.
+        scheme: Written before the token (``"Bearer"``); ``None`` sends the token alone.
+        refresh_margin: Seconds before expiry at which a cached token is refetched.
+        clock: The current time in seconds since the epoch (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        fetch: TokenSource,
+        *,
+        header: str = "authorization",
+        scheme: str | None = "Bearer",
+        refresh_margin: float = _DEFAULT_REFRESH_MARGIN,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._fetch = fetch
+        self._is_async = inspect.iscoroutinefunction(fetch)
+        self._header = header.lower()
+        self._scheme = scheme
+        self._refresh_margin = refresh_margin
+        self._clock = clock
+        self._cached: Secret[_CachedToken] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TokenAuth(header={self._header!r})"
+
+    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """Send with the cached or a fresh token; on a 401, refetch once and resend."""
+        if self._is_async:  # even with a token cached: the sync API never works with it
+            raise _async_in_sync()
+        token = self._sync_token(rejected=None)
+        self._apply(request, token)
+        response = yield request
+        if response.status_code == _UNAUTHORIZED:
+            self._apply(request, self._sync_token(rejected=token))
+            yield request
+
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        """The async twin of ``sync_auth_flow``."""
+        token = await self._async_token(rejected=None)
+        self._apply(request, token)
+        response = yield request
+        if response.status_code == _UNAUTHORIZED:
+            self._apply(request, await self._async_token(rejected=token))
+            yield request
+
+    def _apply(self, request: httpx2.Request, token: _CachedToken) -> None:
+        request.headers[self._header] = f"{self._scheme} {token.value}" if self._scheme else token.value
+
+    def _fresh(self, rejected: _CachedToken | None) -> _CachedToken | None:
+        """The cached token if it is still good and is not the one the server just rejected."""
+        cached = self._cached.reveal() if self._cached is not None else None
+        if cached is None or cached is rejected:
+            return None
+        if cached.fresh_until is not None and self._clock() >= cached.fresh_until:
+            return None
+        return cached
+
+    def _sync_token(self, *, rejected: _CachedToken | None) -> _CachedToken:
+        with self._lock:  # one thread fetches; the others then find its token
+            cached = self._fresh(rejected)
+            if cached is not None:
+                return cached
+            result = self._fetch()
+            if inspect.isawaitable(result):  # e.g. an object with an async __call__
+                if inspect.iscoroutine(result):
+                    result.close()  # never awaited, by design: no "never awaited" warning
+                raise _async_in_sync()
+            return self._store(result)
+
+    async def _async_token(self, *, rejected: _CachedToken | None) -> _CachedToken:
+        cached = self._fresh(rejected)
+        if cached is not None:
+            return cached
+        if self._is_async:
+            result = self._fetch()
+        else:
+            import anyio.to_thread  # only async runs pay for importing anyio
+
+            result = await anyio.to_thread.run_sync(self._fetch)
+        if inspect.isawaitable(result):
+            result = await result
+        return self._store(result)
+
+    def _store(self, result: object) -> _CachedToken:
+        if isinstance(result, str):
+            token = Token(result)
+        elif isinstance(result, Token):
+            token = result
+        else:
+            raise UserError(f"the token callable returned {type(result).__name__}; expected str or Token")
+        if not token.value:
+            raise UserError("the token callable returned an empty token")
+        fresh_until: float | None = None
+        if token.expires_at is not None:
+            remaining = token.expires_at - self._clock()
+            fresh_until = token.expires_at - min(self._refresh_margin, max(remaining, 0.0) / 2)
+        cached = _CachedToken(token.value, fresh_until)
+        self._cached = Secret(cached)
+        return cached
+
+
+def _async_in_sync() -> UserError:
+    return UserError(
+        "the token callable is async, and a sync call cannot await it: "
+        "use the async API (generate_async/stream_async) or pass a sync callable"
+    )
+
+
+class SigningAuth(httpx2.Auth):
+    """Signs each request as it is sent, seeing its final URL, headers and body.
+
+    Pass ``sign`` (a callable that adds headers to the request, e.g. an AWS SigV4 signer)
+    or subclass and override ``sign``. The request body is read before signing
+    (``requires_request_body``), since signatures cover it.
+    """
+
+    requires_request_body = True
+
+    def __init__(self, sign: Callable[[httpx2.Request], None] | None = None) -> None:
+        self._sign = sign
+
+    def sign(self, request: httpx2.Request) -> None:
+        """Add the signature headers to ``request``."""
+        if self._sign is None:
+            raise NotImplementedError("pass sign=... or override SigningAuth.sign")
+        self._sign(request)
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """Sign, then send the request once."""
+        self.sign(request)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

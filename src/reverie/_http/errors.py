@@ -1,0 +1,58 @@
+"""The one map from httpx2's exceptions to reverie's errors (as httpx2 maps httpcore's).
+
+    httpx2.HTTPError
+    ├── RequestError
+    │   ├── TransportError     timeouts, network and protocol errors  -> ProviderError, retryable
+    │   ├── DecodingError      a corrupt gzip/deflate/brotli/zstd body -> ProviderError, retryable
+    │   └── TooManyRedirects                                          -> ProviderError
+    └── HTTPStatusError        (from raise_for_status)                -> ProviderError with the status
+
+The engine catches ``httpx2.HTTPError`` wherever it touches httpx2 (sending, reading a body,
+reading a stream) and raises what ``http_error`` returns, chained to the original. This module
+does not see non-2xx answers (the codec's ``parse_error`` reads those) or unreadable JSON
+(``InvalidResponseError``, raised by the engine).
+"""
+
+from __future__ import annotations
+
+import httpx2
+
+from reverie._errors import ProviderError
+
+
+def http_error(error: httpx2.HTTPError, *, url: str, request_body: bytes, during: str) -> ProviderError:
+    """The reverie error for an httpx2 exception raised ``during`` an exchange with ``url``.
+
+    Args:
+        error: What httpx2 raised.
+        url: The request's URL, kept on the error.
+        request_body: The request's body, kept on the error as text.
+        during: What the engine was doing, e.g. ``"while reading the stream"``.
+    """
+    detail = str(error) or type(error).__name__
+    status_code: int | None = None
+    retryable: bool | None
+    if isinstance(error, httpx2.TransportError):
+        # A refused connection, a timeout, a reset mid-body: the same request may succeed.
+        retryable = True
+    elif isinstance(error, httpx2.DecodingError):
+        # The body declared a content-encoding its bytes do not follow. gzip carries a CRC and
+        # a length, so this means bytes damaged or cut on the way (often by a proxy), the same
+        # failure as a connection reset mid-body: retryable, as a broken connection is. It is
+        # not an InvalidResponseError, which says the provider sent readable bytes of a shape
+        # we cannot use (retrying would get the same shape). A server that always sends a
+        # broken body runs out of retries and ends in a RetryError that shows this cause.
+        retryable = True
+    elif isinstance(error, httpx2.HTTPStatusError):
+        status_code = error.response.status_code
+        retryable = None  # decided by the status code, as for any error answer
+    else:
+        # TooManyRedirects and any future kind: nothing suggests that trying again helps.
+        retryable = False
+    return ProviderError(
+        f"{type(error).__name__} {during}: {detail}",
+        status_code=status_code,
+        url=url,
+        request_body=request_body.decode("utf-8", errors="replace"),
+        retryable=retryable,
+    )
