@@ -9,13 +9,14 @@ like ``reverie._concurrency``.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 import anyio
 
-from reverie import tool
+from reverie import ToolDefinition, ToolInputError, tool
 
 T = TypeVar("T")
 
@@ -71,3 +72,31 @@ def call_in_running_loop(function: Callable[[], T]) -> T:
         return function()
 
     return asyncio.run(main())
+
+
+class Echo:
+    """A tool that is not a Python function: it implements the ``Tool`` protocol by hand."""
+
+    name = "echo"
+    parallel = False
+
+    def __init__(self) -> None:
+        self.colours: list[str] = []
+
+    def definition(self) -> ToolDefinition:
+        schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+        return ToolDefinition(name="echo", description="Repeat the text", parameters=schema)
+
+    def validate(self, input_json: str) -> dict[str, str]:
+        value = json.loads(input_json or "{}")
+        if not isinstance(value.get("text"), str):
+            raise ToolInputError("text must be a string")
+        return value
+
+    def call(self, arguments: dict[str, str]) -> str:
+        self.colours.append("sync")
+        return arguments["text"] * 2
+
+    async def call_async(self, arguments: dict[str, str]) -> str:
+        self.colours.append("async")
+        return arguments["text"] * 2

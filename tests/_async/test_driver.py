@@ -15,8 +15,10 @@ import pytest
 from reverie import Agent, ProviderError, RetryPolicy, tool
 from reverie._run.actions import Action, CallModel, RunTools, Wait
 from reverie.testing import MockModel
+from tests.agent_helpers import Echo
 
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
+COLOUR = "async" if "._async." in __name__ else "sync"
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
 
 
@@ -91,3 +93,16 @@ async def test_parallel_tools_run_in_the_callers_context(streaming: bool) -> Non
         REQUEST_ID.reset(token)
     outputs = [part.output for part in result.steps[0].tool_results]
     assert outputs == ["1:req-42", "2:req-42"]
+
+
+@pytest.mark.anyio
+@MODES
+async def test_a_tool_that_is_not_a_function_runs_through_the_protocol(streaming: bool) -> None:
+    echo = Echo()
+    model = MockModel([MockModel.tool_calls(("echo", {"text": "ab"}), ("echo", {"text": 3})), "done"])
+    result = await finish(Agent(model, tools=[echo]), "go", streaming=streaming)
+    good, bad = result.steps[0].tool_results
+    assert good.output == "abab" and not good.is_error
+    assert bad.is_error and bad.output == "text must be a string"
+    assert echo.colours == [COLOUR]  # the twin of the API in use: call_async here, call in the sync twin
+    assert model.calls[0].tools[0].name == "echo"
