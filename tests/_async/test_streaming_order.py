@@ -62,12 +62,13 @@ class GatedServer:
             connection.sendall(
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
             )
+            # Logged before sending: once the bytes are out, the consumer may log first.
+            self.log.append("server sends event 1")
             connection.sendall(_chunk(_event({"content": "Olá"})))
-            self.log.append("server sent event 1")
             released = self.consumer_saw_text.wait(GUARD_SECONDS)
             self.log.append("server released by the consumer" if released else "server gave up waiting")
+            self.log.append("server sends event 2")
             connection.sendall(_chunk(_event({"content": "!"}) + _event({}, "stop") + b"data: [DONE]\n\n"))
-            self.log.append("server sent event 2")
             connection.sendall(b"0\r\n\r\n")
 
     def close(self) -> None:
@@ -96,9 +97,9 @@ async def test_first_text_part_arrives_before_the_server_sends_the_second_event(
                         server.consumer_saw_text.set()
                     text += part.delta
     assert server.log == [
-        "server sent event 1",
+        "server sends event 1",
         "consumer got the first text part",
         "server released by the consumer",
-        "server sent event 2",
+        "server sends event 2",
     ]
     assert text == "Olá!"
