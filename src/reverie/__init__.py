@@ -11,6 +11,7 @@ toolkit lives in ``reverie.testing``.
 """
 
 from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
+from reverie._async.objects import AsyncObjectStream
 from reverie._async.runner import AsyncAgentStream
 from reverie._content import (
     CallWarning,
@@ -29,12 +30,15 @@ from reverie._content import (
 from reverie._errors import (
     InvalidResponseError,
     MissingAPIKeyError,
+    NoObjectGeneratedError,
     ProviderError,
     RetryError,
     ReverieError,
     UserError,
 )
-from reverie._model import Call, LanguageModel, Response, ToolChoice, ToolDefinition
+from reverie._model import Call, LanguageModel, Response, ResponseFormat, ToolChoice, ToolDefinition
+from reverie._objects.plan import ObjectMode
+from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
 from reverie._parts import (
     AgentStreamPart,
     FinishPart,
@@ -64,6 +68,7 @@ from reverie._run.config import (
     max_tokens_used,
     step_count_is,
 )
+from reverie._sync.objects import ObjectStream
 from reverie._sync.runner import AgentStream
 from reverie._tools.function import FunctionTool, tool
 from reverie._tools.protocol import Tool, ToolInputError
@@ -76,6 +81,7 @@ __all__ = [
     "AgentStream",
     "AgentStreamPart",
     "AsyncAgentStream",
+    "AsyncObjectStream",
     "Call",
     "CallSettings",
     "CallWarning",
@@ -89,6 +95,12 @@ __all__ = [
     "Message",
     "MissingAPIKeyError",
     "ModelStreamPart",
+    "NoObjectGeneratedError",
+    "ObjectMode",
+    "ObjectPart",
+    "ObjectResult",
+    "ObjectStream",
+    "ObjectStreamPart",
     "ProviderError",
     "ProviderMetadata",
     "ReasoningDeltaPart",
@@ -96,6 +108,7 @@ __all__ = [
     "ReasoningPart",
     "ReasoningStartPart",
     "Response",
+    "ResponseFormat",
     "RetryError",
     "RetryPart",
     "RetryPolicy",
