@@ -10,9 +10,8 @@ Providers live in ``reverie.providers.<name>`` and load only when imported; the 
 toolkit lives in ``reverie.testing``.
 """
 
-from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
-from reverie._async.objects import AsyncObjectStream
-from reverie._async.runner import AsyncAgentStream
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -36,9 +35,8 @@ from reverie._errors import (
     ReverieError,
     UserError,
 )
+from reverie._lazy import lazy_exports as _lazy_exports
 from reverie._model import Call, LanguageModel, Response, ResponseFormat, ToolChoice, ToolDefinition
-from reverie._objects.plan import ObjectMode
-from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
 from reverie._parts import (
     AgentStreamPart,
     FinishPart,
@@ -59,20 +57,27 @@ from reverie._parts import (
 )
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
-from reverie._run.config import (
-    StepContext,
-    StepOverrides,
-    StopCondition,
-    finish_reason_is,
-    has_tool_call,
-    max_tokens_used,
-    step_count_is,
-)
-from reverie._sync.objects import ObjectStream
-from reverie._sync.runner import AgentStream
-from reverie._tools.function import FunctionTool, tool
-from reverie._tools.protocol import Tool, ToolInputError
 from reverie._version import __version__
+
+if _TYPE_CHECKING:
+    from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
+    from reverie._async.objects import AsyncObjectStream
+    from reverie._async.runner import AsyncAgentStream
+    from reverie._objects.plan import ObjectMode
+    from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
+    from reverie._run.config import (
+        StepContext,
+        StepOverrides,
+        StopCondition,
+        finish_reason_is,
+        has_tool_call,
+        max_tokens_used,
+        step_count_is,
+    )
+    from reverie._sync.objects import ObjectStream
+    from reverie._sync.runner import AgentStream
+    from reverie._tools.function import FunctionTool, tool
+    from reverie._tools.protocol import Tool, ToolInputError
 
 __all__ = [
     "DEFAULT_MAX_STEPS",
@@ -143,3 +148,29 @@ __all__ = [
     "step_count_is",
     "tool",
 ]
+
+# The agent and its run machinery load on first use: a program that only imports reverie
+# (or a provider) does not pay for them.
+__getattr__ = _lazy_exports(
+    __name__,
+    {
+        "reverie._agent": ["DEFAULT_MAX_STEPS", "Agent", "CallSettings"],
+        "reverie._async.runner": ["AsyncAgentStream"],
+        "reverie._sync.runner": ["AgentStream"],
+        "reverie._run.config": [
+            "StepContext",
+            "StepOverrides",
+            "StopCondition",
+            "finish_reason_is",
+            "has_tool_call",
+            "max_tokens_used",
+            "step_count_is",
+        ],
+        "reverie._tools.function": ["FunctionTool", "tool"],
+        "reverie._tools.protocol": ["Tool", "ToolInputError"],
+        "reverie._async.objects": ["AsyncObjectStream"],
+        "reverie._sync.objects": ["ObjectStream"],
+        "reverie._objects.plan": ["ObjectMode"],
+        "reverie._objects.results": ["ObjectPart", "ObjectResult", "ObjectStreamPart"],
+    },
+)

@@ -134,6 +134,21 @@ def test_import_reverie_is_light() -> None:
     assert _loaded(modules, "yaml", "reverie.providers", "reverie.testing") == []
     assert _loaded(modules, "pydantic", "pydantic_core") == []
     assert _loaded(modules, "asyncio", "anyio", "httpx2") == []
+    # The agent and its run machinery load with the first use of Agent (or another of their names).
+    assert _loaded(modules, "reverie._agent", "reverie._run", "reverie._tools") == []
+
+
+def test_lazy_names_load_on_first_use() -> None:
+    modules = _modules_after("import reverie; reverie.Agent; reverie.tool; reverie.AsyncAgentStream")
+    assert _loaded(modules, "reverie._agent", "reverie._run.machine", "reverie._tools.function") != []
+
+
+def test_importing_a_provider_skips_the_event_stream_decoder() -> None:
+    from reverie._http.eventstream import CONTENT_TYPE
+    from reverie._http.framing import AWS_EVENT_STREAM
+
+    assert AWS_EVENT_STREAM.accept == CONTENT_TYPE
+    assert _loaded(_modules_after("import reverie.providers.openrouter"), "reverie._http.eventstream") == []
 
 
 @pytest.mark.parametrize("provider", ["openai", "openaicompat", "openrouter", "anthropic", "google"])

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from reverie._http.eventstream import CONTENT_TYPE as EVENT_STREAM_CONTENT_TYPE
-from reverie._http.eventstream import EventStreamDecoder
 from reverie._http.sse import SSEDecoder, SSEEvent
+
+EVENT_STREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
 
 
 class FrameDecoder(Protocol):
@@ -65,6 +65,9 @@ class EventStreamFraming:
 
     def decoder(self, *, max_bytes: int) -> FrameDecoder:
         """A fresh ``EventStreamDecoder`` whose largest message is ``max_bytes``."""
+        # Loaded on first use: only Bedrock streams need it.
+        from reverie._http.eventstream import EventStreamDecoder
+
         return EventStreamDecoder(max_frame=max_bytes)
 
 
