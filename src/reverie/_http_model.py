@@ -81,6 +81,11 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         """
         return "json" if getattr(self.codec, "object_mode", "tool") == "json" else "tool"
 
+    @property
+    def supports_json_output(self) -> bool:
+        """Whether the codec encodes native JSON-schema output (``generate_object(mode="json")``)."""
+        return bool(getattr(self.codec, "supports_json_output", False))
+
     def __repr__(self) -> str:
         return f"HttpLanguageModel(provider={self.provider!r}, model_id={self._model_id!r})"
 

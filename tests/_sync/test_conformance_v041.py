@@ -31,7 +31,11 @@ def _scenarios() -> list[Scenario]:
     manifest = CASSETTES_V041 / "manifest.json"
     if not manifest.exists():
         return []
-    return [scenario for scenario in load_manifest(manifest) if not_collected_reason(scenario) is None]
+    return [
+        scenario
+        for scenario in load_manifest(manifest)
+        if scenario.program == "agent" and not_collected_reason(scenario) is None
+    ]
 
 
 def _parameter(scenario: Scenario) -> object:

@@ -1,8 +1,10 @@
 """Which of fantasy v0.41.2's recordings the conformance test runs, and which fail today.
 
-``tests/_async/test_conformance_v041.py`` (and its generated sync twin) reads both tables
-from here, so each exists once. ``NOT_COLLECTED`` names the suites (or ``suite/model dir``)
-that need features reverie does not have yet; they are not collected at all.
+``tests/_async/test_conformance_v041.py`` (agent programs) and
+``tests/_async/test_conformance_v041_objects.py`` (object programs), with their generated sync
+twins, read both tables from here, so each exists once. ``NOT_COLLECTED`` names the suites
+(or ``suite/model dir``) that need features reverie does not have yet; they are not
+collected at all.
 ``KNOWN_FAILURES`` marks collected entries that fail today as strict xfails; each reason
 says what is missing, read from the first mismatch (the ``Cassette`` error names the
 differing JSON paths) and, where a lenient replay showed more, from the later requests too.
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 from reverie.testing.scenarios import Scenario
 
-_OBJECTS = "no generate_object / stream_object"
 _RESPONSES = 'no Responses API (openai.Provider(api="responses"))'
 _AZURE = "no azure provider"
 _BEDROCK = "no bedrock provider (AWS event-stream framing, SigV4 and bearer auth)"
@@ -21,7 +22,6 @@ _VERTEX = "no vertex provider"
 
 NOT_COLLECTED: dict[str, str] = {
     "TestAnthropicComputerUse": "no anthropic.computer_use tool (a direct model-calls program)",
-    "TestAnthropicObjectGeneration": _OBJECTS,
     "TestAnthropicWebSearch": "no provider-executed tools (anthropic.web_search)",
     "TestAzureCommon": _AZURE,
     "TestAzureThinking": _AZURE,
@@ -31,12 +31,9 @@ NOT_COLLECTED: dict[str, str] = {
     "TestBedrockCommon": _BEDROCK,
     "TestGoogleCommon/vertex-claude-3-7-sonnet": _VERTEX,
     "TestGoogleCommon/vertex-gemini-2-5-flash": _VERTEX,
-    "TestGoogleObjectGeneration": _OBJECTS,
-    "TestGoogleVertexObjectGeneration": f"{_VERTEX}; {_OBJECTS}",
-    "TestOpenAICompatObjectGeneration": _OBJECTS,
-    "TestOpenAIObjectGeneration": _OBJECTS,
+    "TestGoogleVertexObjectGeneration": _VERTEX,
     "TestOpenAIResponsesCommon": _RESPONSES,
-    "TestOpenAIResponsesObjectGeneration": f"{_RESPONSES}; {_OBJECTS}",
+    "TestOpenAIResponsesObjectGeneration": _RESPONSES,
     "TestOpenAIResponsesWithSummaryThinking": _RESPONSES,
     "TestOpenAIWebSearch": f"{_RESPONSES}; no openai.web_search()",
 }
@@ -85,6 +82,10 @@ KNOWN_FAILURES: dict[str, str] = {
     "TestGoogleCommon/gemini-3-pro-preview/simple_streaming.yaml": _GOOGLE_IDS,
     "TestGoogleCommon/gemini-3-pro-preview/tool.yaml": _GOOGLE_IDS_SIGNATURE,
     "TestGoogleCommon/gemini-3-pro-preview/tool_streaming.yaml": _GOOGLE_IDS_SIGNATURE,
+    "TestGoogleObjectGeneration/gemini-2.5-pro/complex_object.yaml": _GOOGLE_IDS,
+    "TestGoogleObjectGeneration/gemini-2.5-pro/complex_object_streaming.yaml": _GOOGLE_IDS,
+    "TestGoogleObjectGeneration/gemini-2.5-pro/simple_object.yaml": _GOOGLE_IDS,
+    "TestGoogleObjectGeneration/gemini-2.5-pro/simple_object_streaming.yaml": _GOOGLE_IDS,
     "TestGoogleThinking/gemini-2.5-flash/thinking-streaming.yaml": _GOOGLE_IDS_SIGNATURE,
     "TestGoogleThinking/gemini-2.5-flash/thinking.yaml": _GOOGLE_IDS_SIGNATURE,
     "TestGoogleThinking/gemini-3-pro-preview/thinking-streaming.yaml": _GOOGLE_IDS_THINKING_LEVEL,

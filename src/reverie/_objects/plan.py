@@ -11,6 +11,9 @@ Modes (what fantasy's ``object`` package offers):
 - ``auto``: what the model declares in ``object_mode`` (``"json"`` or ``"tool"``, read
   from fantasy v0.41.2's recordings per provider); a model that declares nothing gets ``tool``.
 
+``json`` needs a model whose ``supports_json_output`` is true (by default, one whose
+``object_mode`` is ``"json"``).
+
 Pure: the drivers in ``reverie._async.objects`` send the call and feed the answer back.
 """
 
@@ -38,6 +41,11 @@ def native_mode(model: object) -> Literal["json", "tool"]:
     """What ``mode="auto"`` means for ``model``: its ``object_mode`` attribute, else ``"tool"``."""
     declared = getattr(model, "object_mode", "tool")
     return "json" if declared == "json" else "tool"
+
+
+def supports_json_output(model: object) -> bool:
+    """Whether ``model`` has native JSON-schema output (``mode="json"``)."""
+    return bool(getattr(model, "supports_json_output", native_mode(model) == "json"))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -68,7 +76,7 @@ class ObjectPlan:
         if mode not in _MODES:
             raise UserError(f"mode must be one of {', '.join(_MODES)}; got {mode!r}")
         native = native_mode(model)
-        if mode == "json" and native != "json":
+        if mode == "json" and not supports_json_output(model):
             provider = getattr(model, "provider", type(model).__name__)
             raise UserError(
                 f"{provider}: no native JSON-schema output; use mode='tool' or mode='text' (or 'auto')"

@@ -65,6 +65,8 @@ class MockModel(ObjectMethods, AsyncObjectMethods):
     ) -> None:
         self._script = script
         self.object_mode: Literal["json", "tool"] = object_mode
+        self.supports_json_output = True
+        """A script can answer any mode, so ``mode="json"`` is always allowed."""
         self._provider = provider
         self._model_id = model_id
         self.calls: list[Call] = []

@@ -10,7 +10,8 @@ the follow-up turn); and ``check_scenario`` evaluates the assertions over the tu
 
 What it does not do: replay. The caller wires a ``Cassette`` into the provider's clients and
 checks that every recorded interaction was used (``all_interactions_used``). Only ``agent``
-programs run here; the manifests' ``object`` and ``model_calls`` programs do not.
+programs run here; ``reverie.testing.object_programs`` runs the ``object`` programs, and the
+manifests' ``model_calls`` programs are not run.
 
 The tools (``SCENARIO_TOOLS``) and the replay retry policy (``REPLAY_RETRY``) are shared with
 ``reverie demo`` and live beside it in ``reverie._demo``, so that the command line never
@@ -101,6 +102,8 @@ class Scenario:
     """A named ``prepare_step`` hook (a key of ``PREPARE_STEPS``)."""
     followup: dict[str, Any] | None = None
     """A second agent turn: its ``prompt``, sent after the first turn's messages."""
+    object: dict[str, Any] | None = None
+    """An ``object`` program's request (``reverie.testing.object_programs`` runs those)."""
     root: Path | None = None
     """The corpus folder that ``path`` and ``files`` are relative to (set by ``load_manifest``)."""
 

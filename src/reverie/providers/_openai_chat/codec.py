@@ -11,7 +11,7 @@ Vercel AI SDK's ``transformRequestBody``): ``prepare_body``, ``extract_usage``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from reverie._codec import WireRequest, reads_payload
 from reverie._content import CallWarning, ProviderMetadata, ReasoningPart, Usage
@@ -27,6 +27,10 @@ class OpenAIChatCodec:
 
     name: str = "openai"
     supports_top_k: ClassVar[bool] = False
+    object_mode: ClassVar[Literal["json", "tool"]] = "json"
+    """What ``generate_object(mode="auto")`` uses: ``response_format`` json_schema (fantasy v0.41.2)."""
+    supports_json_output: ClassVar[bool] = True
+    """``Call.response_format`` is encoded as ``response_format`` (strict json_schema)."""
 
     reasoning_keys: ClassVar[frozenset[str]] = frozenset()
     """Delta fields that carry reasoning; the stream decoder calls ``extract_reasoning_delta`` only then."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from reverie._content import (
     CallWarning,
@@ -22,7 +22,7 @@ from reverie._content import (
     ToolCallPart,
     ToolResultPart,
 )
-from reverie._model import Call, ToolDefinition
+from reverie._model import Call, ResponseFormat, ToolDefinition
 from reverie.providers._openai_chat.wire import ToolCallPayload
 
 # Sampling settings that OpenAI reasoning models reject; fantasy and the Vercel AI SDK
@@ -88,10 +88,48 @@ def request_body(
         body["tool_choice"] = encode_tool_choice(call.tool_choice or "auto")
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
+    if call.response_format is not None:
+        body["response_format"] = encode_response_format(call.response_format)
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def encode_response_format(response_format: ResponseFormat) -> dict[str, Any]:
+    """Native JSON output: ``{"type": "json_schema", "json_schema": {name, strict, description, schema}}``.
+
+    As fantasy does, the schema is sent strict, with ``additionalProperties: false`` added to
+    every object (OpenAI's strict mode rejects schemas without it).
+    """
+    json_schema: dict[str, Any] = {
+        "name": response_format.name,
+        "strict": True,
+        "schema": strict_schema(response_format.schema),
+    }
+    if response_format.description:
+        json_schema["description"] = response_format.description
+    return {"type": "json_schema", "json_schema": json_schema}
+
+
+def strict_schema(schema: Any) -> Any:
+    """``schema`` with ``additionalProperties: false`` on every object schema that does not set it."""
+    if isinstance(schema, list):
+        return [strict_schema(item) for item in cast(list[Any], schema)]
+    if not isinstance(schema, dict):
+        return schema
+    node = cast(dict[str, Any], schema)
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            result[key] = {name: strict_schema(sub) for name, sub in cast(dict[str, Any], value).items()}
+        elif key in ("items", "anyOf", "allOf", "oneOf", "not", "additionalProperties", "prefixItems"):
+            result[key] = strict_schema(value)
+        else:
+            result[key] = value
+    if node.get("type") == "object" and "additionalProperties" not in node:
+        result["additionalProperties"] = False
+    return result
 
 
 def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:

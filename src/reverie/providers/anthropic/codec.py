@@ -8,7 +8,7 @@ module holds no wire logic of its own and does no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from reverie._codec import WireRequest, reads_payload
 from reverie._content import CallWarning
@@ -23,6 +23,9 @@ class AnthropicCodec:
     """Wire codec for the Anthropic Messages API."""
 
     name = PROVIDER
+    object_mode: ClassVar[Literal["json", "tool"]] = "tool"
+    """What ``generate_object(mode="auto")`` uses: a tool forced by ``tool_choice`` (fantasy v0.41.2)."""
+    supports_json_output: ClassVar[bool] = False
 
     def __init__(self, model_id: str) -> None:
         self.model_id = model_id
@@ -31,6 +34,10 @@ class AnthropicCodec:
         """The ``/messages`` request for ``call``."""
         warnings: list[CallWarning] = []
         body = encode.request_body(call, model_id=self.model_id, stream=stream, warnings=warnings)
+        if call.response_format is not None:
+            warnings.append(
+                CallWarning(setting="response_format", message="anthropic: no native JSON output; ignored")
+            )
         return WireRequest(path="/messages", body=body, warnings=warnings)
 
     @reads_payload("Anthropic response")

@@ -8,7 +8,7 @@ holds no wire logic of its own and does no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from reverie._codec import WireRequest, reads_payload
 from reverie._content import CallWarning
@@ -23,6 +23,9 @@ class GeminiCodec:
     """Wire codec for the Gemini API."""
 
     name = PROVIDER
+    object_mode: ClassVar[Literal["json", "tool"]] = "json"
+    """What ``generate_object(mode="auto")`` uses: ``responseJsonSchema`` (fantasy v0.41.2)."""
+    supports_json_output: ClassVar[bool] = True
 
     def __init__(self, model_id: str) -> None:
         # Both "gemini-2.5-flash" and the API's own "models/gemini-2.5-flash" are accepted.

@@ -142,6 +142,11 @@ def _generation_config(call: Call, options: Options, warnings: list[CallWarning]
             config["thinkingConfig"] = encoded
     if options.response_modalities:
         config["responseModalities"] = list(options.response_modalities)
+    if call.response_format is not None:
+        # Native JSON output as fantasy v0.41.2 sends it: the plain JSON schema, not the
+        # OpenAPI subset ``responseSchema`` that function declarations use.
+        config["responseMimeType"] = "application/json"
+        config["responseJsonSchema"] = call.response_format.schema
     return config
 
 

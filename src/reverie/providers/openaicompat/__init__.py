@@ -31,6 +31,9 @@ class Codec(OpenAIChatCodec):
 
     name = "openaicompat"
     supports_top_k = True
+    # fantasy v0.41.2 asks OpenAI-compatible servers for objects through a forced tool (the
+    # TestOpenAICompatObjectGeneration recordings): support for response_format varies by server.
+    object_mode = "tool"
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]

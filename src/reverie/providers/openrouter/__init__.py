@@ -33,6 +33,9 @@ class Codec(OpenAIChatCodec):
 
     name = "openrouter"
     supports_top_k = True
+    # No object recordings exist for OpenRouter; as for other OpenAI-compatible endpoints, a
+    # forced tool works on every routed model, where response_format depends on the route.
+    object_mode = "tool"
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
