@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast, get_type_hints
 
 from reverie._errors import UserError
+from reverie._objects.schema import strip_titles
 from reverie._tools.protocol import ToolInputError
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 _ARGS_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$", re.MULTILINE)
 _ARG_LINE = re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
-_LITERAL_SCHEMA_KEYS = frozenset({"default", "const", "enum", "examples"})
 
 
 def input_model(
@@ -83,25 +83,6 @@ def _describe_validation(name: str, error: ValidationError) -> str:
         else:
             problems.append(f"{location}: {item['msg']}")
     return f"invalid input for tool {name!r}: " + "; ".join(problems)
-
-
-def strip_titles(schema: Any) -> Any:
-    """Remove pydantic's ``title`` annotations, but not properties that happen to be named title."""
-    if isinstance(schema, dict):
-        result: dict[str, Any] = {}
-        for key, value in cast(dict[str, Any], schema).items():
-            if key == "title" and isinstance(value, str):
-                continue
-            if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
-                result[key] = {name: strip_titles(sub) for name, sub in cast(dict[str, Any], value).items()}
-            elif key in _LITERAL_SCHEMA_KEYS:
-                result[key] = value  # data, not schema: a default of {"title": "x"} stays as is
-            else:
-                result[key] = strip_titles(value)
-        return result
-    if isinstance(schema, list):
-        return [strip_titles(item) for item in cast(list[Any], schema)]
-    return schema
 
 
 def _has_description(annotation: Any) -> bool:
