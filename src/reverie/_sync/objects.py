@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from reverie._content import Message
 from reverie._errors import InvalidResponseError, UserError
@@ -20,7 +20,13 @@ from reverie._model import LanguageModel
 from reverie._objects.plan import ObjectMode, ObjectPlan
 from reverie._objects.results import ObjectResult, ObjectStreamPart
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    # A dict schema leaves T unsolved: its default makes the result ObjectResult[Any], not Unknown.
+    from typing_extensions import TypeVar as DefaultedTypeVar
+
+    T = DefaultedTypeVar("T", default=Any)
+else:
+    T = TypeVar("T")
 
 
 class ObjectMethods:
