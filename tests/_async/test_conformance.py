@@ -8,6 +8,7 @@ scenario's assertions must hold, and every recorded interaction must be used.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx2
 import pytest
@@ -19,15 +20,18 @@ from tests.conftest import CASSETTES
 SUPPORTED_KINDS = {"openrouter", "openai", "openaicompat", "anthropic", "google"}
 
 
-def _scenarios() -> list[Scenario]:
+def _entries() -> list[dict[str, Any]]:
     manifest = CASSETTES / "manifest.json"
     if not manifest.exists():
         return []
-    entries = json.loads(manifest.read_text())["entries"]
-    return [Scenario.from_entry(entry) for entry in entries if entry["kind"] in SUPPORTED_KINDS]
+    entries: list[dict[str, Any]] = json.loads(manifest.read_text())["entries"]
+    return [entry for entry in entries if entry["kind"] in SUPPORTED_KINDS]
 
 
-SCENARIOS = _scenarios()
+ENTRIES = _entries()
+SCENARIOS = [Scenario.from_entry(entry) for entry in ENTRIES]
+# Entries a later wire superseded are replayed in the manifest's "lenient" mode.
+MATCH_MODES: dict[str, Any] = {entry["path"]: entry.get("match") or "strict" for entry in ENTRIES}
 pytestmark = pytest.mark.skipif(
     not SCENARIOS, reason=f"the shared cassette corpus is absent ({CASSETTES}); conformance needs it"
 )
@@ -36,7 +40,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.anyio
 @pytest.mark.parametrize("scenario", SCENARIOS or [None], ids=lambda s: s.name if s else "absent")
 async def test_replays_recorded_conversation(scenario: Scenario) -> None:
-    cassette = Cassette.load(CASSETTES / scenario.path)
+    cassette = Cassette.load(CASSETTES / scenario.path, match=MATCH_MODES[scenario.path])
     async with httpx2.AsyncClient(transport=cassette) as client:
         agent = build_agent(scenario, async_http_client=client)
         result = await run_scenario_async(scenario, agent)

@@ -10,7 +10,7 @@ It does not read responses.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from reverie._content import (
@@ -24,6 +24,9 @@ from reverie._content import (
 )
 from reverie._model import Call, ToolDefinition
 from reverie.providers._openai_chat.wire import ToolCallPayload
+
+AssistantFields = Callable[[list[ContentPart]], dict[str, Any]]
+"""A variant's extra fields for an assistant message, from its content parts."""
 
 # Sampling settings that OpenAI reasoning models reject; fantasy and the Vercel AI SDK
 # drop them with a warning instead of letting the request fail.
@@ -48,6 +51,7 @@ def request_body(
     supports_top_k: bool,
     stream: bool,
     warnings: list[CallWarning],
+    assistant_fields: AssistantFields | None = None,
 ) -> dict[str, Any]:
     """The body every chat-completions variant sends for ``call``.
 
@@ -59,8 +63,9 @@ def request_body(
         supports_top_k: Whether ``top_k`` is sent (otherwise it becomes a warning).
         stream: Whether the request streams.
         warnings: Unsupported settings are appended here.
+        assistant_fields: The variant's extra fields of an assistant message (its reasoning).
     """
-    body: dict[str, Any] = {"model": model_id, "messages": encode_messages(call.prompt)}
+    body: dict[str, Any] = {"model": model_id, "messages": encode_messages(call.prompt, assistant_fields)}
     if call.max_output_tokens is not None:
         body["max_completion_tokens" if reasoning_model else "max_tokens"] = call.max_output_tokens
     settings: dict[str, Any] = {
@@ -117,7 +122,9 @@ def encode_tool_choice(choice: str) -> Any:
     return {"type": "function", "function": {"name": choice}}
 
 
-def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+def encode_messages(
+    messages: Sequence[Message], assistant_fields: AssistantFields | None = None
+) -> list[dict[str, Any]]:
     """The ``messages`` array: plain-string content wherever the recordings have it."""
     encoded: list[dict[str, Any]] = []
     for message in messages:
@@ -127,7 +134,10 @@ def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
             encoded.append({"role": "user", "content": _encode_user_content(message.content)})
             encoded.extend(_encode_tool_results(message.content))
         elif message.role == "assistant":
-            encoded.append(_encode_assistant(message.content))
+            assistant = _encode_assistant(message.content)
+            if assistant_fields is not None:
+                assistant.update(assistant_fields(message.content))
+            encoded.append(assistant)
         else:
             encoded.extend(_encode_tool_results(message.content))
     return encoded
@@ -158,7 +168,7 @@ def _encode_file(part: FilePart) -> dict[str, Any]:
 
 
 def _encode_assistant(parts: list[ContentPart]) -> dict[str, Any]:
-    # Reasoning is never sent back in this family; whitespace-only text is (glm-4.5's
+    # Reasoning goes back only through the variant's ``assistant_fields``; whitespace-only text is (glm-4.5's
     # "\n\n" is echoed verbatim), while "" leaves the content key out.
     text = "".join(part.text for part in parts if isinstance(part, TextPart))
     calls: list[ToolCallPayload] = [
