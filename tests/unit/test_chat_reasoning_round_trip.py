@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reverie import Call, Message, ReasoningPart, ToolCallPart, ToolResultPart
+from reverie import Call, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 from reverie._content import ContentPart
 from reverie._run.step import StepBuilder
-from reverie.providers import openrouter
+from reverie.providers import openai, openaicompat, openrouter
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from tests.unit.test_openai_chat_codec import chunk, decode_stream, sse
 
@@ -152,3 +152,57 @@ def test_openrouter_encrypted_detail_goes_back_whole_from_generate_and_stream() 
         assert "reasoning" not in assistant
         assert json.dumps(assistant).count("opaque") == 1
     assert any(isinstance(part, ToolCallPart) for part in streamed)
+
+
+def test_openaicompat_generate_sends_reasoning_content_back() -> None:
+    codec = openaicompat.Codec("glm-4.7-flash")
+    response = codec.parse_response(
+        _completion(
+            {
+                "role": "assistant",
+                "content": "I'll check.",
+                "reasoning_content": "Use the weather tool.",
+                "tool_calls": [WEATHER_CALL],
+            }
+        )
+    )
+    assistant = _next_assistant(codec, response.content)
+    assert assistant["reasoning_content"] == "Use the weather tool."
+    assert assistant["content"] == "I'll check."
+    assert "reasoning_details" not in assistant
+
+
+def test_openaicompat_stream_reads_details_and_sends_the_whole_text_back() -> None:
+    # avian's kimi streams reasoning_content with OpenRouter-style details beside it.
+    codec = openaicompat.Codec("moonshotai/kimi-k2.5")
+    piece = {"type": "reasoning.text", "format": "unknown", "index": 0}
+    body = sse(
+        chunk({"role": "assistant"}),
+        chunk({"reasoning_content": "The", "reasoning_details": [{**piece, "text": "The"}]}),
+        chunk({"reasoning_content": " user asks.", "reasoning_details": [{**piece, "text": " user asks."}]}),
+        chunk({"content": " I'll check."}),
+        chunk({"content": None, "tool_calls": [{"index": 0, **WEATHER_CALL}]}),
+        chunk({"content": " "}),
+        chunk({}, "tool_calls"),
+    )
+    content = _folded(codec, body)
+    reasoning = [part for part in content if isinstance(part, ReasoningPart)]
+    assert [part.text for part in reasoning] == ["The user asks."]
+    assert reasoning[0].provider_metadata == {
+        "openaicompat": {"reasoning_details": [{**piece, "text": " user asks."}]}
+    }
+    assistant = _next_assistant(codec, content)
+    assert assistant["reasoning_content"] == "The user asks."
+    # Text after a streamed tool call is a part of its own; the last one is the content sent.
+    assert [part.text for part in content if isinstance(part, TextPart)] == [" I'll check.", " "]
+    assert assistant["content"] == " "
+    assert "reasoning_details" not in assistant
+
+
+def test_openai_sends_no_reasoning_fields() -> None:
+    codec = openai.Codec("gpt-4o")
+    content: list[ContentPart] = [
+        ReasoningPart(text="hidden", provider_metadata={"openai": {"reasoning_details": [{"text": "x"}]}}),
+        ToolCallPart(tool_call_id="call_1", tool_name="weather", input="{}"),
+    ]
+    assert set(_next_assistant(codec, content)) == {"role", "tool_calls"}

@@ -170,7 +170,10 @@ def _encode_file(part: FilePart) -> dict[str, Any]:
 def _encode_assistant(parts: list[ContentPart]) -> dict[str, Any]:
     # Reasoning goes back only through the variant's ``assistant_fields``; whitespace-only text is (glm-4.5's
     # "\n\n" is echoed verbatim), while "" leaves the content key out.
-    text = "".join(part.text for part in parts if isinstance(part, TextPart))
+    # With several text parts (text around streamed tool calls) the last one is the
+    # message's content, as in fantasy's recorded follow-ups.
+    texts = [part.text for part in parts if isinstance(part, TextPart)]
+    text = texts[-1] if texts else ""
     calls: list[ToolCallPayload] = [
         {
             "id": part.tool_call_id,

@@ -94,6 +94,7 @@ class ChatStreamDecoder:
     def __init__(self, hooks: StreamHooks) -> None:
         self._hooks = hooks
         self._text_open = False
+        self._text_blocks = 0
         self._reasoning_open = False
         self._details = StreamedDetails()
         self._calls: dict[int, _PendingCall] = {}
@@ -143,13 +144,23 @@ class ChatStreamDecoder:
             text = expect_string(text, "delta.content")
             if not self._text_open:
                 self._text_open = True
-                parts.append(TextStartPart(id=_TEXT_ID))
-            parts.append(TextDeltaPart(id=_TEXT_ID, delta=text))
+                self._text_blocks += 1
+                parts.append(TextStartPart(id=self._text_id))
+            parts.append(TextDeltaPart(id=self._text_id, delta=text))
         tool_calls = delta.get("tool_calls")
         if tool_calls:
+            # A tool call ends the text before it; text after it is a block of its own
+            # (as fantasy folds it, so an echoed assistant message matches the recordings).
+            if self._text_open:
+                self._text_open = False
+                parts.append(TextEndPart(id=self._text_id))
             for fragment in tool_calls:
                 parts.extend(self._tool_fragment(fragment))
         return parts
+
+    @property
+    def _text_id(self) -> str:
+        return _TEXT_ID if self._text_blocks <= 1 else f"{_TEXT_ID}-{self._text_blocks}"
 
     def _reasoning(self, delta: MessagePayload) -> list[ModelStreamPart]:
         reasoning, metadata = self._hooks.extract_reasoning_delta(delta)
@@ -199,7 +210,7 @@ class ChatStreamDecoder:
             metadata = self._hooks.reasoning_metadata(self._details.result())
             parts.append(ReasoningEndPart(id=_REASONING_ID, provider_metadata=metadata))
         if self._text_open:
-            parts.append(TextEndPart(id=_TEXT_ID))
+            parts.append(TextEndPart(id=self._text_id))
         for pending in self._calls.values():
             parts.append(ToolInputEndPart(id=pending.id))
             parts.append(
