@@ -14,7 +14,7 @@ from typing import Any
 from reverie import Call, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 from reverie._content import ContentPart
 from reverie._run.step import StepBuilder
-from reverie.providers import openai, openaicompat, openrouter
+from reverie.providers import openai, openaicompat, openrouter, vercel
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from tests.unit.test_openai_chat_codec import chunk, decode_stream, sse
 
@@ -206,3 +206,50 @@ def test_openai_sends_no_reasoning_fields() -> None:
         ToolCallPart(tool_call_id="call_1", tool_name="weather", input="{}"),
     ]
     assert set(_next_assistant(codec, content)) == {"role", "tool_calls"}
+
+
+def test_vercel_generate_sends_anthropic_details_and_reasoning_back() -> None:
+    codec = vercel.Codec("anthropic/claude-sonnet-4")
+    response = codec.parse_response(
+        _completion(
+            {
+                "role": "assistant",
+                "content": None,
+                "reasoning": "Call the weather tool.",
+                "reasoning_details": [ANTHROPIC_DETAIL],
+                "tool_calls": [WEATHER_CALL],
+            }
+        )
+    )
+    reasoning = [part for part in response.content if isinstance(part, ReasoningPart)]
+    assert reasoning[0].provider_metadata["anthropic"] == {"signature": "sig-123"}
+    assistant = _next_assistant(codec, response.content)
+    assert assistant["reasoning_details"] == [ANTHROPIC_DETAIL]
+    assert assistant["reasoning"] == "Call the weather tool."
+
+
+def test_vercel_gemini_text_reasoning_goes_back_with_an_empty_encrypted_detail() -> None:
+    codec = vercel.Codec("google/gemini-3-pro-preview")
+    text = {"type": "reasoning.text", "text": "Weather, then.", "format": "google-gemini-v1", "index": 0}
+    response = codec.parse_response(
+        _completion({"role": "assistant", "reasoning_details": [text], "tool_calls": [WEATHER_CALL]})
+    )
+    assistant = _next_assistant(codec, response.content)
+    assert assistant["reasoning_details"] == [
+        text,
+        {"type": "reasoning.encrypted", "format": "google-gemini-v1", "index": 0},
+    ]
+
+
+def test_vercel_gemini_stream_sends_its_encrypted_detail_back() -> None:
+    codec = vercel.Codec("google/gemini-3-pro-preview")
+    text = {"type": "reasoning.text", "text": "Weather.", "format": "google-gemini-v1", "index": 0}
+    encrypted = {"type": "reasoning.encrypted", "data": "sig", "format": "google-gemini-v1", "index": 0}
+    body = sse(
+        chunk({"reasoning": "Weather.", "reasoning_details": [text]}),
+        chunk({"reasoning_details": [encrypted]}),
+        chunk({"tool_calls": [{"index": 0, **WEATHER_CALL}]}),
+        chunk({}, "tool_calls"),
+    )
+    assistant = _next_assistant(codec, _folded(codec, body))
+    assert assistant["reasoning_details"] == [encrypted]
