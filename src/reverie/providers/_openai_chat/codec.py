@@ -29,6 +29,9 @@ class OpenAIChatCodec:
     name: str = "openai"
     supports_top_k: ClassVar[bool] = False
 
+    cache_markers: ClassVar[bool] = False
+    """Whether Anthropic ``cache_control`` markers are placed on the request (``cache.py``)."""
+
     reasoning_keys: ClassVar[frozenset[str]] = frozenset()
     """Delta fields that carry reasoning; the stream decoder calls ``extract_reasoning_delta`` only then."""
 
@@ -53,6 +56,7 @@ class OpenAIChatCodec:
             stream=stream,
             warnings=warnings,
             assistant_fields=self.assistant_fields,
+            cache_markers=self.cache_markers,
         )
         self.prepare_body(body, call, stream=stream, warnings=warnings)
         return WireRequest(path="/chat/completions", body=body, warnings=warnings)

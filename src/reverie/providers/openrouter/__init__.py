@@ -43,6 +43,7 @@ class Codec(OpenAIChatCodec):
 
     name = "openrouter"
     supports_top_k = True
+    cache_markers = True
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]

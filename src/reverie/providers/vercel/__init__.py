@@ -41,6 +41,7 @@ class Codec(OpenAIChatCodec):
     """The AI Gateway's variant of the chat-completions codec."""
 
     name = "vercel"
+    cache_markers = True
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
