@@ -1,4 +1,4 @@
-"""The OpenAI chat-completions codec, shared by ``openai``, ``openaicompat`` and ``openrouter``.
+"""The OpenAI chat-completions codec, shared by ``openai``, ``openaicompat``, ``openrouter`` and ``vercel``.
 
 ``OpenAIChatCodec`` ties the family together: requests are built in ``encode.py``, whole
 responses and errors are read in ``decode.py``, streams in ``stream.py``. Variants subclass

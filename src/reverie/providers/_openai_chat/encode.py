@@ -1,4 +1,4 @@
-"""Chat-completions request bodies, shared by ``openai``, ``openaicompat`` and ``openrouter``.
+"""Chat-completions request bodies, shared by ``openai``, ``openaicompat``, ``openrouter`` and ``vercel``.
 
 Request bodies reproduce fantasy's byte-for-byte-recorded ones as JSON values: only the
 fields that carry information, no ``null``s, ``stream_options`` only when streaming.
