@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("REVERIE_SHARED_DIR", ROOT.parent / "shared"))
 CASSETTES = SHARED / "cassettes"
+CASSETTES_V041 = SHARED / "cassettes-v041"
 FIXTURES = ROOT / "tests" / "fixtures"
 
 

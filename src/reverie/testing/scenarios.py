@@ -1,10 +1,16 @@
 """The conformance scenarios as code: the agent programs, their tools and their checks.
 
 A ``Scenario`` describes one recorded conversation (the fields of a cassette manifest
-entry). ``build_agent`` builds the exact program that produced the recording,
-``run_scenario``/``run_scenario_async`` make its single agent call the way the scenario
-says (``generate``, or ``stream`` then ``result()``), and ``check_scenario`` evaluates its
-assertions.
+entry, from ``shared/cassettes`` or fantasy v0.41.2's ``shared/cassettes-v041``).
+``build_provider`` and ``build_agent`` build the exact program that produced the recording
+(provider arguments and credentials, ``tool_call_id`` counters, the ``prepare_step``
+caching hook); ``run_scenario``/``run_scenario_async`` make one agent turn the way the
+scenario says (``generate``, or ``stream`` then ``result()``; the prompt with its files, or
+the follow-up turn); and ``check_scenario`` evaluates the assertions over the turns.
+
+What it does not do: replay. The caller wires a ``Cassette`` into the provider's clients and
+checks that every recorded interaction was used (``all_interactions_used``). Only ``agent``
+programs run here; the manifests' ``object`` and ``model_calls`` programs do not.
 
 The tools (``SCENARIO_TOOLS``) and the replay retry policy (``REPLAY_RETRY``) are shared with
 ``reverie demo`` and live beside it in ``reverie._demo``, so that the command line never
@@ -14,70 +20,228 @@ imports this test kit; they are re-exported here under their usual names.
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx2
 
 from reverie._agent import Agent
-from reverie._content import ReasoningPart
+from reverie._content import FilePart, Message, ReasoningPart, SourcePart, ToolCallPart, ToolResultPart
 from reverie._demo.programs import REPLAY_RETRY as REPLAY_RETRY
 from reverie._demo.tools import TOOLS as SCENARIO_TOOLS
 from reverie._demo.tools import add as add
 from reverie._demo.tools import multiply as multiply
 from reverie._demo.tools import weather as weather
 from reverie._parts import AgentStreamPart
-from reverie._results import AgentResult
+from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
+from reverie._run.config import PrepareStep, StepContext, StepOverrides
 
 __all__ = [
+    "DEFAULT_API_KEY",
+    "PREPARE_STEPS",
     "SCENARIO_TOOLS",
     "Scenario",
+    "anthropic_cache_hook",
     "build_agent",
+    "build_provider",
     "check_scenario",
+    "counting_tool_call_ids",
     "load_manifest",
+    "provider_arguments",
     "run_scenario",
     "run_scenario_async",
 ]
 
+DEFAULT_API_KEY = "test-key"
+"""The dummy key of every recording (none of them holds a credential)."""
+
 
 @dataclass(slots=True, kw_only=True)
 class Scenario:
-    """One recorded agent program (a manifest entry)."""
+    """One recorded program (a manifest entry)."""
 
     path: str
+    """The recording, relative to the manifest's corpus folder."""
     kind: str
-    """The provider module: ``openrouter``, ``openai``, ``openaicompat``, ``anthropic``, ``google``."""
+    """The provider module: ``openrouter``, ``openai``, ``openaicompat``, ``anthropic``, ``google``, ..."""
     base_url: str
     model: str
     scenario: str
     streaming: bool
-    system_prompt: str
+    system_prompt: str | None
+    """``None``: no system prompt (the object programs)."""
     prompt: str
     tools: list[str] = field(default_factory=list[str])
     max_output_tokens: int | None = None
     provider_options: dict[str, Any] | None = None
     assertions: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    match: Literal["strict", "lenient"] = "strict"
+    """How the recording replays: ``strict`` (JSON-equal bodies) or ``lenient`` (method and URL)."""
+    program: str = "agent"
+    """``agent`` (the only kind this module runs), ``object`` or ``model_calls``."""
+    suite: str = ""
+    """The fantasy test function that recorded it (v0.41.2 manifest)."""
+    model_dir: str = ""
+    """The model directory of the recording within its suite (v0.41.2 manifest)."""
+    provider_args: dict[str, Any] | None = None
+    """Arguments of ``Provider(...)`` besides credentials; ``None``: ``base_url`` only."""
+    auth: dict[str, Any] | None = None
+    """Credentials of ``Provider(...)``: ``api_key``, ``access_token``, ``access_token_fn`` or
+    ``aws_credentials``; ``None``: the dummy ``api_key``, ``{}``: none at all."""
+    tool_call_ids: str | None = None
+    """``"counter"``: the provider numbers tool calls ``"1"``, ``"2"``, ... (``tool_call_id=``)."""
+    files: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    """Files sent with the prompt: ``path`` (relative to ``root``), ``media_type``, ``filename``."""
+    prepare_step: str | None = None
+    """A named ``prepare_step`` hook (a key of ``PREPARE_STEPS``)."""
+    followup: dict[str, Any] | None = None
+    """A second agent turn: its ``prompt``, sent after the first turn's messages."""
+    root: Path | None = None
+    """The corpus folder that ``path`` and ``files`` are relative to (set by ``load_manifest``)."""
 
     @classmethod
-    def from_entry(cls, entry: Mapping[str, Any]) -> Scenario:
-        """Build from a manifest entry, ignoring bookkeeping fields."""
-        names = set(cls.__dataclass_fields__)
-        return cls(**{key: value for key, value in entry.items() if key in names})
+    def from_entry(cls, entry: Mapping[str, Any], *, root: Path | None = None) -> Scenario:
+        """Build from a manifest entry, ignoring bookkeeping fields.
+
+        Args:
+            entry: One element of a manifest's ``entries``.
+            root: The folder the entry's ``path`` and ``files`` are relative to.
+
+        Raises:
+            ValueError: If the entry's ``match`` is neither ``strict`` nor ``lenient``.
+        """
+        names = set(cls.__dataclass_fields__) - {"root"}
+        fields = {key: value for key, value in entry.items() if key in names}
+        if fields.get("match") is None:  # the older manifest names only its lenient entries
+            fields.pop("match", None)
+        elif fields["match"] not in ("strict", "lenient"):
+            raise ValueError(f"entry {entry.get('path')}: unknown match {fields['match']!r}")
+        for name in ("tools", "files", "assertions"):
+            if name in fields and fields[name] is None:
+                del fields[name]
+        return cls(**fields, root=root)
 
     @property
     def name(self) -> str:
         """``path`` without its extension, e.g. ``openrouter/gpt-5/tool``."""
         return self.path.removesuffix(".yaml")
 
+    @property
+    def recording(self) -> Path:
+        """The recording's file (needs ``root``)."""
+        return self._root() / self.path
+
+    def _root(self) -> Path:
+        if self.root is None:
+            raise ValueError(f"scenario {self.name} has no root folder; load it with load_manifest()")
+        return self.root
+
 
 def load_manifest(path: str | Path) -> list[Scenario]:
-    """The scenarios of a ``manifest.json``."""
-    data = json.loads(Path(path).read_text())
-    return [Scenario.from_entry(entry) for entry in data["entries"]]
+    """The scenarios of a ``manifest.json``, rooted at its ``corpus_dir``."""
+    manifest = Path(path)
+    data = json.loads(manifest.read_text())
+    root = manifest.parent / data.get("corpus_dir", ".")
+    return [Scenario.from_entry(entry, root=root) for entry in data["entries"]]
+
+
+def counting_tool_call_ids() -> Callable[[], str]:
+    """A fresh ``tool_call_id`` generator returning ``"1"``, ``"2"``, ... (fantasy's test counter)."""
+    counter = itertools.count(1)
+    return lambda: str(next(counter))
+
+
+def provider_arguments(scenario: Scenario) -> dict[str, Any]:
+    """The keyword arguments of the scenario's ``Provider(...)``, without the HTTP clients.
+
+    Raises:
+        ValueError: If the entry names an unknown credential form or ``tool_call_ids`` mode.
+    """
+    arguments: dict[str, Any] = (
+        dict(scenario.provider_args)
+        if scenario.provider_args is not None
+        else {"base_url": scenario.base_url}
+    )
+    auth: dict[str, Any] = scenario.auth if scenario.auth is not None else {"api_key": DEFAULT_API_KEY}
+    for form, value in auth.items():
+        if form in ("api_key", "access_token"):
+            arguments[form] = value
+        elif form == "access_token_fn":
+            arguments["access_token"] = _constant(value)
+        elif form == "aws_credentials":
+            module = importlib.import_module(f"reverie.providers.{scenario.kind}")
+            credentials: dict[str, str] = value
+            arguments["credentials"] = module.AWSCredentials(**credentials)
+        else:
+            raise ValueError(f"scenario {scenario.name}: unknown auth form {form!r}")
+    if scenario.tool_call_ids == "counter":
+        arguments["tool_call_id"] = counting_tool_call_ids()
+    elif scenario.tool_call_ids is not None:
+        raise ValueError(f"scenario {scenario.name}: unknown tool_call_ids {scenario.tool_call_ids!r}")
+    return arguments
+
+
+def _constant(value: str) -> Callable[[], str]:
+    return lambda: value
+
+
+def build_provider(
+    scenario: Scenario,
+    *,
+    http_client: httpx2.Client | None = None,
+    async_http_client: httpx2.AsyncClient | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+) -> Any:
+    """``reverie.providers.<kind>.Provider(...)`` as the scenario's program builds it.
+
+    Args:
+        scenario: The program.
+        http_client: The client of sync calls (e.g. over a ``Cassette``).
+        async_http_client: The client of async calls.
+        api_key: Replaces the scenario's ``api_key``.
+        base_url: Replaces the scenario's ``base_url``.
+    """
+    module = importlib.import_module(f"reverie.providers.{scenario.kind}")
+    arguments = provider_arguments(scenario)
+    if api_key is not None:
+        arguments["api_key"] = api_key
+    if base_url is not None:
+        arguments["base_url"] = base_url
+    return module.Provider(**arguments, http_client=http_client, async_http_client=async_http_client)
+
+
+def _cache_marker() -> dict[str, dict[str, Any]]:
+    return {"anthropic": {"cache_control": {"type": "ephemeral"}}}
+
+
+def anthropic_cache_hook(context: StepContext) -> StepOverrides:
+    """The prompt-caching ``prepare_step`` of fantasy's ``*WithCacheControl`` test suites.
+
+    On every step it clears the ``provider_options`` of all messages, then marks with an
+    Anthropic ``cache_control`` the last system message (once, on reaching the first
+    non-system message) and the last two messages.
+    """
+    messages = [replace(message, provider_options={}) for message in context.messages]
+    last_system, system_marked = 0, False
+    for index, message in enumerate(messages):
+        if message.role == "system":
+            last_system = index
+        elif not system_marked:
+            messages[last_system] = replace(messages[last_system], provider_options=_cache_marker())
+            system_marked = True
+        if index > len(messages) - 3:
+            messages[index] = replace(messages[index], provider_options=_cache_marker())
+    return StepOverrides(messages=messages)
+
+
+PREPARE_STEPS: dict[str, PrepareStep] = {"anthropic_cache": anthropic_cache_hook}
+"""The ``prepare_step`` hooks a manifest entry can name."""
 
 
 def build_agent(
@@ -85,23 +249,40 @@ def build_agent(
     *,
     http_client: httpx2.Client | None = None,
     async_http_client: httpx2.AsyncClient | None = None,
-    api_key: str = "test-key",
+    api_key: str | None = None,
     retry: RetryPolicy = REPLAY_RETRY,
     base_url: str | None = None,
 ) -> Agent:
-    """The scenario's program: its provider, model, system prompt and tools."""
-    module = importlib.import_module(f"reverie.providers.{scenario.kind}")
-    provider = module.Provider(
-        api_key=api_key,
-        base_url=base_url or scenario.base_url,
+    """The scenario's program: its provider, model, system prompt, tools and ``prepare_step``.
+
+    Args:
+        scenario: The program (an ``agent`` program).
+        http_client: The client of sync calls (e.g. over a ``Cassette``).
+        async_http_client: The client of async calls.
+        api_key: Replaces the scenario's ``api_key`` (default: the scenario's, else ``test-key``).
+        retry: The retry policy (default: the replay policy, which never waits).
+        base_url: Replaces the scenario's ``base_url``.
+
+    Raises:
+        ValueError: If the scenario is not an agent program or names an unknown hook.
+    """
+    if scenario.program != "agent":
+        raise ValueError(f"scenario {scenario.name} is a {scenario.program!r} program, not an agent")
+    if scenario.prepare_step is not None and scenario.prepare_step not in PREPARE_STEPS:
+        raise ValueError(f"scenario {scenario.name}: unknown prepare_step {scenario.prepare_step!r}")
+    provider = build_provider(
+        scenario,
         http_client=http_client,
         async_http_client=async_http_client,
+        api_key=api_key,
+        base_url=base_url,
     )
     return Agent(
         provider.language_model(scenario.model),
         system_prompt=scenario.system_prompt,
         tools=[SCENARIO_TOOLS[name] for name in scenario.tools],
         retry=retry,
+        prepare_step=PREPARE_STEPS[scenario.prepare_step] if scenario.prepare_step else None,
     )
 
 
@@ -114,14 +295,49 @@ def _call_settings(scenario: Scenario) -> dict[str, Any]:
     return settings
 
 
+def _first_message(scenario: Scenario) -> Message:
+    files = [
+        FilePart(
+            data=(scenario._root() / file["path"]).read_bytes(),
+            media_type=file["media_type"],
+            filename=file.get("filename"),
+        )
+        for file in scenario.files
+    ]
+    return Message.user(scenario.prompt, *files)
+
+
+def _turn(
+    scenario: Scenario, first_turn: AgentResult | None
+) -> tuple[str | list[Message], list[Message] | None]:
+    """The prompt and history of the first turn, or of the follow-up after ``first_turn``."""
+    if first_turn is None:
+        return ([_first_message(scenario)] if scenario.files else scenario.prompt), None
+    if scenario.followup is None:
+        raise ValueError(f"scenario {scenario.name} has no follow-up turn")
+    return scenario.followup["prompt"], [_first_message(scenario), *first_turn.response_messages]
+
+
 def run_scenario(
-    scenario: Scenario, agent: Agent, *, on_part: Callable[[AgentStreamPart], None] | None = None
+    scenario: Scenario,
+    agent: Agent,
+    *,
+    on_part: Callable[[AgentStreamPart], None] | None = None,
+    first_turn: AgentResult | None = None,
 ) -> AgentResult:
-    """Make the scenario's agent call (sync)."""
+    """Make one of the scenario's agent turns (sync).
+
+    Args:
+        scenario: The program.
+        agent: Its agent (``build_agent``).
+        on_part: Called with every streamed part (streaming scenarios).
+        first_turn: The first turn's result: run the ``followup`` turn after it.
+    """
+    prompt, history = _turn(scenario, first_turn)
     settings = _call_settings(scenario)
     if not scenario.streaming:
-        return agent.generate(scenario.prompt, **settings)
-    stream = agent.stream(scenario.prompt, **settings)
+        return agent.generate(prompt, messages=history, **settings)
+    stream = agent.stream(prompt, messages=history, **settings)
     for part in stream:
         if on_part is not None:
             on_part(part)
@@ -129,29 +345,45 @@ def run_scenario(
 
 
 async def run_scenario_async(
-    scenario: Scenario, agent: Agent, *, on_part: Callable[[AgentStreamPart], None] | None = None
+    scenario: Scenario,
+    agent: Agent,
+    *,
+    on_part: Callable[[AgentStreamPart], None] | None = None,
+    first_turn: AgentResult | None = None,
 ) -> AgentResult:
-    """Make the scenario's agent call (async)."""
+    """Make one of the scenario's agent turns (async); see ``run_scenario``."""
+    prompt, history = _turn(scenario, first_turn)
     settings = _call_settings(scenario)
     if not scenario.streaming:
-        return await agent.generate_async(scenario.prompt, **settings)
-    stream = agent.stream_async(scenario.prompt, **settings)
+        return await agent.generate_async(prompt, messages=history, **settings)
+    stream = agent.stream_async(prompt, messages=history, **settings)
     async for part in stream:
         if on_part is not None:
             on_part(part)
     return await stream.result()
 
 
-def check_scenario(scenario: Scenario, result: AgentResult) -> list[str]:
-    """The scenario's assertions that ``result`` fails, as messages (empty when all hold).
+def check_scenario(scenario: Scenario, result: AgentResult | Sequence[AgentResult]) -> list[str]:
+    """The scenario's assertions that the run fails, as messages (empty when all hold).
+
+    Args:
+        scenario: The program whose ``assertions`` are checked.
+        result: The result of the run, or of each of its turns in order; an assertion's
+            ``turn`` (default 0) picks the turn it is about.
 
     ``all_interactions_used`` is the cassette's business and is skipped here.
     """
+    turns = [result] if isinstance(result, AgentResult) else list(result)
     failures: list[str] = []
     for assertion in scenario.assertions:
-        problem = _CHECKS.get(assertion["check"], _unknown_check)(assertion, result)
+        turn: int = assertion.get("turn", 0)
+        if turn >= len(turns):
+            problem: str | None = f"no turn {turn} (the run had {len(turns)})"
+        else:
+            problem = _CHECKS.get(assertion["check"], _unknown_check)(assertion, turns[turn])
         if problem:
-            failures.append(f"{assertion['check']}: {problem}")
+            where = f" (turn {turn})" if "turn" in assertion else ""
+            failures.append(f"{assertion['check']}{where}: {problem}")
     return failures
 
 
@@ -163,6 +395,10 @@ def _final_text_contains_any(assertion: Mapping[str, Any], result: AgentResult) 
 def _final_text_contains_all(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
     missing = [value for value in assertion["values"] if value not in result.text]
     return f"{missing} missing from {result.text!r}" if missing else None
+
+
+def _final_text_nonempty(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
+    return None if result.text.strip() else "the final text is empty"
 
 
 def _min_steps(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
@@ -223,6 +459,74 @@ def _anthropic_reasoning_signatures(assertion: Mapping[str, Any], result: AgentR
     return f"{len(unsigned)} reasoning parts without a signature" if unsigned else None
 
 
+def _reasoning_metadata(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
+    key: str = assertion["key"]
+    name: str = assertion["field"]
+    parts = _message_reasoning(result)
+    if not parts:
+        return "no reasoning part in the step messages"
+    unmarked = sum(1 for part in parts if not part.provider_metadata.get(key, {}).get(name))
+    if unmarked:
+        return f"{unmarked} of {len(parts)} reasoning parts lack provider_metadata[{key!r}][{name!r}]"
+    if assertion.get("require_text"):
+        empty = sum(1 for part in parts if not part.text)
+        if empty:
+            return f"{empty} of {len(parts)} reasoning parts have no text"
+    return None
+
+
+def _final_step(result: AgentResult) -> StepResult | None:
+    """The step that wrote the final text (as ``AgentResult.text`` picks it)."""
+    for step in reversed(result.steps):
+        if step.text.strip():
+            return step
+    return None
+
+
+def _final_step_reasoning_tokens(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
+    step = _final_step(result)
+    if step is None:
+        return "no step wrote text"
+    tokens, least = step.usage.reasoning_tokens, assertion["min"]
+    return None if tokens >= least else f"{tokens} reasoning tokens in the final step, expected >= {least}"
+
+
+def _provider_tool_calls(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
+    calls = [
+        part
+        for step in result.steps
+        for part in step.content
+        if isinstance(part, ToolCallPart) and part.provider_executed
+    ]
+    if len(calls) < assertion["min"]:
+        return f"{len(calls)} provider-executed tool calls, expected >= {assertion['min']}"
+    first = assertion.get("first_name")
+    if first is not None and calls[0].tool_name != first:
+        return f"the first provider-executed call is {calls[0].tool_name!r}, expected {first!r}"
+    return None
+
+
+def _provider_tool_results(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
+    count = sum(
+        1
+        for step in result.steps
+        for part in step.content
+        if isinstance(part, ToolResultPart) and part.provider_executed
+    )
+    return None if count >= assertion["min"] else f"{count} provider-executed results"
+
+
+def _sources(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
+    sources = [part for step in result.steps for part in step.content if isinstance(part, SourcePart)]
+    if len(sources) < assertion.get("min", 1):
+        return f"{len(sources)} sources, expected >= {assertion.get('min', 1)}"
+    if assertion.get("first_has_url") and not sources[0].url:
+        return "the first source has no URL"
+    if assertion.get("all_have_url") and not all(source.url for source in sources):
+        return "a source has no URL"
+    return None
+
+
 def _all_interactions_used(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
     return None
 
@@ -234,11 +538,17 @@ def _unknown_check(assertion: Mapping[str, Any], result: AgentResult) -> str | N
 _CHECKS: dict[str, Callable[[Mapping[str, Any], AgentResult], str | None]] = {
     "final_text_contains_any": _final_text_contains_any,
     "final_text_contains_all": _final_text_contains_all,
+    "final_text_nonempty": _final_text_nonempty,
     "min_steps": _min_steps,
     "exact_steps": _exact_steps,
     "step_tool_calls": _step_tool_calls,
     "no_invalid_tool_calls": _no_invalid_tool_calls,
     "min_reasoning_parts": _min_reasoning_parts,
     "anthropic_reasoning_signatures": _anthropic_reasoning_signatures,
+    "reasoning_metadata": _reasoning_metadata,
+    "final_step_reasoning_tokens": _final_step_reasoning_tokens,
+    "provider_tool_calls": _provider_tool_calls,
+    "provider_tool_results": _provider_tool_results,
+    "sources": _sources,
     "all_interactions_used": _all_interactions_used,
 }

@@ -1,0 +1,81 @@
+"""Which of fantasy v0.41.2's recordings the conformance test runs, and which fail today.
+
+``tests/_async/test_conformance_v041.py`` (and its generated sync twin) reads both tables
+from here, so each exists once. ``NOT_COLLECTED`` names the suites (or ``suite/model dir``)
+that need features reverie does not have yet; they are not collected at all.
+``KNOWN_FAILURES`` marks collected entries that fail today as strict xfails; each reason
+says what is missing, read from the first mismatch (the ``Cassette`` error names the
+differing JSON paths) and, where a lenient replay showed more, from the later requests too.
+``test_v041_tables.py`` keeps both tables in step with the manifest.
+"""
+
+from __future__ import annotations
+
+from reverie.testing.scenarios import Scenario
+
+_OBJECTS = "no generate_object / stream_object"
+_RESPONSES = 'no Responses API (openai.Provider(api="responses"))'
+_AZURE = "no azure provider"
+_BEDROCK = "no bedrock provider (AWS event-stream framing, SigV4 and bearer auth)"
+_VERTEX = "no vertex provider"
+
+NOT_COLLECTED: dict[str, str] = {
+    "TestAnthropicComputerUse": "no anthropic.computer_use tool (a direct model-calls program)",
+    "TestAnthropicObjectGeneration": _OBJECTS,
+    "TestAnthropicWebSearch": "no provider-executed tools (anthropic.web_search)",
+    "TestAzureCommon": _AZURE,
+    "TestAzureThinking": _AZURE,
+    "TestAzureResponsesCommon": f"{_AZURE}; {_RESPONSES}",
+    "TestAzureResponsesWithSummaryThinking": f"{_AZURE}; {_RESPONSES}",
+    "TestBedrockBasicAuth": _BEDROCK,
+    "TestBedrockCommon": _BEDROCK,
+    "TestGoogleCommon/vertex-claude-3-7-sonnet": _VERTEX,
+    "TestGoogleCommon/vertex-gemini-2-5-flash": _VERTEX,
+    "TestGoogleObjectGeneration": _OBJECTS,
+    "TestGoogleVertexObjectGeneration": f"{_VERTEX}; {_OBJECTS}",
+    "TestOpenAICompatObjectGeneration": _OBJECTS,
+    "TestOpenAIObjectGeneration": _OBJECTS,
+    "TestOpenAIResponsesCommon": _RESPONSES,
+    "TestOpenAIResponsesObjectGeneration": f"{_RESPONSES}; {_OBJECTS}",
+    "TestOpenAIResponsesWithSummaryThinking": _RESPONSES,
+    "TestOpenAIWebSearch": f"{_RESPONSES}; no openai.web_search()",
+}
+"""Suites (``Suite`` or ``Suite/model dir``) left out, each with the missing feature."""
+
+
+def not_collected_reason(scenario: Scenario) -> str | None:
+    """Why the entry is left out, or ``None`` when it is collected."""
+    return NOT_COLLECTED.get(f"{scenario.suite}/{scenario.model_dir}") or NOT_COLLECTED.get(scenario.suite)
+
+
+_ANTHROPIC_MAX_TOKENS = (
+    "anthropic: thinking without max_output_tokens sends max_tokens 8096 (4096 + budget); v0.41.2 sends 4096"
+)
+_GOOGLE_IDS = "google: no tool_call_id option"
+_GOOGLE_IDS_SIGNATURE = (
+    "google: no tool_call_id option; thoughtSignature not sent back on the signed functionCall part"
+)
+_GOOGLE_IDS_THINKING_LEVEL = (
+    "google: no tool_call_id option; thinking_config.thinking_level (Gemini 3) rejected"
+)
+
+# Entries that fail today, one line per manifest path. xfail_strict is on, so an entry that
+# starts passing fails the run: delete its line here in the change that fixes it (and add a
+# line, with what is missing, for an entry a change breaks on purpose).
+KNOWN_FAILURES: dict[str, str] = {
+    "TestAnthropicThinking/claude-sonnet-4/thinking-streaming.yaml": _ANTHROPIC_MAX_TOKENS,
+    "TestAnthropicThinking/claude-sonnet-4/thinking.yaml": _ANTHROPIC_MAX_TOKENS,
+    "TestAnthropicThinkingWithCacheControl/claude-sonnet-4/thinking-streaming.yaml": _ANTHROPIC_MAX_TOKENS,
+    "TestAnthropicThinkingWithCacheControl/claude-sonnet-4/thinking.yaml": _ANTHROPIC_MAX_TOKENS,
+    "TestGoogleCommon/gemini-3-pro-preview/multi_tool.yaml": _GOOGLE_IDS_SIGNATURE,
+    "TestGoogleCommon/gemini-3-pro-preview/multi_tool_streaming.yaml": _GOOGLE_IDS_SIGNATURE,
+    "TestGoogleCommon/gemini-3-pro-preview/simple.yaml": _GOOGLE_IDS,
+    "TestGoogleCommon/gemini-3-pro-preview/simple_streaming.yaml": _GOOGLE_IDS,
+    "TestGoogleCommon/gemini-3-pro-preview/tool.yaml": _GOOGLE_IDS_SIGNATURE,
+    "TestGoogleCommon/gemini-3-pro-preview/tool_streaming.yaml": _GOOGLE_IDS_SIGNATURE,
+    "TestGoogleThinking/gemini-2.5-flash/thinking-streaming.yaml": _GOOGLE_IDS_SIGNATURE,
+    "TestGoogleThinking/gemini-2.5-flash/thinking.yaml": _GOOGLE_IDS_SIGNATURE,
+    "TestGoogleThinking/gemini-3-pro-preview/thinking-streaming.yaml": _GOOGLE_IDS_THINKING_LEVEL,
+    "TestGoogleThinking/gemini-3-pro-preview/thinking.yaml": _GOOGLE_IDS_THINKING_LEVEL,
+}
+"""Manifest path -> what reverie is missing for that recording."""
