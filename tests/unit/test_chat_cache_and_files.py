@@ -102,3 +102,10 @@ def test_an_unsupported_user_part_is_a_user_error_naming_it(module: ModuleType) 
     prompt = [Message(role="user", content=[TextPart(text="hi"), ReasoningPart(text="hmm")])]
     with pytest.raises(UserError, match="reasoning"):
         _messages(module, prompt)
+
+
+def test_assistant_content_is_its_last_text_part() -> None:
+    call = ToolCallPart(tool_call_id="a", tool_name="add", input="{}")
+    content = [TextPart(text="Both."), TextPart(text=" "), call]
+    (assistant,) = _messages(openaicompat, [Message(role="assistant", content=content)])
+    assert assistant["content"] == " "

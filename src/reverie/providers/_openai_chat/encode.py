@@ -202,10 +202,10 @@ def _encode_file(part: FilePart) -> dict[str, Any]:
 
 def _encode_assistant(assistant: Message, cache_markers: bool) -> dict[str, Any]:
     parts = assistant.content
-    # Reasoning goes back only through the variant's ``assistant_fields``; whitespace-only text is (glm-4.5's
-    # "\n\n" is echoed verbatim), while "" leaves the content key out.
-    # With several text parts (text around streamed tool calls) the last one is the
-    # message's content, as in fantasy's recorded follow-ups.
+    # Reasoning goes back only through the variant's ``assistant_fields``. Whitespace-only
+    # text is sent verbatim (glm-4.5's "\n\n" is echoed), while "" leaves the content key out.
+    # With several text parts the last one is the content, as fantasy sends it: a streamed
+    # step whose text a tool call split (avian's kimi) is echoed with its last piece only.
     texts = [part.text for part in parts if isinstance(part, TextPart)]
     text = texts[-1] if texts else ""
     calls: list[dict[str, Any]] = [
