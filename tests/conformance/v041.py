@@ -58,18 +58,6 @@ _GOOGLE_IDS_SIGNATURE = (
 _GOOGLE_IDS_THINKING_LEVEL = (
     "google: no tool_call_id option; thinking_config.thinking_level (Gemini 3) rejected"
 )
-_COMPAT_REASONING = "openaicompat: reasoning_content not sent back"
-_COMPAT_REASONING_LAST_TEXT = (
-    "openaicompat: reasoning_content not sent back; content must be the step's last text part"
-    " (text split by a tool call), not all its text joined"
-)
-_OPENROUTER_DETAILS = "openrouter: reasoning_details not sent back"
-_OPENROUTER_CLAUDE_REASONING = (
-    "openrouter: reasoning_details and reasoning not sent back;"
-    " Claude reasoning parts lack provider_metadata['anthropic']['signature']"
-)
-_OPENROUTER_CACHE = "openrouter: anthropic cache_control markers not sent"
-_NO_VERCEL = "no vercel provider"
 
 # Entries that fail today, one line per manifest path. xfail_strict is on, so an entry that
 # starts passing fails the run: delete its line here in the change that fixes it (and add a
@@ -89,57 +77,5 @@ KNOWN_FAILURES: dict[str, str] = {
     "TestGoogleThinking/gemini-2.5-flash/thinking.yaml": _GOOGLE_IDS_SIGNATURE,
     "TestGoogleThinking/gemini-3-pro-preview/thinking-streaming.yaml": _GOOGLE_IDS_THINKING_LEVEL,
     "TestGoogleThinking/gemini-3-pro-preview/thinking.yaml": _GOOGLE_IDS_THINKING_LEVEL,
-    "TestOpenAICompatibleCommon/avian-kimi/multi_tool_streaming.yaml": _COMPAT_REASONING_LAST_TEXT,
-    "TestOpenAICompatibleCommon/avian-kimi/tool_streaming.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleCommon/xai-grok-code-fast/multi_tool.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleCommon/xai-grok-code-fast/multi_tool_streaming.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleCommon/xai-grok-code-fast/tool.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleCommon/xai-grok-code-fast/tool_streaming.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleCommon/zai-glm-4-7-flash/multi_tool.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleCommon/zai-glm-4-7-flash/multi_tool_streaming.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleCommon/zai-glm-4-7-flash/tool.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleCommon/zai-glm-4-7-flash/tool_streaming.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleThinking/llama-cpp-gpt-oss/thinking-streaming.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleThinking/llama-cpp-gpt-oss/thinking.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleThinking/xai-grok-3-mini/thinking-streaming.yaml": _COMPAT_REASONING,
-    "TestOpenAICompatibleThinking/xai-grok-3-mini/thinking.yaml": _COMPAT_REASONING,
-    "TestOpenRouterCommon/gemini/multi_tool.yaml": _OPENROUTER_DETAILS,
-    "TestOpenRouterCommon/gemini/multi_tool_streaming.yaml": _OPENROUTER_DETAILS,
-    "TestOpenRouterCommon/gemini/tool.yaml": _OPENROUTER_DETAILS,
-    "TestOpenRouterCommon/gemini/tool_streaming.yaml": _OPENROUTER_DETAILS,
-    "TestOpenRouterCommon/kimi/multi_tool.yaml": _OPENROUTER_DETAILS,
-    "TestOpenRouterCommon/kimi/multi_tool_streaming.yaml": _OPENROUTER_DETAILS,
-    "TestOpenRouterCommon/kimi/tool.yaml": _OPENROUTER_DETAILS,
-    "TestOpenRouterCommon/kimi/tool_streaming.yaml": _OPENROUTER_DETAILS,
-    "TestOpenRouterCommonWithAnthropicCache/anthropic/multi_tool.yaml": _OPENROUTER_CACHE,
-    "TestOpenRouterCommonWithAnthropicCache/anthropic/multi_tool_streaming.yaml": _OPENROUTER_CACHE,
-    "TestOpenRouterCommonWithAnthropicCache/anthropic/simple.yaml": _OPENROUTER_CACHE,
-    "TestOpenRouterCommonWithAnthropicCache/anthropic/simple_streaming.yaml": _OPENROUTER_CACHE,
-    "TestOpenRouterCommonWithAnthropicCache/anthropic/tool.yaml": _OPENROUTER_CACHE,
-    "TestOpenRouterCommonWithAnthropicCache/anthropic/tool_streaming.yaml": _OPENROUTER_CACHE,
-    "TestOpenRouterThinking/anthropic/thinking-streaming.yaml": _OPENROUTER_CLAUDE_REASONING,
-    "TestOpenRouterThinking/anthropic/thinking.yaml": _OPENROUTER_CLAUDE_REASONING,
-    "TestVercelCommon/claude-sonnet-4/multi_tool.yaml": _NO_VERCEL,
-    "TestVercelCommon/claude-sonnet-4/multi_tool_streaming.yaml": _NO_VERCEL,
-    "TestVercelCommon/claude-sonnet-4/simple.yaml": _NO_VERCEL,
-    "TestVercelCommon/claude-sonnet-4/simple_streaming.yaml": _NO_VERCEL,
-    "TestVercelCommon/claude-sonnet-4/tool.yaml": _NO_VERCEL,
-    "TestVercelCommon/claude-sonnet-4/tool_streaming.yaml": _NO_VERCEL,
-    "TestVercelCommon/gpt-5/multi_tool.yaml": _NO_VERCEL,
-    "TestVercelCommon/gpt-5/multi_tool_streaming.yaml": _NO_VERCEL,
-    "TestVercelCommon/gpt-5/simple.yaml": _NO_VERCEL,
-    "TestVercelCommon/gpt-5/simple_streaming.yaml": _NO_VERCEL,
-    "TestVercelCommon/gpt-5/tool.yaml": _NO_VERCEL,
-    "TestVercelCommon/gpt-5/tool_streaming.yaml": _NO_VERCEL,
-    "TestVercelCommonWithAnthropicCache/claude-sonnet-4/multi_tool.yaml": _NO_VERCEL,
-    "TestVercelCommonWithAnthropicCache/claude-sonnet-4/multi_tool_streaming.yaml": _NO_VERCEL,
-    "TestVercelCommonWithAnthropicCache/claude-sonnet-4/simple.yaml": _NO_VERCEL,
-    "TestVercelCommonWithAnthropicCache/claude-sonnet-4/simple_streaming.yaml": _NO_VERCEL,
-    "TestVercelCommonWithAnthropicCache/claude-sonnet-4/tool.yaml": _NO_VERCEL,
-    "TestVercelCommonWithAnthropicCache/claude-sonnet-4/tool_streaming.yaml": _NO_VERCEL,
-    "TestVercelThinking/claude-sonnet-4-sig/thinking-streaming.yaml": _NO_VERCEL,
-    "TestVercelThinking/claude-sonnet-4-sig/thinking.yaml": _NO_VERCEL,
-    "TestVercelThinking/gemini-3-pro-preview/thinking-streaming.yaml": _NO_VERCEL,
-    "TestVercelThinking/gemini-3-pro-preview/thinking.yaml": _NO_VERCEL,
 }
 """Manifest path -> what reverie is missing for that recording."""
