@@ -320,7 +320,7 @@ def test_tool_choice(choice: str | None, expected: dict[str, Any]) -> None:
     assert body["toolConfig"] == {"functionCallingConfig": expected}
 
 
-def test_follow_up_sends_calls_and_results_but_no_thoughts() -> None:
+def test_follow_up_sends_signatures_back_but_no_thoughts() -> None:
     assistant = Message(
         role="assistant",
         content=[
@@ -341,7 +341,13 @@ def test_follow_up_sends_calls_and_results_but_no_thoughts() -> None:
         {"role": "user", "parts": [{"text": "hi"}]},
         {
             "role": "model",
-            "parts": [{"functionCall": {"id": "weather", "name": "weather", "args": {"location": "Rome"}}}],
+            "parts": [
+                {
+                    "functionCall": {"id": "weather", "name": "weather", "args": {"location": "Rome"}},
+                    # The signature goes back on the part that carried it (v0.41.2 recordings).
+                    "thoughtSignature": "Y2FsbA==",
+                }
+            ],
         },
         {
             "role": "user",
@@ -607,3 +613,57 @@ def test_text_parts_keep_their_signature() -> None:
         TextPart(text="Hi", provider_metadata={"google": {"thought_signature": "c2ln"}})
     ]
     assert response.finish_reason == "stop"
+
+
+def test_a_signed_text_goes_back_with_its_signature() -> None:
+    signed = TextPart(text="Oi", provider_metadata={"google": {"thought_signature": "c2ln"}})
+    foreign = TextPart(text="Hi", provider_metadata={"anthropic": {"thought_signature": "x"}})
+    prompt = [Message.user("hi"), Message(role="assistant", content=[signed, foreign]), Message.user("again")]
+    body = codec().build_request(Call(prompt=prompt), stream=False).body
+    assert body["contents"][1] == {
+        "role": "model",
+        "parts": [{"text": "Oi", "thoughtSignature": "c2ln"}, {"text": "Hi"}],
+    }
+
+
+SIGNED_CALL = {"functionCall": {"name": "weather", "args": {}, "id": "c1"}, "thoughtSignature": "c2ln"}
+
+
+def test_a_signed_call_without_thought_text_yields_an_empty_signed_reasoning_part() -> None:
+    unsigned = {"functionCall": {"name": "add", "args": {}, "id": "c2"}}
+    response = codec().parse_response(
+        {"candidates": [{"content": {"parts": [SIGNED_CALL, unsigned]}, "finishReason": "STOP"}]}
+    )
+    reasoning, call, other = response.content
+    assert reasoning == ReasoningPart(text="", provider_metadata={"google": {"thought_signature": "c2ln"}})
+    assert isinstance(call, ToolCallPart) and call.provider_metadata == reasoning.provider_metadata
+    assert isinstance(other, ToolCallPart) and other.provider_metadata == {}
+
+
+def test_a_signed_call_after_thought_text_adds_no_reasoning_part() -> None:
+    thought = {"text": "**Weather**", "thought": True}
+    response = codec().parse_response(
+        {"candidates": [{"content": {"parts": [thought, SIGNED_CALL]}, "finishReason": "STOP"}]}
+    )
+    assert [part.type for part in response.content] == ["reasoning", "tool_call"]
+
+
+def test_a_streamed_signed_call_without_thought_text_yields_an_empty_signed_reasoning_block() -> None:
+    body = chunk([SIGNED_CALL]) + chunk([{"text": ""}], finish="STOP")
+    parts = decode(body.encode())
+    assert [part.type for part in parts] == [
+        "reasoning_start",
+        "reasoning_delta",
+        "reasoning_end",
+        "tool_input_start",
+        "tool_input_delta",
+        "tool_input_end",
+        "tool_call",
+        "finish",
+    ]
+    delta = parts[1]
+    assert isinstance(delta, ReasoningDeltaPart)
+    assert (delta.delta, delta.provider_metadata) == ("", {"google": {"thought_signature": "c2ln"}})
+    thought_first = chunk([{"text": "**Weather**", "thought": True}]) + chunk([SIGNED_CALL], finish="STOP")
+    assert [part.type for part in decode(thought_first.encode())].count("reasoning_start") == 1
+    assert_same_parts_at_every_split(body.encode())

@@ -138,6 +138,17 @@ def signature_metadata(part: PartPayload) -> ProviderMetadata:
     return {PROVIDER: {"thought_signature": signature}} if signature else {}
 
 
+def unspoken_reasoning(part: PartPayload) -> list[ReasoningPart]:
+    """An empty reasoning part for a signed call that came with no thought text, else nothing.
+
+    Gemini 3 may think without summarising (no ``thought`` part, recorded when streaming),
+    yet sign the call; the step still shows that it reasoned, and the signature is there
+    for whoever reads reasoning parts. The call keeps the signature it goes back with.
+    """
+    metadata = signature_metadata(part)
+    return [ReasoningPart(text="", provider_metadata=metadata)] if metadata else []
+
+
 def function_call_part(part: PartPayload, ids: CallIds) -> ToolCallPart:
     """A tool call from a ``functionCall`` part; its ``thoughtSignature`` stays in the metadata."""
     call = part.get("functionCall") or {}
@@ -209,6 +220,8 @@ def read_response(payload: Any) -> Response:
     ids = CallIds()
     for part in (candidate.get("content") or {}).get("parts") or []:
         if "functionCall" in part:
+            if not any(isinstance(item, ReasoningPart) for item in content):
+                content.extend(unspoken_reasoning(part))
             content.append(function_call_part(part, ids))
         elif "inlineData" in part:
             file = file_part(part)
