@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -83,7 +85,9 @@ THINKING_STREAM = (
 
 
 def codec() -> google.Codec:
-    return google.Codec("gemini-2.5-flash")
+    """A codec whose calls without an id get ``"1"``, ``"2"``, ... (as the recordings' runs did)."""
+    numbers = itertools.count(1)
+    return google.Codec("gemini-2.5-flash", tool_call_id=lambda: str(next(numbers)))
 
 
 def decode(body: bytes, chunks: list[bytes] | None = None) -> list[ModelStreamPart]:
@@ -369,7 +373,7 @@ def test_thinking_response() -> None:
     assert isinstance(reasoning, ReasoningPart)
     assert reasoning.text.startswith("**My Approach")
     assert isinstance(call, ToolCallPart)
-    assert call.tool_call_id == "weather"
+    assert call.tool_call_id == "1"
     assert json.loads(call.input) == {"location": "Florence, Italy"}
     assert call.provider_metadata["google"]["thought_signature"].startswith("CpICAdHtim")
     assert response.finish_reason == "tool_calls"
@@ -413,10 +417,33 @@ def test_blocked_prompt_and_safety_finish_are_content_filter() -> None:
 def test_same_tool_twice_gets_distinct_ids() -> None:
     calls = [{"functionCall": {"name": "add", "args": {}}}, {"functionCall": {"name": "add", "args": {}}}]
     response = codec().parse_response({"candidates": [{"content": {"parts": calls}, "finishReason": "STOP"}]})
-    assert [part.tool_call_id for part in response.content if isinstance(part, ToolCallPart)] == [
-        "add",
-        "add_2",
+    assert [part.tool_call_id for part in response.content if isinstance(part, ToolCallPart)] == ["1", "2"]
+
+
+def test_calls_without_ids_get_random_uuids_by_default_and_keep_the_ones_sent() -> None:
+    calls = [
+        {"functionCall": {"name": "add", "args": {}}},
+        {"functionCall": {"name": "add", "args": {}}},
+        {"functionCall": {"name": "add", "args": {}, "id": "wxvlv0tv"}},
     ]
+    payload = {"candidates": [{"content": {"parts": calls}, "finishReason": "STOP"}]}
+    first, second, named = [
+        part.tool_call_id
+        for part in google.Codec("gemini-2.5-flash").parse_response(payload).content
+        if isinstance(part, ToolCallPart)
+    ]
+    assert first != second
+    assert str(uuid.UUID(first, version=4)) == first
+    assert named == "wxvlv0tv"
+
+
+def test_the_provider_hands_its_call_id_factory_to_each_codec() -> None:
+    provider = google.Provider(api_key="k", tool_call_id=lambda: "fixed")
+    payload = {
+        "candidates": [{"content": {"parts": [{"functionCall": {"name": "now"}}]}, "finishReason": "STOP"}]
+    }
+    [call] = provider.codec("gemini-2.5-flash").parse_response(payload).content
+    assert isinstance(call, ToolCallPart) and call.tool_call_id == "fixed"
 
 
 # --- streams --------------------------------------------------------------------------
@@ -441,8 +468,8 @@ def test_stream_parts() -> None:
     assert "".join(part.delta for part in parts if isinstance(part, TextDeltaPart)) == "Olá — ünïcödé 🎉"
     calls = [part for part in parts if isinstance(part, ToolCallPart)]
     assert [(call.tool_call_id, json.loads(call.input)) for call in calls] == [
-        ("add", {"a": 2, "b": 3}),
-        ("add_2", {"a": 1, "b": 1}),
+        ("1", {"a": 2, "b": 3}),
+        ("2", {"a": 1, "b": 1}),
     ]
     assert calls[0].provider_metadata == {"google": {"thought_signature": "Y2FsbA=="}}
     finish = parts[-1]

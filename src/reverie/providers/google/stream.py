@@ -1,8 +1,8 @@
 """Decoding a Gemini ``streamGenerateContent?alt=sse`` stream into reverie stream parts.
 
 Each SSE event (separated by CRLF CRLF) is a whole ``GenerateContentResponse`` chunk:
-text and thought parts arrive in fragments, function calls arrive whole (and without
-ids), ``finishReason`` and ``usageMetadata`` come with the last chunk. The ``finish`` part is
+text and thought parts arrive in fragments, function calls arrive whole (Gemini 2.5's
+without ids), ``finishReason`` and ``usageMetadata`` come with the last chunk. The ``finish`` part is
 emitted when the stream ends; a stream without a finish reason (or a prompt block) raises
 a retryable error, and an ``{"error": {...}}`` chunk raises at once.
 
@@ -53,11 +53,11 @@ from reverie.providers.google.wire import PROVIDER, PartPayload, ResponsePayload
 class GeminiStreamDecoder:
     """Stateful decoder for one streamed Gemini answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, ids: CallIds | None = None) -> None:
         self._open: tuple[Literal["text", "reasoning"], str] | None = None
         self._blocks = 0
         self._reasoned = False
-        self._ids = CallIds()
+        self._ids = ids or CallIds()
         self._has_calls = False
         self._finish_reason: str | None = None
         self._blocked = False
