@@ -694,3 +694,15 @@ def test_a_streamed_signed_call_without_thought_text_yields_an_empty_signed_reas
     thought_first = chunk([{"text": "**Weather**", "thought": True}]) + chunk([SIGNED_CALL], finish="STOP")
     assert [part.type for part in decode(thought_first.encode())].count("reasoning_start") == 1
     assert_same_parts_at_every_split(body.encode())
+
+
+def test_thinking_level_is_sent_upper_cased_as_recorded() -> None:
+    options = {"google": {"thinking_config": {"thinking_level": "high", "include_thoughts": True}}}
+    body = (
+        codec().build_request(Call(prompt=[Message.user("hi")], provider_options=options), stream=False).body
+    )
+    # TestGoogleThinking/gemini-3-pro-preview (fantasy v0.41.2).
+    assert body["generationConfig"] == {"thinkingConfig": {"includeThoughts": True, "thinkingLevel": "HIGH"}}
+    with pytest.raises(UserError):
+        bad = {"google": {"thinking_config": {"thinking_level": "extreme"}}}
+        codec().build_request(Call(prompt=[Message.user("hi")], provider_options=bad), stream=False)

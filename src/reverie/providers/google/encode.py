@@ -136,6 +136,9 @@ def _generation_config(call: Call, options: Options, warnings: list[CallWarning]
         encoded: dict[str, Any] = {}
         if thinking.include_thoughts is not None:
             encoded["includeThoughts"] = thinking.include_thoughts
+        if thinking.thinking_level is not None:
+            # Recorded: {"includeThoughts": true, "thinkingLevel": "HIGH"}.
+            encoded["thinkingLevel"] = thinking.thinking_level.upper()
         budget = thinking.thinking_budget
         if budget is not None:
             if 0 < budget < MIN_THINKING_BUDGET:
