@@ -48,34 +48,8 @@ def not_collected_reason(scenario: Scenario) -> str | None:
     return NOT_COLLECTED.get(f"{scenario.suite}/{scenario.model_dir}") or NOT_COLLECTED.get(scenario.suite)
 
 
-_ANTHROPIC_MAX_TOKENS = (
-    "anthropic: thinking without max_output_tokens sends max_tokens 8096 (4096 + budget); v0.41.2 sends 4096"
-)
-_GOOGLE_IDS = "google: no tool_call_id option"
-_GOOGLE_IDS_SIGNATURE = (
-    "google: no tool_call_id option; thoughtSignature not sent back on the signed functionCall part"
-)
-_GOOGLE_IDS_THINKING_LEVEL = (
-    "google: no tool_call_id option; thinking_config.thinking_level (Gemini 3) rejected"
-)
-
 # Entries that fail today, one line per manifest path. xfail_strict is on, so an entry that
 # starts passing fails the run: delete its line here in the change that fixes it (and add a
 # line, with what is missing, for an entry a change breaks on purpose).
-KNOWN_FAILURES: dict[str, str] = {
-    "TestAnthropicThinking/claude-sonnet-4/thinking-streaming.yaml": _ANTHROPIC_MAX_TOKENS,
-    "TestAnthropicThinking/claude-sonnet-4/thinking.yaml": _ANTHROPIC_MAX_TOKENS,
-    "TestAnthropicThinkingWithCacheControl/claude-sonnet-4/thinking-streaming.yaml": _ANTHROPIC_MAX_TOKENS,
-    "TestAnthropicThinkingWithCacheControl/claude-sonnet-4/thinking.yaml": _ANTHROPIC_MAX_TOKENS,
-    "TestGoogleCommon/gemini-3-pro-preview/multi_tool.yaml": _GOOGLE_IDS_SIGNATURE,
-    "TestGoogleCommon/gemini-3-pro-preview/multi_tool_streaming.yaml": _GOOGLE_IDS_SIGNATURE,
-    "TestGoogleCommon/gemini-3-pro-preview/simple.yaml": _GOOGLE_IDS,
-    "TestGoogleCommon/gemini-3-pro-preview/simple_streaming.yaml": _GOOGLE_IDS,
-    "TestGoogleCommon/gemini-3-pro-preview/tool.yaml": _GOOGLE_IDS_SIGNATURE,
-    "TestGoogleCommon/gemini-3-pro-preview/tool_streaming.yaml": _GOOGLE_IDS_SIGNATURE,
-    "TestGoogleThinking/gemini-2.5-flash/thinking-streaming.yaml": _GOOGLE_IDS_SIGNATURE,
-    "TestGoogleThinking/gemini-2.5-flash/thinking.yaml": _GOOGLE_IDS_SIGNATURE,
-    "TestGoogleThinking/gemini-3-pro-preview/thinking-streaming.yaml": _GOOGLE_IDS_THINKING_LEVEL,
-    "TestGoogleThinking/gemini-3-pro-preview/thinking.yaml": _GOOGLE_IDS_THINKING_LEVEL,
-}
+KNOWN_FAILURES: dict[str, str] = {}
 """Manifest path -> what reverie is missing for that recording."""
