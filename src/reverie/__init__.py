@@ -29,13 +29,14 @@ from reverie._content import (
 from reverie._errors import (
     InvalidResponseError,
     MissingAPIKeyError,
+    NoObjectGeneratedError,
     ProviderError,
     RetryError,
     ReverieError,
     UserError,
 )
 from reverie._lazy import lazy_exports as _lazy_exports
-from reverie._model import Call, LanguageModel, Response, ToolChoice, ToolDefinition
+from reverie._model import Call, LanguageModel, Response, ResponseFormat, ToolChoice, ToolDefinition
 from reverie._parts import (
     AgentStreamPart,
     FinishPart,
@@ -60,7 +61,10 @@ from reverie._version import __version__
 
 if _TYPE_CHECKING:
     from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
+    from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
+    from reverie._objects.plan import ObjectMode
+    from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
     from reverie._run.config import (
         StepContext,
         StepOverrides,
@@ -70,6 +74,7 @@ if _TYPE_CHECKING:
         max_tokens_used,
         step_count_is,
     )
+    from reverie._sync.objects import ObjectStream
     from reverie._sync.runner import AgentStream
     from reverie._tools.function import FunctionTool, tool
     from reverie._tools.protocol import Tool, ToolInputError
@@ -81,6 +86,7 @@ __all__ = [
     "AgentStream",
     "AgentStreamPart",
     "AsyncAgentStream",
+    "AsyncObjectStream",
     "Call",
     "CallSettings",
     "CallWarning",
@@ -94,6 +100,12 @@ __all__ = [
     "Message",
     "MissingAPIKeyError",
     "ModelStreamPart",
+    "NoObjectGeneratedError",
+    "ObjectMode",
+    "ObjectPart",
+    "ObjectResult",
+    "ObjectStream",
+    "ObjectStreamPart",
     "ProviderError",
     "ProviderMetadata",
     "ReasoningDeltaPart",
@@ -101,6 +113,7 @@ __all__ = [
     "ReasoningPart",
     "ReasoningStartPart",
     "Response",
+    "ResponseFormat",
     "RetryError",
     "RetryPart",
     "RetryPolicy",
@@ -155,5 +168,9 @@ __getattr__ = _lazy_exports(
         ],
         "reverie._tools.function": ["FunctionTool", "tool"],
         "reverie._tools.protocol": ["Tool", "ToolInputError"],
+        "reverie._async.objects": ["AsyncObjectStream"],
+        "reverie._sync.objects": ["ObjectStream"],
+        "reverie._objects.plan": ["ObjectMode"],
+        "reverie._objects.results": ["ObjectPart", "ObjectResult", "ObjectStreamPart"],
     },
 )

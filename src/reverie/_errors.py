@@ -4,6 +4,7 @@
     ├── ProviderError          the provider answered with an error, or the exchange broke
     ├── InvalidResponseError   a response or stream event with a shape we cannot read
     ├── RetryError             every attempt failed; ``errors`` holds each one
+    ├── NoObjectGeneratedError the model's output is not valid JSON or does not fit the schema
     ├── MissingAPIKeyError     no key passed and none in the environment
     └── UserError              the library was used in a way it cannot honour
 
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from reverie._content import FinishReason, Usage
     from reverie._results import StepResult
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
@@ -148,6 +150,39 @@ class RetryError(ReverieError):
     def last_error(self) -> ReverieError:
         """The error of the final attempt."""
         return self.errors[-1]
+
+
+class NoObjectGeneratedError(ReverieError):
+    """The model answered, but its output is not valid JSON or does not fit the schema.
+
+    Attributes:
+        raw_text: The text the model produced for the object (the reply, or the input of
+            the forced tool call).
+        error: The JSON parse error or the validation error.
+        usage: The tokens the call used.
+        finish_reason: Why the model stopped (``"length"`` often explains cut JSON).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw_text: str,
+        error: BaseException | None,
+        usage: Usage,
+        finish_reason: FinishReason,
+    ) -> None:
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.error = error
+        self.usage = usage
+        self.finish_reason = finish_reason
+
+    def __repr__(self) -> str:
+        return (
+            f"NoObjectGeneratedError(finish_reason={self.finish_reason!r}, "
+            f"raw_text={clip_body(self.raw_text)!r})"
+        )
 
 
 def mentions_context_limit(text: str) -> bool:

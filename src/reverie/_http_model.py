@@ -10,17 +10,19 @@ and handing it, with the provider's ``httpx2.Auth``, to the engine:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Protocol
+from typing import Literal, Protocol
 
 import httpx2
 
 from reverie._async import engine as async_engine
+from reverie._async.objects import AsyncObjectMethods
 from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, stream_framing
 from reverie._http.auth import HeaderAuth
 from reverie._http.endpoint import Endpoint
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sync import engine as sync_engine
+from reverie._sync.objects import ObjectMethods
 
 
 class ModelHost(Protocol):
@@ -37,8 +39,12 @@ class ModelHost(Protocol):
         ...
 
 
-class HttpLanguageModel:
-    """A language model served over HTTP by a provider."""
+class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
+    """A language model served over HTTP by a provider.
+
+    Besides the ``LanguageModel`` protocol it has ``generate_object`` / ``stream_object``
+    (and their ``*_async`` twins) for structured output.
+    """
 
     def __init__(
         self,
@@ -65,6 +71,15 @@ class HttpLanguageModel:
     def model_id(self) -> str:
         """The model identifier sent on the wire."""
         return self._model_id
+
+    @property
+    def object_mode(self) -> Literal["json", "tool"]:
+        """How ``generate_object(mode="auto")`` asks this provider for an object.
+
+        ``"json"`` where the codec encodes native JSON-schema output (its ``object_mode``
+        attribute), else ``"tool"``: a tool named after the schema, forced by ``tool_choice``.
+        """
+        return "json" if getattr(self.codec, "object_mode", "tool") == "json" else "tool"
 
     def __repr__(self) -> str:
         return f"HttpLanguageModel(provider={self.provider!r}, model_id={self._model_id!r})"

@@ -28,6 +28,21 @@ class ToolDefinition:
     provider_options: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
 
 
+@dataclass(slots=True, kw_only=True, frozen=True)
+class ResponseFormat:
+    """A request for a JSON reply that matches ``schema`` (the provider's native JSON-schema output).
+
+    Codecs whose provider has native structured output encode it (OpenAI chat
+    ``response_format``, Gemini ``responseJsonSchema``); the others never receive one.
+    """
+
+    schema: dict[str, Any]
+    """The JSON schema, without ``title`` keys and with ``$defs`` inlined."""
+    name: str
+    """The schema's name (OpenAI requires one)."""
+    description: str | None = None
+
+
 @dataclass(slots=True, kw_only=True)
 class Call:
     """Everything one model request carries."""
@@ -47,6 +62,8 @@ class Call:
     provider_options: dict[str, Any] = field(default_factory=dict[str, Any])
     """Options keyed by provider name: plain dicts or typed ``Options`` instances."""
     headers: dict[str, str] = field(default_factory=dict[str, str])
+    response_format: ResponseFormat | None = None
+    """Native JSON output matching a schema; ``None`` for free text."""
 
 
 @dataclass(slots=True, kw_only=True)

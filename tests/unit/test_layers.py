@@ -48,7 +48,8 @@ def test_every_module_has_a_layer() -> None:
         for path in PACKAGE.iterdir()
         if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
     }
-    # The colour packages are split by module: engine in the HTTP layer, runner in the run layer.
+    # The colour packages are split by module: engine in the HTTP layer, objects in the
+    # structured-output layer, runner in the run layer.
     for colour in ("_async", "_sync"):
         children.discard(f"reverie.{colour}")
         children |= {f"reverie.{colour}.{path.stem}" for path in (PACKAGE / colour).glob("*.py")}

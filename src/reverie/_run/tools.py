@@ -1,7 +1,10 @@
 """The run's tool decisions: validation, grouping into batches, and results.
 
-Calls are validated once (with the repair hook), grouped for execution, and what a tool
-returned or raised is turned into the result the model reads.
+Calls are validated once, grouped for execution, and what a tool returned or raised is
+turned into the result the model reads. Arguments that are almost JSON (trailing commas,
+single quotes, unquoted keys, a cut string, Python ``True``/``None``) are repaired with the
+``json-repair`` library before they are judged invalid, as fantasy repairs them by default,
+unless the agent has its own ``repair_tool_call`` hook, which then gets the invalid call.
 
 Pure: the driver runs the tools; this module only decides.
 """
@@ -34,13 +37,45 @@ def prepare_tool_call(
 
 
 def check_tool_call(call: ToolCallPart, tools: Mapping[str, Tool], repair: RepairToolCall | None) -> ToolJob:
-    """Validate a call, giving the repair hook one chance to fix an invalid one."""
+    """Validate a call, giving the repair hook (or, without one, JSON repair) one chance to fix it."""
     checked, prepared = prepare_tool_call(call, tools)
-    if checked.invalid and repair is not None:
+    if not checked.invalid:
+        return checked, prepared
+    if repair is not None:
         repaired = repair(checked, checked.error or "")
         if repaired is not None:
             checked, prepared = prepare_tool_call(repaired, tools)
-    return checked, prepared
+        return checked, prepared
+    if call.tool_name not in tools:
+        return checked, prepared  # an unknown tool: no JSON to repair
+    fixed_input = repair_json_arguments(call.input)
+    if fixed_input is None:
+        return checked, prepared
+    fixed, fixed_prepared = prepare_tool_call(_with_input(call, fixed_input), tools)
+    # Still invalid after repair: the model reads the error about what it actually sent.
+    return (checked, prepared) if fixed.invalid else (fixed, fixed_prepared)
+
+
+def repair_json_arguments(text: str) -> str | None:
+    """``text`` made into valid JSON by ``json-repair``, or ``None`` when it is valid or beyond repair.
+
+    An input that repairs to nothing (prose, an empty string) is beyond repair: it must not
+    turn into an empty argument object that a tool without parameters would accept.
+    """
+    import json
+
+    import json_repair
+
+    try:
+        json.loads(text)
+    except ValueError:
+        pass
+    else:
+        return None  # valid JSON: what failed is validation, which repair cannot fix
+    repaired = json_repair.repair_json(text, skip_json_loads=True)
+    if repaired.strip() in ("", '""'):
+        return None
+    return repaired
 
 
 def tool_batches(jobs: Sequence[ToolJob]) -> tuple[tuple[ToolJob, ...], ...]:
@@ -104,6 +139,19 @@ def describe_tool_error(error: BaseException) -> str:
 def _result(call: ToolCallPart, output: str, *, is_error: bool) -> ToolResultPart:
     return ToolResultPart(
         tool_call_id=call.tool_call_id, tool_name=call.tool_name, output=output, is_error=is_error
+    )
+
+
+def _with_input(call: ToolCallPart, input_json: str) -> ToolCallPart:
+    return ToolCallPart(
+        tool_call_id=call.tool_call_id,
+        tool_name=call.tool_name,
+        input=input_json,
+        invalid=call.invalid,
+        error=call.error,
+        provider_executed=call.provider_executed,
+        provider_metadata=call.provider_metadata,
+        provider_options=call.provider_options,
     )
 
 

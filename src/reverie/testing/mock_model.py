@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, TypeAlias, cast
+from typing import Any, Literal, TypeAlias, cast
 
+from reverie._async.objects import AsyncObjectMethods
 from reverie._content import ContentPart, FinishReason, ReasoningPart, TextPart, ToolCallPart, Usage
 from reverie._model import Call, Response
 from reverie._parts import (
@@ -30,6 +31,7 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
+from reverie._sync.objects import ObjectMethods
 
 __all__ = ["MockModel", "ScriptItem"]
 
@@ -37,14 +39,20 @@ ScriptItem: TypeAlias = Response | str | tuple[ModelStreamPart, ...] | BaseExcep
 """What the model answers to one call."""
 
 
-class MockModel:
+class MockModel(ObjectMethods, AsyncObjectMethods):
     """A ``LanguageModel`` that answers from a script and records every call.
+
+    It also has ``generate_object`` / ``stream_object`` (and their ``*_async`` twins):
+    script the object as a text reply (modes ``json`` and ``text``) or as a tool call
+    named after the schema (mode ``tool``).
 
     Args:
         script: One item for every call, a list consumed one item per call, or a function
             of the ``Call`` returning an item.
         provider: The provider name it reports (also its ``provider_options`` key).
         model_id: The model id it reports.
+        object_mode: What ``generate_object(mode="auto")`` uses: native JSON output
+            (``"json"``, a text reply) or a forced tool call (``"tool"``).
     """
 
     def __init__(
@@ -53,8 +61,10 @@ class MockModel:
         *,
         provider: str = "mock",
         model_id: str = "mock-model",
+        object_mode: Literal["json", "tool"] = "json",
     ) -> None:
         self._script = script
+        self.object_mode: Literal["json", "tool"] = object_mode
         self._provider = provider
         self._model_id = model_id
         self.calls: list[Call] = []
