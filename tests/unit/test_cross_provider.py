@@ -141,7 +141,8 @@ def test_anthropic_thinking_is_not_sent_to_gemini() -> None:
 
 
 def test_gemini_thoughts_are_not_sent_to_anthropic() -> None:
-    gemini_answer = google.Codec("gemini-2.5-flash").parse_response(GEMINI_TOOL_ANSWER)
+    gemini_codec = google.Codec("gemini-2.5-flash", tool_call_id=lambda: "weather")
+    gemini_answer = gemini_codec.parse_response(GEMINI_TOOL_ANSWER)
     first = MockModel(gemini_answer, provider="google", model_id="gemini-2.5-flash")
     client, bodies = recording(ANTHROPIC_TEXT_ANSWER)
     with client:

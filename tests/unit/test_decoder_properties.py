@@ -42,14 +42,24 @@ CHAT_KINDS = ("openai", "openaicompat", "openrouter")
 
 
 def _decoder_factory(kind: str) -> Callable[[], StreamDecoder] | None:
-    """A fresh stream decoder of provider ``kind``, or None if that provider is not available."""
-    try:
+    """Makes fresh stream decoders of provider ``kind``, or None if that provider is not available.
+
+    Gemini mints ids for calls sent without one (random by default); each decoder here
+    counts from ``"1"``, so that decoding the same stream twice yields equal parts.
+    """
+
+    def make() -> StreamDecoder:
         module = importlib.import_module(f"reverie.providers.{kind}")
-        provider = module.Provider(api_key="k", base_url="http://127.0.0.1:9")
-        codec = provider.codec("some-model")
+        numbers = itertools.count(1)
+        ids: dict[str, Any] = {"tool_call_id": lambda: str(next(numbers))} if kind == "google" else {}
+        provider = module.Provider(api_key="k", base_url="http://127.0.0.1:9", **ids)
+        return provider.codec("some-model").stream_decoder()
+
+    try:
+        make()
     except Exception:  # a provider being written may not import yet: its properties are skipped
         return None
-    return codec.stream_decoder
+    return make
 
 
 DECODERS: dict[str, Callable[[], StreamDecoder]] = {

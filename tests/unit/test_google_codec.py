@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -83,7 +85,9 @@ THINKING_STREAM = (
 
 
 def codec() -> google.Codec:
-    return google.Codec("gemini-2.5-flash")
+    """A codec whose calls without an id get ``"1"``, ``"2"``, ... (as the recordings' runs did)."""
+    numbers = itertools.count(1)
+    return google.Codec("gemini-2.5-flash", tool_call_id=lambda: str(next(numbers)))
 
 
 def decode(body: bytes, chunks: list[bytes] | None = None) -> list[ModelStreamPart]:
@@ -320,7 +324,7 @@ def test_tool_choice(choice: str | None, expected: dict[str, Any]) -> None:
     assert body["toolConfig"] == {"functionCallingConfig": expected}
 
 
-def test_follow_up_sends_calls_and_results_but_no_thoughts() -> None:
+def test_follow_up_sends_signatures_back_but_no_thoughts() -> None:
     assistant = Message(
         role="assistant",
         content=[
@@ -341,7 +345,13 @@ def test_follow_up_sends_calls_and_results_but_no_thoughts() -> None:
         {"role": "user", "parts": [{"text": "hi"}]},
         {
             "role": "model",
-            "parts": [{"functionCall": {"id": "weather", "name": "weather", "args": {"location": "Rome"}}}],
+            "parts": [
+                {
+                    "functionCall": {"id": "weather", "name": "weather", "args": {"location": "Rome"}},
+                    # The signature goes back on the part that carried it (v0.41.2 recordings).
+                    "thoughtSignature": "Y2FsbA==",
+                }
+            ],
         },
         {
             "role": "user",
@@ -363,7 +373,7 @@ def test_thinking_response() -> None:
     assert isinstance(reasoning, ReasoningPart)
     assert reasoning.text.startswith("**My Approach")
     assert isinstance(call, ToolCallPart)
-    assert call.tool_call_id == "weather"
+    assert call.tool_call_id == "1"
     assert json.loads(call.input) == {"location": "Florence, Italy"}
     assert call.provider_metadata["google"]["thought_signature"].startswith("CpICAdHtim")
     assert response.finish_reason == "tool_calls"
@@ -407,10 +417,33 @@ def test_blocked_prompt_and_safety_finish_are_content_filter() -> None:
 def test_same_tool_twice_gets_distinct_ids() -> None:
     calls = [{"functionCall": {"name": "add", "args": {}}}, {"functionCall": {"name": "add", "args": {}}}]
     response = codec().parse_response({"candidates": [{"content": {"parts": calls}, "finishReason": "STOP"}]})
-    assert [part.tool_call_id for part in response.content if isinstance(part, ToolCallPart)] == [
-        "add",
-        "add_2",
+    assert [part.tool_call_id for part in response.content if isinstance(part, ToolCallPart)] == ["1", "2"]
+
+
+def test_calls_without_ids_get_random_uuids_by_default_and_keep_the_ones_sent() -> None:
+    calls = [
+        {"functionCall": {"name": "add", "args": {}}},
+        {"functionCall": {"name": "add", "args": {}}},
+        {"functionCall": {"name": "add", "args": {}, "id": "wxvlv0tv"}},
     ]
+    payload = {"candidates": [{"content": {"parts": calls}, "finishReason": "STOP"}]}
+    first, second, named = [
+        part.tool_call_id
+        for part in google.Codec("gemini-2.5-flash").parse_response(payload).content
+        if isinstance(part, ToolCallPart)
+    ]
+    assert first != second
+    assert str(uuid.UUID(first, version=4)) == first
+    assert named == "wxvlv0tv"
+
+
+def test_the_provider_hands_its_call_id_factory_to_each_codec() -> None:
+    provider = google.Provider(api_key="k", tool_call_id=lambda: "fixed")
+    payload = {
+        "candidates": [{"content": {"parts": [{"functionCall": {"name": "now"}}]}, "finishReason": "STOP"}]
+    }
+    [call] = provider.codec("gemini-2.5-flash").parse_response(payload).content
+    assert isinstance(call, ToolCallPart) and call.tool_call_id == "fixed"
 
 
 # --- streams --------------------------------------------------------------------------
@@ -435,8 +468,8 @@ def test_stream_parts() -> None:
     assert "".join(part.delta for part in parts if isinstance(part, TextDeltaPart)) == "Olá — ünïcödé 🎉"
     calls = [part for part in parts if isinstance(part, ToolCallPart)]
     assert [(call.tool_call_id, json.loads(call.input)) for call in calls] == [
-        ("add", {"a": 2, "b": 3}),
-        ("add_2", {"a": 1, "b": 1}),
+        ("1", {"a": 2, "b": 3}),
+        ("2", {"a": 1, "b": 1}),
     ]
     assert calls[0].provider_metadata == {"google": {"thought_signature": "Y2FsbA=="}}
     finish = parts[-1]
@@ -607,3 +640,69 @@ def test_text_parts_keep_their_signature() -> None:
         TextPart(text="Hi", provider_metadata={"google": {"thought_signature": "c2ln"}})
     ]
     assert response.finish_reason == "stop"
+
+
+def test_a_signed_text_goes_back_with_its_signature() -> None:
+    signed = TextPart(text="Oi", provider_metadata={"google": {"thought_signature": "c2ln"}})
+    foreign = TextPart(text="Hi", provider_metadata={"anthropic": {"thought_signature": "x"}})
+    prompt = [Message.user("hi"), Message(role="assistant", content=[signed, foreign]), Message.user("again")]
+    body = codec().build_request(Call(prompt=prompt), stream=False).body
+    assert body["contents"][1] == {
+        "role": "model",
+        "parts": [{"text": "Oi", "thoughtSignature": "c2ln"}, {"text": "Hi"}],
+    }
+
+
+SIGNED_CALL = {"functionCall": {"name": "weather", "args": {}, "id": "c1"}, "thoughtSignature": "c2ln"}
+
+
+def test_a_signed_call_without_thought_text_yields_an_empty_signed_reasoning_part() -> None:
+    unsigned = {"functionCall": {"name": "add", "args": {}, "id": "c2"}}
+    response = codec().parse_response(
+        {"candidates": [{"content": {"parts": [SIGNED_CALL, unsigned]}, "finishReason": "STOP"}]}
+    )
+    reasoning, call, other = response.content
+    assert reasoning == ReasoningPart(text="", provider_metadata={"google": {"thought_signature": "c2ln"}})
+    assert isinstance(call, ToolCallPart) and call.provider_metadata == reasoning.provider_metadata
+    assert isinstance(other, ToolCallPart) and other.provider_metadata == {}
+
+
+def test_a_signed_call_after_thought_text_adds_no_reasoning_part() -> None:
+    thought = {"text": "**Weather**", "thought": True}
+    response = codec().parse_response(
+        {"candidates": [{"content": {"parts": [thought, SIGNED_CALL]}, "finishReason": "STOP"}]}
+    )
+    assert [part.type for part in response.content] == ["reasoning", "tool_call"]
+
+
+def test_a_streamed_signed_call_without_thought_text_yields_an_empty_signed_reasoning_block() -> None:
+    body = chunk([SIGNED_CALL]) + chunk([{"text": ""}], finish="STOP")
+    parts = decode(body.encode())
+    assert [part.type for part in parts] == [
+        "reasoning_start",
+        "reasoning_delta",
+        "reasoning_end",
+        "tool_input_start",
+        "tool_input_delta",
+        "tool_input_end",
+        "tool_call",
+        "finish",
+    ]
+    delta = parts[1]
+    assert isinstance(delta, ReasoningDeltaPart)
+    assert (delta.delta, delta.provider_metadata) == ("", {"google": {"thought_signature": "c2ln"}})
+    thought_first = chunk([{"text": "**Weather**", "thought": True}]) + chunk([SIGNED_CALL], finish="STOP")
+    assert [part.type for part in decode(thought_first.encode())].count("reasoning_start") == 1
+    assert_same_parts_at_every_split(body.encode())
+
+
+def test_thinking_level_is_sent_upper_cased_as_recorded() -> None:
+    options = {"google": {"thinking_config": {"thinking_level": "high", "include_thoughts": True}}}
+    body = (
+        codec().build_request(Call(prompt=[Message.user("hi")], provider_options=options), stream=False).body
+    )
+    # TestGoogleThinking/gemini-3-pro-preview (fantasy v0.41.2).
+    assert body["generationConfig"] == {"thinkingConfig": {"includeThoughts": True, "thinkingLevel": "HIGH"}}
+    with pytest.raises(UserError):
+        bad = {"google": {"thinking_config": {"thinking_level": "extreme"}}}
+        codec().build_request(Call(prompt=[Message.user("hi")], provider_options=bad), stream=False)

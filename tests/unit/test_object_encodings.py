@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reverie import Call, Message, ResponseFormat
-from reverie.providers import anthropic, google, openai, openaicompat, openrouter
+from reverie.providers import anthropic, google, openai, openaicompat, openrouter, vercel
 from reverie.providers._openai_chat.encode import strict_schema
 
 SCHEMA: dict[str, Any] = {
@@ -33,6 +33,7 @@ def _body(provider: Any, call: Call) -> dict[str, Any]:
         (openai.Provider(api_key="k"), "json", True),
         (openaicompat.Provider(api_key="k", base_url="https://example.test/v1"), "tool", True),
         (openrouter.Provider(api_key="k"), "tool", True),
+        (vercel.Provider(api_key="k"), "tool", True),
         (anthropic.Provider(api_key="k"), "tool", False),
         (google.Provider(api_key="k"), "json", True),
     ],

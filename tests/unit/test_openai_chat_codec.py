@@ -273,7 +273,13 @@ def _corpus() -> list[Scenario]:
     manifest = CASSETTES / "manifest.json"
     if not manifest.exists():
         return []
-    return [scenario for scenario in load_manifest(manifest) if scenario.kind in PROVIDERS]
+    # Entries a later wire superseded are matched leniently (method and URL only), so their
+    # bodies are not compared here either.
+    return [
+        scenario
+        for scenario in load_manifest(manifest)
+        if scenario.kind in PROVIDERS and scenario.match == "strict"
+    ]
 
 
 CORPUS = _corpus()
@@ -475,14 +481,29 @@ def test_assistant_empty_text_has_no_content_key() -> None:
     assert "content" not in _assistant_body(CALL)
 
 
-def test_assistant_reasoning_is_never_sent() -> None:
-    body = _assistant_body(
-        ReasoningPart(text="thinking hard", provider_metadata={"openrouter": {"reasoning_details": [{}]}}),
-        TextPart(text="Sure."),
-        CALL,
-    )
+def test_openai_never_sends_reasoning_back() -> None:
+    prompt = [
+        Message.user("hi"),
+        Message(
+            role="assistant",
+            content=[
+                ReasoningPart(
+                    text="thinking hard", provider_metadata={"openrouter": {"reasoning_details": [{}]}}
+                ),
+                TextPart(text="Sure."),
+                CALL,
+            ],
+        ),
+    ]
+    body = build(openai.Codec("gpt-4o"), prompt=prompt)["messages"][1]
     assert body["content"] == "Sure."
     assert "thinking hard" not in json.dumps(body)
+    assert set(body) == {"role", "content", "tool_calls"}
+
+
+def test_openrouter_sends_reasoning_without_details_nowhere() -> None:
+    # Reasoning that came without details (a plain "reasoning" text) has nothing to send back.
+    body = _assistant_body(ReasoningPart(text="thinking hard"), TextPart(text="Sure."), CALL)
     assert set(body) == {"role", "content", "tool_calls"}
 
 
@@ -989,7 +1010,10 @@ def test_openrouter_stream_reasoning_deltas() -> None:
     ]
     reasoning = [part for part in parts if isinstance(part, ReasoningDeltaPart)]
     assert [part.delta for part in reasoning] == ["The", " user"]
-    assert reasoning[0].provider_metadata == {"openrouter": {"reasoning_details": [detail]}}
+    # The details are whole only when the block ends, so they come with its end part.
+    assert all(not part.provider_metadata for part in reasoning)
+    end = next(part for part in parts if isinstance(part, ReasoningEndPart))
+    assert end.provider_metadata == {"openrouter": {"reasoning_details": [detail]}}
     assert [part.delta for part in parts if isinstance(part, TextDeltaPart)] == ["\n\n"]
 
 

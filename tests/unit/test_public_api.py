@@ -14,7 +14,7 @@ import pytest
 import reverie
 from tests.conftest import ROOT
 
-PROVIDER_MODULES = ["openai", "openaicompat", "openrouter", "anthropic", "google"]
+PROVIDER_MODULES = ["openai", "openaicompat", "openrouter", "vercel", "anthropic", "google"]
 
 
 def isort_key(name: str) -> tuple[int, str]:
@@ -151,7 +151,7 @@ def test_importing_a_provider_skips_the_event_stream_decoder() -> None:
     assert _loaded(_modules_after("import reverie.providers.openrouter"), "reverie._http.eventstream") == []
 
 
-@pytest.mark.parametrize("provider", ["openai", "openaicompat", "openrouter", "anthropic", "google"])
+@pytest.mark.parametrize("provider", PROVIDER_MODULES)
 def test_importing_a_provider_does_no_schema_work(provider: str) -> None:
     # Typed options are pydantic models loaded on first use (reverie.providers._lazy), so a
     # provider import costs httpx2 and the codec, not pydantic.
@@ -193,3 +193,10 @@ def test_generated_sync_code_is_up_to_date() -> None:
         timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
+
+
+def test_vercel_options_load_on_first_use() -> None:
+    modules = _modules_after(
+        "from reverie.providers import vercel; vercel.Options(reasoning={'enabled': True})"
+    )
+    assert "pydantic" in modules and "reverie.providers.vercel._options" in modules

@@ -43,7 +43,14 @@ from tests.faults import FaultServer, cut_stream, status
 CANARY = "sk-canary-7f3a9"
 NEEDLES = (CANARY, "7f3a9")
 """The key, and its tail (a masked key such as ``sk-...7f3a9`` leaks too)."""
-ENV_VARS = ("OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+ENV_VARS = (
+    "OPENROUTER_API_KEY",
+    "OPENAI_API_KEY",
+    "AI_GATEWAY_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+)
 POLICY = RetryPolicy(max_retries=1, initial_delay=0.0)
 
 
@@ -55,7 +62,11 @@ def _available(kind: str) -> bool:
     return True
 
 
-KINDS = [kind for kind in ("openrouter", "openai", "openaicompat", "anthropic", "google") if _available(kind)]
+KINDS = [
+    kind
+    for kind in ("openrouter", "openai", "openaicompat", "vercel", "anthropic", "google")
+    if _available(kind)
+]
 SHAPES = {"anthropic": "anthropic", "google": "gemini"}
 SCENARIOS = ["unauthorized", "server_error", "cut_stream", "connect_error", "garbage"]
 

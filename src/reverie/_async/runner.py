@@ -38,9 +38,10 @@ async def drive(run: Run) -> AsyncIterator[AgentStreamPart]:
                 try:
                     if action.streaming:
                         stream = action.model.stream_async(action.call)
+                        feed_part = run.feed_part  # bound once: this loop runs for every part
                         try:
                             async for part in stream:
-                                forwarded = run.feed_part(part)
+                                forwarded = feed_part(part)
                                 if forwarded is not None:
                                     yield forwarded
                         finally:

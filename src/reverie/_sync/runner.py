@@ -39,9 +39,10 @@ def drive(run: Run) -> Iterator[AgentStreamPart]:
                 try:
                     if action.streaming:
                         stream = action.model.stream(action.call)
+                        feed_part = run.feed_part  # bound once: this loop runs for every part
                         try:
                             for part in stream:
-                                forwarded = run.feed_part(part)
+                                forwarded = feed_part(part)
                                 if forwarded is not None:
                                     yield forwarded
                         finally:

@@ -10,11 +10,12 @@ called from sync code gets a private event loop (``reverie._concurrency``).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from reverie import _concurrency
+from reverie._content import ProviderMetadata
 from reverie._errors import UserError
 from reverie._model import ToolDefinition
 from reverie._tools import schema
@@ -39,6 +40,7 @@ class FunctionTool(Generic[P, R]):
         name: str | None = None,
         description: str | None = None,
         parallel: bool = False,
+        provider_options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         if not callable(function):
             raise UserError(f"@tool expects a function, got {type(function).__name__}")
@@ -47,6 +49,10 @@ class FunctionTool(Generic[P, R]):
         self._description = description
         self.parallel = parallel
         """Calls of parallel tools in one step run concurrently."""
+        self.provider_options: ProviderMetadata = {
+            key: dict(value) for key, value in (provider_options or {}).items()
+        }
+        """Sent with the tool's definition, e.g. an Anthropic ``cache_control`` marker."""
         self.is_async = inspect.iscoroutinefunction(function)
         self._signature = inspect.signature(function)
         for parameter in self._signature.parameters.values():
@@ -79,7 +85,12 @@ class FunctionTool(Generic[P, R]):
 
     def definition(self) -> ToolDefinition:
         """The tool as sent to the model."""
-        return ToolDefinition(name=self.name, description=self.description, parameters=self.parameters)
+        return ToolDefinition(
+            name=self.name,
+            description=self.description,
+            parameters=self.parameters,
+            provider_options={key: dict(value) for key, value in self.provider_options.items()},
+        )
 
     def validate(self, input_json: str) -> dict[str, Any]:
         """Validate the model's JSON input into keyword arguments for the function.
@@ -114,7 +125,11 @@ def tool(function: Callable[P, R], /) -> FunctionTool[P, R]: ...
 
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None, parallel: bool = False
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parallel: bool = False,
+    provider_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
 
 
@@ -125,6 +140,7 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     parallel: bool = False,
+    provider_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
     """Make a function callable by the model; use bare (``@tool``) or with options.
 
@@ -133,11 +149,19 @@ def tool(
         name: The name the model sees (default: the function's name).
         description: What the tool does (default: the docstring, without its ``Args:`` section).
         parallel: Let calls of this tool in one step run concurrently with other parallel calls.
+        provider_options: Per-provider settings sent with the tool's definition, e.g.
+            ``{"anthropic": {"cache_control": {"type": "ephemeral"}}}`` to cache the
+            prompt up to and including this tool.
     """
+    options = provider_options
     if function is not None:
-        return FunctionTool(function, name=name, description=description, parallel=parallel)
+        return FunctionTool(
+            function, name=name, description=description, parallel=parallel, provider_options=options
+        )
 
     def decorate(inner: Callable[P, R]) -> FunctionTool[P, R]:
-        return FunctionTool(inner, name=name, description=description, parallel=parallel)
+        return FunctionTool(
+            inner, name=name, description=description, parallel=parallel, provider_options=options
+        )
 
     return decorate

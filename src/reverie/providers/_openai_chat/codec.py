@@ -1,20 +1,21 @@
-"""The OpenAI chat-completions codec, shared by ``openai``, ``openaicompat`` and ``openrouter``.
+"""The OpenAI chat-completions codec, shared by ``openai``, ``openaicompat``, ``openrouter`` and ``vercel``.
 
 ``OpenAIChatCodec`` ties the family together: requests are built in ``encode.py``, whole
 responses and errors are read in ``decode.py``, streams in ``stream.py``. Variants subclass
 it and override its named hooks (after fantasy's ``language_model_hooks.go`` and the
 Vercel AI SDK's ``transformRequestBody``): ``prepare_body``, ``extract_usage``,
-``extract_reasoning``, ``extract_reasoning_delta`` (with ``reasoning_keys``) and
-``response_metadata``. This module holds no wire logic of its own.
+``extract_reasoning``, ``extract_reasoning_delta`` (with ``reasoning_keys``),
+``reasoning_metadata``, ``assistant_fields`` and ``response_metadata``. This module holds
+no wire logic of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from reverie._codec import WireRequest, reads_payload
-from reverie._content import CallWarning, ProviderMetadata, ReasoningPart, Usage
+from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart, Usage
 from reverie._errors import ProviderError
 from reverie._model import Call, Response
 from reverie.providers._openai_chat import decode, encode
@@ -31,6 +32,9 @@ class OpenAIChatCodec:
     """What ``generate_object(mode="auto")`` uses: ``response_format`` json_schema (fantasy v0.41.2)."""
     supports_json_output: ClassVar[bool] = True
     """``Call.response_format`` is encoded as ``response_format`` (strict json_schema)."""
+
+    cache_markers: ClassVar[bool] = False
+    """Whether Anthropic ``cache_control`` markers are placed on the request (``cache.py``)."""
 
     reasoning_keys: ClassVar[frozenset[str]] = frozenset()
     """Delta fields that carry reasoning; the stream decoder calls ``extract_reasoning_delta`` only then."""
@@ -55,6 +59,8 @@ class OpenAIChatCodec:
             supports_top_k=self.supports_top_k,
             stream=stream,
             warnings=warnings,
+            assistant_fields=self.assistant_fields,
+            cache_markers=self.cache_markers,
         )
         self.prepare_body(body, call, stream=stream, warnings=warnings)
         return WireRequest(path="/chat/completions", body=body, warnings=warnings)
@@ -78,6 +84,14 @@ class OpenAIChatCodec:
     def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
         """Hook: the reasoning text (and metadata) carried by a stream delta."""
         return "", {}
+
+    def reasoning_metadata(self, details: list[dict[str, Any]]) -> ProviderMetadata:
+        """Hook: the metadata of a streamed reasoning block, from its ``reasoning_details``."""
+        return {}
+
+    def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
+        """Hook: fields an assistant message adds from its parts (reasoning sent back)."""
+        return {}
 
     def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:
         """Hook: token counts, plus anything the variant wants in provider metadata."""

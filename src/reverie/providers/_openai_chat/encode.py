@@ -1,4 +1,4 @@
-"""Chat-completions request bodies, shared by ``openai``, ``openaicompat`` and ``openrouter``.
+"""Chat-completions request bodies, shared by ``openai``, ``openaicompat``, ``openrouter`` and ``vercel``.
 
 Request bodies reproduce fantasy's byte-for-byte-recorded ones as JSON values: only the
 fields that carry information, no ``null``s, ``stream_options`` only when streaming.
@@ -10,7 +10,7 @@ It does not read responses.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from reverie._content import (
@@ -22,8 +22,12 @@ from reverie._content import (
     ToolCallPart,
     ToolResultPart,
 )
+from reverie._errors import UserError
 from reverie._model import Call, ResponseFormat, ToolDefinition
-from reverie.providers._openai_chat.wire import ToolCallPayload
+from reverie.providers._openai_chat.cache import mark
+
+AssistantFields = Callable[[list[ContentPart]], dict[str, Any]]
+"""A variant's extra fields for an assistant message, from its content parts."""
 
 # Sampling settings that OpenAI reasoning models reject; fantasy and the Vercel AI SDK
 # drop them with a warning instead of letting the request fail.
@@ -48,6 +52,8 @@ def request_body(
     supports_top_k: bool,
     stream: bool,
     warnings: list[CallWarning],
+    assistant_fields: AssistantFields | None = None,
+    cache_markers: bool = False,
 ) -> dict[str, Any]:
     """The body every chat-completions variant sends for ``call``.
 
@@ -59,8 +65,11 @@ def request_body(
         supports_top_k: Whether ``top_k`` is sent (otherwise it becomes a warning).
         stream: Whether the request streams.
         warnings: Unsupported settings are appended here.
+        assistant_fields: The variant's extra fields of an assistant message (its reasoning).
+        cache_markers: Whether Anthropic cache markers are placed (see ``cache``).
     """
-    body: dict[str, Any] = {"model": model_id, "messages": encode_messages(call.prompt)}
+    messages = encode_messages(call.prompt, assistant_fields, cache_markers=cache_markers)
+    body: dict[str, Any] = {"model": model_id, "messages": messages}
     if call.max_output_tokens is not None:
         body["max_completion_tokens" if reasoning_model else "max_tokens"] = call.max_output_tokens
     settings: dict[str, Any] = {
@@ -84,7 +93,7 @@ def request_body(
         else:
             warnings.append(CallWarning(setting="top_k", message=f"top_k is not supported by {provider}"))
     if call.tools:
-        body["tools"] = encode_tools(call.tools)
+        body["tools"] = encode_tools(call.tools, cache_markers=cache_markers)
         body["tool_choice"] = encode_tool_choice(call.tool_choice or "auto")
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
@@ -132,10 +141,11 @@ def strict_schema(schema: Any) -> Any:
     return result
 
 
-def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
-    """The ``tools`` array: every tool a non-strict function."""
-    return [
-        {
+def encode_tools(tools: Sequence[ToolDefinition], *, cache_markers: bool = False) -> list[dict[str, Any]]:
+    """The ``tools`` array: every tool a non-strict function (marked for caching if asked)."""
+    encoded: list[dict[str, Any]] = []
+    for tool in tools:
+        entry: dict[str, Any] = {
             "type": "function",
             "function": {
                 "name": tool.name,
@@ -144,8 +154,10 @@ def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
                 "strict": False,
             },
         }
-        for tool in tools
-    ]
+        if cache_markers:
+            mark(entry, tool.provider_options)
+        encoded.append(entry)
+    return encoded
 
 
 def encode_tool_choice(choice: str) -> Any:
@@ -155,23 +167,49 @@ def encode_tool_choice(choice: str) -> Any:
     return {"type": "function", "function": {"name": choice}}
 
 
-def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """The ``messages`` array: plain-string content wherever the recordings have it."""
+def encode_messages(
+    messages: Sequence[Message],
+    assistant_fields: AssistantFields | None = None,
+    *,
+    cache_markers: bool = False,
+) -> list[dict[str, Any]]:
+    """The ``messages`` array: plain-string content wherever the recordings have it.
+
+    With ``cache_markers``, Anthropic ``cache_control`` markers are placed (see ``cache``).
+    """
     encoded: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "system":
-            encoded.append({"role": "system", "content": message.text})
+            system: dict[str, Any] = {"role": "system", "content": message.text}
+            if cache_markers:
+                mark(system, message.provider_options)
+            encoded.append(system)
         elif message.role == "user":
-            encoded.append({"role": "user", "content": _encode_user_content(message.content)})
+            user: dict[str, Any] = {
+                "role": "user",
+                "content": _encode_user_content(message.content, cache_markers),
+            }
+            if cache_markers:
+                mark(user, message.provider_options)
+            encoded.append(user)
             encoded.extend(_encode_tool_results(message.content))
         elif message.role == "assistant":
-            encoded.append(_encode_assistant(message.content))
+            assistant = _encode_assistant(message, cache_markers)
+            if assistant_fields is not None:
+                assistant.update(assistant_fields(message.content))
+            encoded.append(assistant)
         else:
             encoded.extend(_encode_tool_results(message.content))
     return encoded
 
 
-def _encode_user_content(parts: list[ContentPart]) -> str | list[dict[str, Any]]:
+def _encode_user_content(parts: list[ContentPart], cache_markers: bool) -> str | list[dict[str, Any]]:
+    for part in parts:
+        if not isinstance(part, TextPart | FilePart | ToolResultPart):
+            raise UserError(
+                f"a user message cannot carry a {part.type} part on the chat-completions API; "
+                "send text and files (or tool results)"
+            )
     texts = [part for part in parts if isinstance(part, TextPart)]
     files = [part for part in parts if isinstance(part, FilePart)]
     if not files and len(texts) == 1:
@@ -179,9 +217,14 @@ def _encode_user_content(parts: list[ContentPart]) -> str | list[dict[str, Any]]
     encoded: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
-            encoded.append({"type": "text", "text": part.text})
+            block: dict[str, Any] = {"type": "text", "text": part.text}
         elif isinstance(part, FilePart):
-            encoded.append(_encode_file(part))
+            block = _encode_file(part)
+        else:
+            continue
+        if cache_markers:
+            mark(block, part.provider_options)
+        encoded.append(block)
     return encoded
 
 
@@ -195,11 +238,15 @@ def _encode_file(part: FilePart) -> dict[str, Any]:
     return {"type": "file", "file": file}
 
 
-def _encode_assistant(parts: list[ContentPart]) -> dict[str, Any]:
-    # Reasoning is never sent back in this family; whitespace-only text is (glm-4.5's
-    # "\n\n" is echoed verbatim), while "" leaves the content key out.
-    text = "".join(part.text for part in parts if isinstance(part, TextPart))
-    calls: list[ToolCallPayload] = [
+def _encode_assistant(assistant: Message, cache_markers: bool) -> dict[str, Any]:
+    parts = assistant.content
+    # Reasoning goes back only through the variant's ``assistant_fields``. Whitespace-only
+    # text is sent verbatim (glm-4.5's "\n\n" is echoed), while "" leaves the content key out.
+    # With several text parts the last one is the content, as fantasy sends it: a streamed
+    # step whose text a tool call split (avian's kimi) is echoed with its last piece only.
+    texts = [part.text for part in parts if isinstance(part, TextPart)]
+    text = texts[-1] if texts else ""
+    calls: list[dict[str, Any]] = [
         {
             "id": part.tool_call_id,
             "type": "function",
@@ -213,7 +260,23 @@ def _encode_assistant(parts: list[ContentPart]) -> dict[str, Any]:
         message["content"] = text
     if calls:
         message["tool_calls"] = calls
+    if cache_markers:
+        _mark_assistant(message, assistant)
     return message
+
+
+def _mark_assistant(message: dict[str, Any], assistant: Message) -> None:
+    # The recorded requests carry a marked assistant message's marker on its last tool call.
+    calls = [
+        part for part in assistant.content if isinstance(part, ToolCallPart) and not part.provider_executed
+    ]
+    encoded_calls: list[dict[str, Any]] = message.get("tool_calls", [])
+    for part, encoded in zip(calls, encoded_calls, strict=True):
+        mark(encoded, part.provider_options)
+    if encoded_calls:
+        mark(encoded_calls[-1], assistant.provider_options)
+    else:
+        mark(message, assistant.provider_options)
 
 
 def _encode_tool_results(parts: list[ContentPart]) -> list[dict[str, Any]]:

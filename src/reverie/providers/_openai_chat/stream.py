@@ -8,7 +8,9 @@ Observed upstream variations this handles (see the recorded streams):
 - ``finish_reason`` arrives on its own chunk, or on every tool-call chunk (DeepInfra), and
   usage on a later chunk (OpenRouter) or one with ``"choices": []`` (OpenAI, Groq), so the
   ``finish`` part is emitted when the stream ends, not when the reason is first seen;
-- an ``{"error": ...}`` chunk is an in-band failure and raises.
+- an ``{"error": ...}`` chunk is an in-band failure and raises;
+- ``reasoning_details`` come in pieces; they are gathered (``reasoning.StreamedDetails``) and
+  given to the reasoning block when it ends.
 
 Where the variants differ (reasoning fields, usage extras, finish metadata) the decoder
 asks the codec through the ``StreamHooks`` protocol. This module builds no requests.
@@ -38,6 +40,7 @@ from reverie._parts import (
     ToolInputStartPart,
 )
 from reverie.providers._openai_chat.decode import map_finish_reason
+from reverie.providers._openai_chat.reasoning import StreamedDetails, details_of
 from reverie.providers._openai_chat.wire import (
     CompletionPayload,
     MessagePayload,
@@ -57,6 +60,10 @@ class StreamHooks(Protocol):
 
     def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
         """The reasoning text (and metadata) carried by a stream delta."""
+        ...
+
+    def reasoning_metadata(self, details: list[dict[str, Any]]) -> ProviderMetadata:
+        """The metadata of a finished reasoning block, from its ``reasoning_details``."""
         ...
 
     def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:
@@ -87,7 +94,9 @@ class ChatStreamDecoder:
     def __init__(self, hooks: StreamHooks) -> None:
         self._hooks = hooks
         self._text_open = False
+        self._text_blocks = 0
         self._reasoning_open = False
+        self._details = StreamedDetails()
         self._calls: dict[int, _PendingCall] = {}
         self._finish_reason: str | None = None
         self._usage: Usage | None = None
@@ -135,23 +144,36 @@ class ChatStreamDecoder:
             text = expect_string(text, "delta.content")
             if not self._text_open:
                 self._text_open = True
-                parts.append(TextStartPart(id=_TEXT_ID))
-            parts.append(TextDeltaPart(id=_TEXT_ID, delta=text))
+                self._text_blocks += 1
+                parts.append(TextStartPart(id=self._text_id))
+            parts.append(TextDeltaPart(id=self._text_id, delta=text))
         tool_calls = delta.get("tool_calls")
         if tool_calls:
+            # A tool call ends the text before it; text after it is a block of its own
+            # (as fantasy folds it, so an echoed assistant message matches the recordings).
+            if self._text_open:
+                self._text_open = False
+                parts.append(TextEndPart(id=self._text_id))
             for fragment in tool_calls:
                 parts.extend(self._tool_fragment(fragment))
         return parts
 
+    @property
+    def _text_id(self) -> str:
+        return _TEXT_ID if self._text_blocks <= 1 else f"{_TEXT_ID}-{self._text_blocks}"
+
     def _reasoning(self, delta: MessagePayload) -> list[ModelStreamPart]:
         reasoning, metadata = self._hooks.extract_reasoning_delta(delta)
-        if not reasoning and not metadata:
+        details = details_of(delta.get("reasoning_details"))
+        self._details.add(details)
+        if not reasoning and not metadata and not details:
             return []
         parts: list[ModelStreamPart] = []
         if not self._reasoning_open:
             self._reasoning_open = True
             parts.append(ReasoningStartPart(id=_REASONING_ID))
-        parts.append(ReasoningDeltaPart(id=_REASONING_ID, delta=reasoning, provider_metadata=metadata))
+        if reasoning or metadata:
+            parts.append(ReasoningDeltaPart(id=_REASONING_ID, delta=reasoning, provider_metadata=metadata))
         return parts
 
     def _tool_fragment(self, fragment: ToolCallPayload) -> list[ModelStreamPart]:
@@ -184,9 +206,11 @@ class ChatStreamDecoder:
             )
         parts: list[ModelStreamPart] = []
         if self._reasoning_open:
-            parts.append(ReasoningEndPart(id=_REASONING_ID))
+            # The details are complete only now; the block's metadata comes with its end.
+            metadata = self._hooks.reasoning_metadata(self._details.result())
+            parts.append(ReasoningEndPart(id=_REASONING_ID, provider_metadata=metadata))
         if self._text_open:
-            parts.append(TextEndPart(id=_TEXT_ID))
+            parts.append(TextEndPart(id=self._text_id))
         for pending in self._calls.values():
             parts.append(ToolInputEndPart(id=pending.id))
             parts.append(

@@ -68,9 +68,12 @@ def request_body(call: Call, *, model_id: str, stream: bool, warnings: list[Call
     if options.thinking is not None:
         budget = options.thinking.budget_tokens
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        # The recorded rule: the budget comes on top of the answer's tokens
-        # (no max_output_tokens and a 4000 budget give "max_tokens": 8096).
-        max_tokens += budget
+        # Recorded (v0.41.2): without max_output_tokens, max_tokens stays 4096 (a 4000
+        # budget fits in it); an explicit max_output_tokens is for the answer, so the
+        # budget comes on top. The API wants max_tokens above the budget, so a budget the
+        # default cannot hold also comes on top rather than making a request that fails.
+        if call.max_output_tokens is not None or budget >= DEFAULT_MAX_TOKENS:
+            max_tokens += budget
         for key in [key for key, value in sampling.items() if value is not None]:
             warnings.append(
                 CallWarning(setting=key, message=f"{key} is not supported when thinking is enabled")

@@ -6,14 +6,18 @@
 
 The key travels in the ``x-goog-api-key`` header, never in the URL. Tool schemas are
 converted to Gemini's dialect (``to_gemini_schema``); what it cannot express is dropped
-with a warning. Thought summaries become reasoning parts; function calls, which Gemini
-sends without ids, get the tool's name as id (as fantasy did).
+with a warning. Thought summaries become reasoning parts; a function call the response
+leaves without an id (Gemini 2.5 does) gets one from ``tool_call_id`` (default: a random
+UUID4 string), which goes back as ``functionCall.id`` / ``functionResponse.id``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
+
+import httpx2
 
 from reverie._errors import MissingAPIKeyError
 from reverie._provider import Provider as _BaseProvider
@@ -33,12 +37,44 @@ class Provider(_BaseProvider):
     """Gemini (``https://generativelanguage.googleapis.com/v1beta``).
 
     The key defaults to ``GEMINI_API_KEY``, then ``GOOGLE_API_KEY``.
+
+    Args:
+        tool_call_id: Makes the id of each function call a response leaves without one
+            (default: a random UUID4 string), e.g. a counter for reproducible requests.
+        **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
+            ``http_client``, ``async_http_client``, ``max_response_bytes``.
     """
 
     name = "google"
     api_key_env = "GEMINI_API_KEY"
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"
     codec_type = Codec
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx2.Client | None = None,
+        async_http_client: httpx2.AsyncClient | None = None,
+        max_response_bytes: int | None = None,
+        tool_call_id: Callable[[], str] | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            headers=headers,
+            http_client=http_client,
+            async_http_client=async_http_client,
+        )
+        if max_response_bytes is not None:  # None keeps the base class's default
+            self.max_response_bytes = max_response_bytes
+        self.tool_call_id = tool_call_id
+
+    def codec(self, model_id: str) -> Codec:
+        """The Gemini codec for ``model_id``, minting call ids with ``tool_call_id``."""
+        return Codec(model_id, tool_call_id=self.tool_call_id)
 
     def _resolve_api_key(self, api_key: str | None) -> str | None:
         if api_key:

@@ -22,6 +22,8 @@ class ThinkingConfig(BaseModel):
     """Tokens the model may think; positive budgets below 128 are raised to 128, 0 turns thinking off."""
     include_thoughts: bool | None = None
     """Return thought summaries (they become reasoning parts)."""
+    thinking_level: Literal["minimal", "low", "medium", "high"] | None = None
+    """How hard Gemini 3 models think; sent upper-cased as ``thinkingLevel`` (e.g. ``"HIGH"``)."""
 
 
 class SafetySetting(BaseModel):

@@ -7,7 +7,7 @@ holds no wire logic of its own and does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 from reverie._codec import WireRequest, reads_payload
@@ -27,9 +27,16 @@ class GeminiCodec:
     """What ``generate_object(mode="auto")`` uses: ``responseJsonSchema`` (fantasy v0.41.2)."""
     supports_json_output: ClassVar[bool] = True
 
-    def __init__(self, model_id: str) -> None:
-        # Both "gemini-2.5-flash" and the API's own "models/gemini-2.5-flash" are accepted.
+    def __init__(self, model_id: str, *, tool_call_id: Callable[[], str] | None = None) -> None:
+        """A codec for ``model_id``.
+
+        Args:
+            model_id: ``"gemini-2.5-flash"`` or the API's own ``"models/gemini-2.5-flash"``.
+            tool_call_id: Makes the id of each function call the response leaves without
+                one (default: a random UUID4 string).
+        """
         self.model_id = model_id.removeprefix("models/")
+        self._new_call_id = tool_call_id or decode.random_call_id
 
     def build_request(self, call: Call, *, stream: bool) -> WireRequest:
         """The ``generateContent`` (or streaming) request for ``call``."""
@@ -41,11 +48,11 @@ class GeminiCodec:
     @reads_payload("Gemini response")
     def parse_response(self, payload: Any) -> Response:
         """Read a ``GenerateContentResponse``."""
-        return decode.read_response(payload)
+        return decode.read_response(payload, decode.CallIds(self._new_call_id))
 
     def stream_decoder(self) -> GeminiStreamDecoder:
         """A decoder for one ``streamGenerateContent`` event stream."""
-        return GeminiStreamDecoder()
+        return GeminiStreamDecoder(decode.CallIds(self._new_call_id))
 
     def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
         """The error for a non-2xx answer, with the API's status and message (see ``decode.read_error``)."""

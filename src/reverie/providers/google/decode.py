@@ -2,7 +2,7 @@
 
 A ``GenerateContentResponse`` becomes a ``Response``: thought parts become reasoning, text
 parts text (a ``thoughtSignature`` kept in ``provider_metadata["google"]["thought_signature"]``),
-``functionCall`` parts tool calls with minted ids, ``inlineData`` parts files. Also here,
+``functionCall`` parts tool calls (ids minted where the API sent none), ``inlineData`` parts files. Also here,
 because the stream decoder shares them: reading parts, minting call ids, mapping finish
 reasons, reading usage and building errors. This module builds no requests and decodes no
 streams.
@@ -13,7 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from reverie._codec import expect_object, expect_string, status_error
@@ -108,28 +109,27 @@ def inband_error(error: Any) -> ProviderError:
     )
 
 
-class CallIds:
-    """Ids for function calls, which Gemini sends without one.
+def random_call_id() -> str:
+    """A random UUID4 string, the default id of a call the response leaves without one."""
+    return str(uuid.uuid4())
 
-    As recorded, a call's id is the tool's name (``{"functionCall": {"id": "weather", ...}}``
-    goes back on the next step); a second call of the same tool in one response gets
-    ``name_2``, ``name_3``, ... so that results can still be told apart.
+
+class CallIds:
+    """Ids for function calls: the one the API sent, else a fresh one from ``new_id``.
+
+    Gemini 3 names its calls (``"id": "wxvlv0tv"``); Gemini 2.5 does not, and the id then
+    comes from the provider's ``tool_call_id`` factory (recorded: ``"1"``, ``"2"``, ...), so
+    that two calls of one tool never collide.
     """
 
-    __slots__ = ("_seen",)
+    __slots__ = ("_new_id",)
 
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
+    def __init__(self, new_id: Callable[[], str] = random_call_id) -> None:
+        self._new_id = new_id
 
-    def mint(self, given: str | None, name: str) -> str:
-        """The id of the next call: ``given`` if the API sent one, else derived from ``name``."""
-        base = given or name or "call"
-        candidate, number = base, 1
-        while candidate in self._seen:
-            number += 1
-            candidate = f"{base}_{number}"
-        self._seen.add(candidate)
-        return candidate
+    def mint(self, given: str | None) -> str:
+        """The id of the next call: ``given`` if the API sent one, else a fresh one."""
+        return given or self._new_id()
 
 
 def signature_metadata(part: PartPayload) -> ProviderMetadata:
@@ -138,13 +138,24 @@ def signature_metadata(part: PartPayload) -> ProviderMetadata:
     return {PROVIDER: {"thought_signature": signature}} if signature else {}
 
 
+def unspoken_reasoning(part: PartPayload) -> list[ReasoningPart]:
+    """An empty reasoning part for a signed call that came with no thought text, else nothing.
+
+    Gemini 3 may think without summarising (no ``thought`` part, recorded when streaming),
+    yet sign the call; the step still shows that it reasoned, and the signature is there
+    for whoever reads reasoning parts. The call keeps the signature it goes back with.
+    """
+    metadata = signature_metadata(part)
+    return [ReasoningPart(text="", provider_metadata=metadata)] if metadata else []
+
+
 def function_call_part(part: PartPayload, ids: CallIds) -> ToolCallPart:
     """A tool call from a ``functionCall`` part; its ``thoughtSignature`` stays in the metadata."""
     call = part.get("functionCall") or {}
     name = call.get("name") or ""
     arguments = call.get("args")
     return ToolCallPart(
-        tool_call_id=ids.mint(call.get("id"), name),
+        tool_call_id=ids.mint(call.get("id")),
         tool_name=name,
         input=json.dumps(
             arguments if arguments is not None else {}, ensure_ascii=False, separators=(",", ":")
@@ -184,7 +195,7 @@ def response_metadata(payload: ResponsePayload, candidate: CandidatePayload | No
     return {PROVIDER: metadata} if metadata else {}
 
 
-def read_response(payload: Any) -> Response:
+def read_response(payload: Any, ids: CallIds) -> Response:
     """Read a ``GenerateContentResponse``; an ``{"error": ...}`` object raises its in-band error."""
     answer = cast(ResponsePayload, expect_object(payload, "the Gemini response"))
     if "error" in answer:
@@ -206,9 +217,10 @@ def read_response(payload: Any) -> Response:
         raise InvalidResponseError("Gemini response has no candidates", body=json.dumps(payload)[:500])
     candidate = candidates[0]
     content: list[ContentPart] = []
-    ids = CallIds()
     for part in (candidate.get("content") or {}).get("parts") or []:
         if "functionCall" in part:
+            if not any(isinstance(item, ReasoningPart) for item in content):
+                content.extend(unspoken_reasoning(part))
             content.append(function_call_part(part, ids))
         elif "inlineData" in part:
             file = file_part(part)

@@ -6,9 +6,10 @@ when it has settings, one ``tools`` entry of ``functionDeclarations`` whose sche
 Gemini's dialect (``schema.py``), and ``toolConfig.functionCallingConfig``. Tool results go
 back as ``functionResponse`` parts of a ``user`` turn, ``{"result": "<output>"}``.
 
-Thought text and ``thoughtSignature`` are not sent back (as recorded); reasoning from any
-provider is dropped here, while a call's signature stays on the call's
-``provider_metadata["google"]["thought_signature"]``. This module does not read responses.
+Thought text is not sent back (as recorded); reasoning parts from any provider are dropped
+here. A ``thoughtSignature`` goes back on the part that carried it: a call's or a text's
+``provider_metadata["google"]["thought_signature"]`` becomes the ``thoughtSignature`` of
+its ``functionCall`` or ``text`` part (as recorded). This module does not read responses.
 """
 
 from __future__ import annotations
@@ -92,20 +93,28 @@ def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
     for part in parts:
         if isinstance(part, TextPart):
             if part.text:
-                encoded.append({"text": part.text})
+                encoded.append(_signed({"text": part.text}, part))
         elif isinstance(part, FilePart):
             data = base64.b64encode(part.data).decode("ascii")
             encoded.append({"inlineData": {"mimeType": part.media_type, "data": data}})
         elif isinstance(part, ToolCallPart):
             if not part.provider_executed:
-                # Recorded: {"functionCall": {"id": "weather", "name": "weather", "args": {...}}},
-                # without the thoughtSignature the response carried.
+                # Recorded: {"functionCall": {"id": "1", "name": "weather", "args": {...}},
+                # "thoughtSignature": "..."}, the signature as the response carried it.
                 arguments = json_object_or_empty(part.input)
                 call = {"id": part.tool_call_id, "name": part.tool_name, "args": arguments}
-                encoded.append({"functionCall": call})
+                encoded.append(_signed({"functionCall": call}, part))
         elif isinstance(part, ToolResultPart):
             response = {"id": part.tool_call_id, "name": part.tool_name, "response": {"result": part.output}}
             encoded.append({"functionResponse": response})
+    return encoded
+
+
+def _signed(encoded: dict[str, Any], part: TextPart | ToolCallPart) -> dict[str, Any]:
+    # Only Gemini's own signature goes back; other providers' metadata means nothing here.
+    signature = part.provider_metadata.get(PROVIDER, {}).get("thought_signature")
+    if isinstance(signature, str) and signature:
+        encoded["thoughtSignature"] = signature
     return encoded
 
 
@@ -127,6 +136,9 @@ def _generation_config(call: Call, options: Options, warnings: list[CallWarning]
         encoded: dict[str, Any] = {}
         if thinking.include_thoughts is not None:
             encoded["includeThoughts"] = thinking.include_thoughts
+        if thinking.thinking_level is not None:
+            # Recorded: {"includeThoughts": true, "thinkingLevel": "HIGH"}.
+            encoded["thinkingLevel"] = thinking.thinking_level.upper()
         budget = thinking.thinking_budget
         if budget is not None:
             if 0 < budget < MIN_THINKING_BUDGET:

@@ -1,14 +1,16 @@
 """Decoding a Gemini ``streamGenerateContent?alt=sse`` stream into reverie stream parts.
 
 Each SSE event (separated by CRLF CRLF) is a whole ``GenerateContentResponse`` chunk:
-text and thought parts arrive in fragments, function calls arrive whole (and without
-ids), ``finishReason`` and ``usageMetadata`` come with the last chunk. The ``finish`` part is
+text and thought parts arrive in fragments, function calls arrive whole (Gemini 2.5's
+without ids), ``finishReason`` and ``usageMetadata`` come with the last chunk. The ``finish`` part is
 emitted when the stream ends; a stream without a finish reason (or a prompt block) raises
 a retryable error, and an ``{"error": {...}}`` chunk raises at once.
 
 Signatures keep the shape ``generate`` gives them (``{"google": {"thought_signature": ...}}``):
 on a reasoning delta, on a tool call, and, for text, on the block's ``text_end`` part,
 because Gemini 3 sends a text block's signature on a trailing ``{"text": ""}`` part.
+A signed call that no thought text came before also gets an empty reasoning block whose
+delta carries the signature, as ``generate`` gives it an empty reasoning part.
 
 Reading parts, minting call ids, mapping finish reasons, reading usage and in-band errors
 are shared with the non-streaming reader in ``decode.py``. No requests are built here.
@@ -51,10 +53,11 @@ from reverie.providers.google.wire import PROVIDER, PartPayload, ResponsePayload
 class GeminiStreamDecoder:
     """Stateful decoder for one streamed Gemini answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, ids: CallIds | None = None) -> None:
         self._open: tuple[Literal["text", "reasoning"], str] | None = None
         self._blocks = 0
-        self._ids = CallIds()
+        self._reasoned = False
+        self._ids = ids or CallIds()
         self._has_calls = False
         self._finish_reason: str | None = None
         self._blocked = False
@@ -122,6 +125,13 @@ class GeminiStreamDecoder:
     def _part(self, part: PartPayload) -> list[ModelStreamPart]:
         if "functionCall" in part:
             parts = self._close()
+            signature = signature_metadata(part)
+            if signature and not self._reasoned:
+                # As in generate: a signed call with no thought text before it still
+                # yields a reasoning part, empty, that carries the signature.
+                parts.extend(self._switch("reasoning"))
+                parts.append(ReasoningDeltaPart(id=self._block_id(), delta="", provider_metadata=signature))
+                parts.extend(self._close())
             call = function_call_part(part, self._ids)
             self._has_calls = True
             return [
@@ -164,6 +174,7 @@ class GeminiStreamDecoder:
         parts = self._close()
         self._blocks += 1
         block_id = f"{kind}-{self._blocks}"
+        self._reasoned = self._reasoned or kind == "reasoning"
         self._open = (kind, block_id)
         parts.append(TextStartPart(id=block_id) if kind == "text" else ReasoningStartPart(id=block_id))
         return parts

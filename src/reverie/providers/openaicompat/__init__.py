@@ -10,14 +10,16 @@ no ``Authorization`` header is sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from reverie._codec import dump_options, provider_options
-from reverie._content import CallWarning, ProviderMetadata, ReasoningPart
+from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
+from reverie.providers._openai_chat.reasoning import details_metadata, details_of, parts_from_details
 from reverie.providers._openai_chat.wire import MessagePayload
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ __all__ = ["Codec", "Options", "Provider"]
 
 
 class Codec(OpenAIChatCodec):
-    """Chat-completions codec that also reads ``reasoning``/``reasoning_content`` fields."""
+    """Chat-completions codec that reads ``reasoning``/``reasoning_content`` and sends it back."""
 
     name = "openaicompat"
     supports_top_k = True
@@ -50,15 +52,27 @@ class Codec(OpenAIChatCodec):
         body.update(extra)
 
     def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
-        """DeepSeek-style ``reasoning_content`` or Groq-style ``reasoning``."""
+        """``reasoning_details`` read like OpenRouter's, else ``reasoning_content``/``reasoning``."""
+        details = details_of(message.get("reasoning_details"))
+        if details:
+            return parts_from_details(self.name, details)
         text = _reasoning_text(message)
         return [ReasoningPart(text=text)] if text else []
 
-    reasoning_keys = frozenset({"reasoning", "reasoning_content"})
+    reasoning_keys = frozenset({"reasoning", "reasoning_content", "reasoning_details"})
 
     def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
-        """Reasoning text of a stream delta."""
+        """Reasoning text of a stream delta (its details are gathered by the decoder)."""
         return _reasoning_text(delta), {}
+
+    def reasoning_metadata(self, details: list[dict[str, Any]]) -> ProviderMetadata:
+        """A streamed block's ``reasoning_details``, kept as OpenRouter keeps them."""
+        return details_metadata(self.name, details)
+
+    def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
+        """The previous step's reasoning text goes back as ``reasoning_content``."""
+        text = "".join(part.text for part in parts if isinstance(part, ReasoningPart))
+        return {"reasoning_content": text} if text else {}
 
 
 def _reasoning_text(message: MessagePayload) -> str:

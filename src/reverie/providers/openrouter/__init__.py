@@ -7,19 +7,29 @@
 Every request asks for usage accounting (``"usage": {"include": true}``, as the recorded
 requests do), so the cost OpenRouter reports lands in ``step.provider_metadata["openrouter"]["cost"]``
 and adds up in ``result.total_cost``. Reasoning arrives in ``reasoning`` and
-``reasoning_details``; it is kept on the steps but, as on the wire we reproduce, not sent back.
+``reasoning_details``; the details are kept on the reasoning parts and sent back on the next
+request's assistant message (with the ``reasoning`` text too when the upstream is Anthropic,
+whose signature is also found in ``provider_metadata["anthropic"]["signature"]``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from reverie._codec import dump_options, expect_string, provider_options
-from reverie._content import CallWarning, ProviderMetadata, ReasoningPart, Usage
+from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart, Usage
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
+from reverie.providers._openai_chat.reasoning import (
+    assistant_reasoning_fields,
+    detail_text,
+    details_metadata,
+    details_of,
+    parts_from_details,
+)
 from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
 
 if TYPE_CHECKING:
@@ -33,6 +43,7 @@ class Codec(OpenAIChatCodec):
 
     name = "openrouter"
     supports_top_k = True
+    cache_markers = True
     # No object recordings exist for OpenRouter; as for other OpenAI-compatible endpoints, a
     # forced tool works on every routed model, where response_format depends on the route.
     object_mode = "tool"
@@ -50,27 +61,31 @@ class Codec(OpenAIChatCodec):
 
     def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
         """One reasoning part per ``reasoning_details`` entry (fantasy), else the ``reasoning`` text."""
-        details = message.get("reasoning_details") or []
+        details = details_of(message.get("reasoning_details"))
         if details:
-            return [
-                ReasoningPart(
-                    text=_detail_text(detail), provider_metadata={self.name: {"reasoning_details": [detail]}}
-                )
-                for detail in details
-            ]
+            return parts_from_details(self.name, details)
         text = expect_string(message.get("reasoning"), "message.reasoning")
         return [ReasoningPart(text=text)] if text else []
 
     reasoning_keys = frozenset({"reasoning", "reasoning_details"})
 
     def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
-        """The delta's ``reasoning`` text (or its details' text when only those came)."""
-        details = delta.get("reasoning_details") or []
-        metadata: ProviderMetadata = {self.name: {"reasoning_details": details}} if details else {}
+        """The delta's ``reasoning`` text (or its details' text when only those came).
+
+        The details themselves are gathered by the stream decoder (``reasoning_metadata``).
+        """
         text = expect_string(delta.get("reasoning"), "delta.reasoning")
         if text:
-            return text, metadata
-        return "".join(_detail_text(detail) for detail in details), metadata
+            return text, {}
+        return "".join(detail_text(detail) for detail in details_of(delta.get("reasoning_details"))), {}
+
+    def reasoning_metadata(self, details: list[dict[str, Any]]) -> ProviderMetadata:
+        """The block's details (and an Anthropic signature among them)."""
+        return details_metadata(self.name, details)
+
+    def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
+        """The previous step's ``reasoning_details`` (and Anthropic ``reasoning`` text) go back."""
+        return assistant_reasoning_fields(self.name, parts)
 
     def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:
         """Token counts, and the reported cost for the provider metadata."""
@@ -92,13 +107,6 @@ class Codec(OpenAIChatCodec):
         if upstream:
             metadata["provider"] = upstream
         return {self.name: metadata} if metadata else {}
-
-
-def _detail_text(detail: dict[str, Any]) -> str:
-    # "reasoning.summary" carries "summary", "reasoning.text" carries "text";
-    # "reasoning.encrypted" carries opaque "data" and has no readable text.
-    value = detail.get("text") or detail.get("summary") or ""
-    return value if isinstance(value, str) else ""
 
 
 class Provider(_BaseProvider):

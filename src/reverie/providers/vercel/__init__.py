@@ -1,0 +1,121 @@
+"""The Vercel AI Gateway: many providers' models behind one chat-completions API.
+
+    from reverie.providers import vercel
+    model = vercel.Provider().language_model("anthropic/claude-sonnet-4")  # AI_GATEWAY_API_KEY
+    agent.generate("hi", provider_options={"vercel": {"reasoning": {"enabled": True}}})
+
+Requests and answers are OpenAI chat completions (``https://ai-gateway.vercel.sh/v1``).
+Options (``vercel.Options``) become body fields; the gateway's own routing (``gateway``,
+``byok``) goes in ``providerOptions.gateway``. Reasoning arrives as ``reasoning_details``
+like OpenRouter's and is sent back the same way on the next request (Anthropic signatures
+are also found in ``provider_metadata["anthropic"]["signature"]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from reverie._codec import dump_options, expect_string, provider_options
+from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart
+from reverie._model import Call
+from reverie._provider import Provider as _BaseProvider
+from reverie.providers._lazy import lazy_exports
+from reverie.providers._openai_chat.codec import OpenAIChatCodec
+from reverie.providers._openai_chat.reasoning import (
+    assistant_reasoning_fields,
+    detail_text,
+    details_metadata,
+    details_of,
+    parts_from_details,
+)
+from reverie.providers._openai_chat.wire import MessagePayload
+
+if TYPE_CHECKING:
+    from reverie.providers.vercel._options import Gateway, Options, Reasoning
+
+__all__ = ["Codec", "Gateway", "Options", "Provider", "Reasoning"]
+
+
+class Codec(OpenAIChatCodec):
+    """The AI Gateway's variant of the chat-completions codec."""
+
+    name = "vercel"
+    cache_markers = True
+    # No object recordings exist for the AI Gateway; as on OpenRouter, a forced tool works on
+    # every routed model, where response_format depends on the route.
+    object_mode = "tool"
+
+    def prepare_body(
+        self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
+    ) -> None:
+        """Options as body fields; ``gateway`` and ``byok`` under ``providerOptions.gateway``."""
+        from reverie.providers.vercel._options import Options
+
+        options = provider_options(call, self.name, Options)
+        if options is None:
+            return
+        fields = dump_options(options)
+        extra: dict[str, Any] = fields.pop("extra_body", None) or {}
+        gateway: dict[str, Any] = fields.pop("gateway", None) or {}
+        byok = fields.pop("byok", None)
+        if byok is not None:
+            gateway["byok"] = byok
+        body.update(fields)
+        if gateway:
+            body["providerOptions"] = {"gateway": gateway}
+        body.update(extra)
+
+    def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
+        """One reasoning part per ``reasoning_details`` entry, else the ``reasoning`` text."""
+        details = details_of(message.get("reasoning_details"))
+        if details:
+            return parts_from_details(self.name, details)
+        text = expect_string(message.get("reasoning"), "message.reasoning")
+        return [ReasoningPart(text=text)] if text else []
+
+    reasoning_keys = frozenset({"reasoning", "reasoning_details"})
+
+    def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
+        """The delta's ``reasoning`` text (or its details' text when only those came)."""
+        text = expect_string(delta.get("reasoning"), "delta.reasoning")
+        if text:
+            return text, {}
+        return "".join(detail_text(detail) for detail in details_of(delta.get("reasoning_details"))), {}
+
+    def reasoning_metadata(self, details: list[dict[str, Any]]) -> ProviderMetadata:
+        """The block's details (and an Anthropic signature among them)."""
+        return details_metadata(self.name, details)
+
+    def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
+        """The previous step's ``reasoning_details`` (and Anthropic ``reasoning`` text) go back.
+
+        Gemini reasoning that came as text only goes back with an empty encrypted detail
+        after it (the place of its thought signature), as the recorded follow-ups show.
+        """
+        fields = assistant_reasoning_fields(self.name, parts)
+        details: list[dict[str, Any]] = fields.get("reasoning_details", [])
+        google = [detail for detail in details if detail.get("format") == _GOOGLE_FORMAT]
+        if google and not any(detail.get("type") == "reasoning.encrypted" for detail in google):
+            details.append(
+                {"type": "reasoning.encrypted", "format": _GOOGLE_FORMAT, "index": google[-1].get("index", 0)}
+            )
+        return fields
+
+
+_GOOGLE_FORMAT = "google-gemini-v1"
+
+
+class Provider(_BaseProvider):
+    """The Vercel AI Gateway (``https://ai-gateway.vercel.sh/v1``).
+
+    The key defaults to ``AI_GATEWAY_API_KEY``.
+    """
+
+    name = "vercel"
+    api_key_env = "AI_GATEWAY_API_KEY"
+    default_base_url = "https://ai-gateway.vercel.sh/v1"
+    codec_type = Codec
+
+
+__getattr__ = lazy_exports(__name__, "reverie.providers.vercel._options", ["Gateway", "Options", "Reasoning"])
