@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError
 from typing_extensions import TypedDict
 
@@ -332,3 +334,37 @@ def test_the_call_is_a_plain_call() -> None:
     assert isinstance(plan.call, Call)
     assert dataclasses.replace(plan.call).temperature == 0.5
     assert plan.call.headers == {"x-a": "1"}
+
+
+def test_schema_parse_is_usable_without_a_plan() -> None:
+    schema = ObjectSchema.build(list[int])
+    assert schema.parse("[1, 2]", usage=Usage(), finish_reason="stop") == [1, 2]
+    with pytest.raises(NoObjectGeneratedError, match="the output is not valid JSON") as caught:
+        schema.parse("[1, 2", usage=Usage(output_tokens=4), finish_reason="length", what="output")
+    assert (caught.value.raw_text, caught.value.usage.output_tokens) == ("[1, 2", 4)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=JSON_VALUES, sizes=st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=8))
+def test_any_chunking_ends_at_the_whole_value(value: Any, sizes: list[int]) -> None:
+    text = json.dumps(value)
+    parser = PartialObjectParser()
+    position, index = 0, 0
+    while position < len(text):
+        size = sizes[index % len(sizes)]
+        parser.feed(text[position : position + size])
+        position, index = position + size, index + 1
+    parser.finish()
+    assert parser.text == text
+    assert parser.value == value
+    # Parses happen at geometrically spaced lengths (and once at the end).
+    assert parser.parses <= 6 + 5 * max(1, len(text)).bit_length()

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
 from reverie._content import CallWarning, FinishReason, Message, TextPart, ToolCallPart, Usage
-from reverie._errors import NoObjectGeneratedError, UserError
+from reverie._errors import UserError
 from reverie._model import Call, Response, ResponseFormat, ToolDefinition
-from reverie._objects.partial import NOTHING, PartialObjectParser, json_text
+from reverie._objects.partial import NOTHING, PartialObjectParser
 from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
 from reverie._objects.schema import ObjectSchema
 from reverie._parts import FinishPart, ModelStreamPart, TextDeltaPart
@@ -108,27 +108,7 @@ class ObjectPlan:
 
     def validate(self, raw_text: str, *, usage: Usage, finish_reason: FinishReason) -> Any:
         """Parse and validate ``raw_text`` into the object, or raise ``NoObjectGeneratedError``."""
-        import pydantic_core
-
-        def failure(message: str, error: BaseException | None) -> NoObjectGeneratedError:
-            return NoObjectGeneratedError(
-                f"no object generated: {message}",
-                raw_text=raw_text,
-                error=error,
-                usage=usage,
-                finish_reason=finish_reason,
-            )
-
-        if not raw_text.strip():
-            raise failure(f"the model returned no {self._what} (finish reason {finish_reason!r})", None)
-        try:
-            value = pydantic_core.from_json(json_text(raw_text))
-        except ValueError as error:
-            raise failure(f"the {self._what} is not valid JSON ({error})", error) from error
-        try:
-            return self.schema.validate(value)
-        except ValueError as error:  # pydantic's ValidationError and SchemaValidationError
-            raise failure(f"the {self._what} does not match the schema: {error}", error) from error
+        return self.schema.parse(raw_text, usage=usage, finish_reason=finish_reason, what=self._what)
 
     def stream_fold(self) -> ObjectStreamFold:
         """A fresh fold for one streamed reply."""

@@ -16,10 +16,13 @@ import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._errors import UserError
+from reverie._errors import NoObjectGeneratedError, UserError
+from reverie._objects.partial import json_text
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
+
+    from reverie._content import FinishReason, Usage
 
 _LITERAL_SCHEMA_KEYS = frozenset({"default", "const", "enum", "examples"})
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -81,6 +84,43 @@ class ObjectSchema:
             output_type=schema,
             _adapter=adapter,
         )
+
+    def parse(
+        self, raw_text: str, *, usage: Usage, finish_reason: FinishReason, what: str = "reply text"
+    ) -> Any:
+        """Parse the model's JSON text and validate it (see ``validate``).
+
+        Args:
+            raw_text: The reply (a Markdown fence around it is tolerated) or tool input.
+            usage: The call's usage, kept on the error.
+            finish_reason: The call's finish reason, kept on the error.
+            what: What ``raw_text`` is, for the error message.
+
+        Raises:
+            NoObjectGeneratedError: ``raw_text`` is empty, not JSON, or does not fit the
+                schema; its message says which, in words a model can act on.
+        """
+        import pydantic_core
+
+        def failure(message: str, error: BaseException | None) -> NoObjectGeneratedError:
+            return NoObjectGeneratedError(
+                f"no object generated: {message}",
+                raw_text=raw_text,
+                error=error,
+                usage=usage,
+                finish_reason=finish_reason,
+            )
+
+        if not raw_text.strip():
+            raise failure(f"the model returned no {what} (finish reason {finish_reason!r})", None)
+        try:
+            value = pydantic_core.from_json(json_text(raw_text))
+        except ValueError as error:
+            raise failure(f"the {what} is not valid JSON ({error})", error) from error
+        try:
+            return self.validate(value)
+        except ValueError as error:  # pydantic's ValidationError and SchemaValidationError
+            raise failure(f"the {what} does not match the schema: {error}", error) from error
 
     def validate(self, value: Any) -> Any:
         """``value`` (plain JSON) checked against the schema: an instance of the type, or ``value``.
