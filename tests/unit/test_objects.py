@@ -368,3 +368,14 @@ def test_any_chunking_ends_at_the_whole_value(value: Any, sizes: list[int]) -> N
     assert parser.value == value
     # Parses happen at geometrically spaced lengths (and once at the end).
     assert parser.parses <= 6 + 5 * max(1, len(text)).bit_length()
+
+
+def test_importing_a_provider_skips_the_object_core() -> None:
+    from tests.unit.test_public_api import _loaded, _modules_after
+
+    modules = _modules_after("import reverie.providers.openai")
+    assert _loaded(modules, "reverie._objects") == []
+    used = _modules_after(
+        "from reverie.testing import MockModel; MockModel('[1]').generate_object('x', schema=list)"
+    )
+    assert _loaded(used, "reverie._objects.plan") != []

@@ -5,6 +5,7 @@ This is the async source; ``reverie/_sync/objects.py`` is generated from it.
 ``reverie.testing.MockModel``) and works through the ``LanguageModel`` protocol alone:
 ``reverie._objects.plan`` builds the call and reads the reply; this module only sends the
 call and feeds the answer back. No retries here: an object call is one model call.
+The core loads on the first object call, so importing a provider does not pay for it.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from reverie._content import Message
 from reverie._errors import InvalidResponseError, UserError
-from reverie._model import LanguageModel
-from reverie._objects.plan import ObjectMode, ObjectPlan
-from reverie._objects.results import ObjectResult, ObjectStreamPart
 
 if TYPE_CHECKING:
     # A dict schema leaves T unsolved: its default makes the result ObjectResult[Any], not Unknown.
     from typing_extensions import TypeVar as DefaultedTypeVar
+
+    from reverie._content import Message
+    from reverie._model import LanguageModel
+    from reverie._objects.plan import ObjectMode, ObjectPlan
+    from reverie._objects.results import ObjectResult, ObjectStreamPart
 
     T = DefaultedTypeVar("T", default=Any)
 else:
@@ -73,6 +75,8 @@ class AsyncObjectMethods:
             NoObjectGeneratedError: The reply is not valid JSON or does not fit the schema.
             UserError: ``mode="json"`` on a provider without native JSON output.
         """
+        from reverie._objects.plan import ObjectPlan  # loaded on first use, not with every provider
+
         plan = ObjectPlan.build(
             self,
             prompt,
@@ -114,6 +118,8 @@ class AsyncObjectMethods:
         stream is first iterated; errors (including ``NoObjectGeneratedError``) are raised
         by the iterator.
         """
+        from reverie._objects.plan import ObjectPlan  # loaded on first use, not with every provider
+
         plan = ObjectPlan.build(
             self,
             prompt,
@@ -133,7 +139,7 @@ class AsyncObjectMethods:
         return AsyncObjectStream(self, plan)
 
 
-class AsyncObjectStream(AsyncIterator[ObjectStreamPart], Generic[T]):
+class AsyncObjectStream(AsyncIterator["ObjectStreamPart"], Generic[T]):
     """The parts of a streamed object: ``object`` (partial), ``text_delta`` and a last ``finish``.
 
     Iterate with ``async for``, then ``await result()`` (which also drains what is left).

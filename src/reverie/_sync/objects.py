@@ -6,6 +6,7 @@ This is the async source; ``reverie/_sync/objects.py`` is generated from it.
 ``reverie.testing.MockModel``) and works through the ``LanguageModel`` protocol alone:
 ``reverie._objects.plan`` builds the call and reads the reply; this module only sends the
 call and feeds the answer back. No retries here: an object call is one model call.
+The core loads on the first object call, so importing a provider does not pay for it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from reverie._content import Message
 from reverie._errors import InvalidResponseError, UserError
-from reverie._model import LanguageModel
-from reverie._objects.plan import ObjectMode, ObjectPlan
-from reverie._objects.results import ObjectResult, ObjectStreamPart
 
 if TYPE_CHECKING:
     # A dict schema leaves T unsolved: its default makes the result ObjectResult[Any], not Unknown.
     from typing_extensions import TypeVar as DefaultedTypeVar
+
+    from reverie._content import Message
+    from reverie._model import LanguageModel
+    from reverie._objects.plan import ObjectMode, ObjectPlan
+    from reverie._objects.results import ObjectResult, ObjectStreamPart
 
     T = DefaultedTypeVar("T", default=Any)
 else:
@@ -74,6 +76,8 @@ class ObjectMethods:
             NoObjectGeneratedError: The reply is not valid JSON or does not fit the schema.
             UserError: ``mode="json"`` on a provider without native JSON output.
         """
+        from reverie._objects.plan import ObjectPlan  # loaded on first use, not with every provider
+
         plan = ObjectPlan.build(
             self,
             prompt,
@@ -115,6 +119,8 @@ class ObjectMethods:
         stream is first iterated; errors (including ``NoObjectGeneratedError``) are raised
         by the iterator.
         """
+        from reverie._objects.plan import ObjectPlan  # loaded on first use, not with every provider
+
         plan = ObjectPlan.build(
             self,
             prompt,
@@ -134,7 +140,7 @@ class ObjectMethods:
         return ObjectStream(self, plan)
 
 
-class ObjectStream(Iterator[ObjectStreamPart], Generic[T]):
+class ObjectStream(Iterator["ObjectStreamPart"], Generic[T]):
     """The parts of a streamed object: ``object`` (partial), ``text_delta`` and a last ``finish``.
 
     Iterate with ``for``, then ``result()`` (which also drains what is left).
