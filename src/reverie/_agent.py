@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 
 from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
@@ -20,6 +20,7 @@ from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.config import Callbacks, PrepareStep, RepairToolCall, RunConfig, StopCondition
 from reverie._run.hooks import NO_HOOKS, RunHooks
+from reverie._run.output import OUTPUT_MODES, OutputMode, OutputSpec
 from reverie._sync import runner as sync_runner
 from reverie._tools.protocol import Tool
 
@@ -48,9 +49,18 @@ class CallSettings(TypedDict, total=False):
 
 _SETTING_NAMES = frozenset(CallSettings.__annotations__)
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar  # a default (PEP 696) for the type checker only
 
-class Agent:
-    """Runs a model in a loop with tools until it answers.
+    OutputT = TypeVar("OutputT", default=str)
+else:
+    from typing import TypeVar
+
+    OutputT = TypeVar("OutputT")
+
+
+class Agent(Generic[OutputT]):
+    """Runs a model in a loop with tools until it answers (with typed output, if asked for).
 
     Args:
         model: The language model (``provider.language_model(id)`` or a ``MockModel``).
@@ -67,6 +77,12 @@ class Agent:
         on_tool_result: Called with each tool result.
         on_retry: Called with the ``RetryPart`` before each retry.
         on_finish: Called with the ``AgentResult`` at the end of a run.
+        output_type: The type (or JSON-schema dict) the run must end with; ``result.output`` is
+            then a validated instance. Without it, ``result.output`` is the final text.
+        output_mode: How the output is asked for: ``"auto"`` (native JSON output where the model
+            has it and the agent has no tools, else an output tool), ``"json"``, ``"tool"`` or ``"text"``.
+        output_retries: How many invalid outputs are sent back to the model for another try
+            before the run raises ``NoObjectGeneratedError``.
         **settings: Defaults for every call (see ``CallSettings``).
     """
 
@@ -86,10 +102,14 @@ class Agent:
         on_tool_call: Callable[[ToolCallPart], None] | None = None,
         on_tool_result: Callable[[ToolResultPart], None] | None = None,
         on_retry: Callable[[RetryPart], None] | None = None,
-        on_finish: Callable[[AgentResult], None] | None = None,
+        on_finish: Callable[[AgentResult[Any]], None] | None = None,
+        output_type: type[OutputT] | Any = None,
+        output_mode: OutputMode = "auto",
+        output_retries: int = 1,
         **settings: Unpack[CallSettings],
     ) -> None:
         _check_settings(settings)
+        self.output: OutputSpec | None = _output_spec(output_type, output_mode, output_retries)
         for item in tools:
             if not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
                 raise UserError(f"tools must be made with @tool (or implement reverie.Tool); got {item!r}")
@@ -125,7 +145,7 @@ class Agent:
         *,
         messages: Sequence[Message] | None = None,
         **settings: Unpack[CallSettings],
-    ) -> AgentResult:
+    ) -> AgentResult[OutputT]:
         """Run to the end and return the result.
 
         Args:
@@ -141,7 +161,7 @@ class Agent:
         *,
         messages: Sequence[Message] | None = None,
         **settings: Unpack[CallSettings],
-    ) -> AgentResult:
+    ) -> AgentResult[OutputT]:
         """Async ``generate``."""
         return await async_runner.generate(self._config(prompt, messages, settings))
 
@@ -216,6 +236,7 @@ class Agent:
             repair_tool_call=self.repair_tool_call,
             callbacks=self.callbacks,
             hooks=self._hooks,
+            output=self.output,
         )
 
 
@@ -225,3 +246,15 @@ def _check_settings(settings: CallSettings | dict[str, Any]) -> None:
         raise TypeError(
             f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(_SETTING_NAMES))}"
         )
+
+
+def _output_spec(output_type: Any, mode: OutputMode, retries: int) -> OutputSpec | None:
+    if output_type is None:
+        return None
+    if mode not in OUTPUT_MODES:
+        raise UserError(f"output_mode must be one of {', '.join(OUTPUT_MODES)}; got {mode!r}")
+    if retries < 0:
+        raise UserError("output_retries must be >= 0")
+    from reverie._objects.schema import ObjectSchema
+
+    return OutputSpec(schema=ObjectSchema.build(output_type), mode=mode, retries=retries)

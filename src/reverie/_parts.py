@@ -13,7 +13,7 @@ Errors are raised by the iterator, never yielded as parts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from reverie._content import (
     CallWarning,
@@ -175,6 +175,17 @@ class RetryPart:
     type: Literal["retry"] = "retry"
 
 
+@dataclass(slots=True, kw_only=True)
+class OutputPart:
+    """The agent's typed output parsed so far (plain JSON values); emitted only when it changed.
+
+    The last one of a run equals the validated ``AgentResult.output`` as plain JSON.
+    """
+
+    object: Any
+    type: Literal["output"] = "output"
+
+
 ModelStreamPart: TypeAlias = (
     StreamStartPart
     | TextStartPart
@@ -194,5 +205,7 @@ ModelStreamPart: TypeAlias = (
 )
 """What a language model's ``stream`` yields."""
 
-AgentStreamPart: TypeAlias = ModelStreamPart | StepStartPart | StepFinishPart | ToolResultPart | RetryPart
+AgentStreamPart: TypeAlias = (
+    ModelStreamPart | StepStartPart | StepFinishPart | ToolResultPart | RetryPart | OutputPart
+)
 """What an agent stream yields."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 from reverie._content import (
     CallWarning,
@@ -77,11 +77,30 @@ class StepResult:
         return sum(_cost_of(values) for values in self.provider_metadata.values())
 
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar  # a default (PEP 696) for the type checker only
+
+    OutputT = TypeVar("OutputT", default=str)
+else:  # no typing_extensions at run time: import reverie stays light
+    from typing import TypeVar
+
+    OutputT = TypeVar("OutputT")
+"""The type of ``AgentResult.output``: ``str`` (the final text) unless the agent has ``output_type``."""
+
+
 @dataclass(slots=True, kw_only=True)
-class AgentResult:
-    """The outcome of a whole run."""
+class AgentResult(Generic[OutputT]):
+    """The outcome of a whole run; ``output`` is typed by the agent's ``output_type``."""
 
     steps: list[StepResult]
+    typed_output: Any = None
+    """The validated output of an agent with ``output_type`` (``None`` without one)."""
+    has_typed_output: bool = False
+
+    @property
+    def output(self) -> OutputT:
+        """The validated output with ``output_type``; without one, the final text (``text``)."""
+        return cast(OutputT, self.typed_output if self.has_typed_output else self.text)
 
     @property
     def text(self) -> str:

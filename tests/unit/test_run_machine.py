@@ -38,7 +38,7 @@ from reverie._model import Response
 from reverie._run.actions import Action, CallModel, Finish, RunTools, Wait
 from reverie._run.config import Callbacks, RunConfig, StopCondition
 from reverie._run.machine import Run
-from reverie._run.tools import output_result
+from reverie._run.tools import invalid_result, output_result
 from reverie._tools.protocol import Tool
 from reverie.testing import MockModel
 
@@ -107,8 +107,10 @@ def run_tools(run: Run, action: Action) -> list[ToolResultPart]:
     results: list[ToolResultPart] = []
     for batch in action.batches:
         for call, prepared in batch:
-            assert prepared is not None, call.error
-            result = output_result(call, prepared.tool.call(prepared.arguments))
+            if prepared is None:
+                result = invalid_result(call)
+            else:
+                result = output_result(call, prepared.tool.call(prepared.arguments))
             run.feed_tool_result(result)
             results.append(result)
     return results
@@ -271,8 +273,6 @@ def test_an_invalid_call_is_validated_once_and_its_error_goes_to_the_model() -> 
     assert [call.invalid for call in calls] == [True, False]  # on_tool_call sees validated calls
     jobs = [job for batch in tools.batches for job in batch]
     assert jobs[0][1] is None and "location: Field required" in (jobs[0][0].error or "")
-    from reverie._run.tools import invalid_result
-
     run.feed_tool_result(invalid_result(jobs[0][0]))
     assert jobs[1][1] is not None
     run.feed_tool_result(output_result(jobs[1][0], "40 C"))
@@ -402,8 +402,6 @@ def test_streamed_tool_calls_are_validated_as_they_arrive_and_text_metadata_is_k
     assert run.feed_part(FinishPart(finish_reason="tool_calls", usage=Usage(), response_id="r-9")) is None
     tools = run.next_action()
     assert isinstance(tools, RunTools)
-    from reverie._run.tools import invalid_result
-
     run.feed_tool_result(invalid_result(tools.batches[0][0][0]))
     action = run.next_action()
     assert isinstance(action, CallModel)
@@ -485,3 +483,15 @@ def test_step_events_are_agent_parts() -> None:
     run.next_action()
     finished = run.events()
     assert isinstance(finished[0], StepFinishPart) and finished[0].step.text == "hi"
+
+
+def test_has_tool_call_ignores_an_invalid_call() -> None:
+    run = Run(config(stop_when=[has_tool_call("final_answer")]), streaming=False)
+    script: list[Response | ProviderError] = [
+        call_response(("final_answer", '{"txt": "done"}')),
+        call_response(("final_answer", '{"text": "done"}')),
+        text_response("never asked"),
+    ]
+    drive_generate(run, script)
+    assert run.result is not None and len(run.result.steps) == 2
+    assert run.result.steps[0].tool_calls[0].invalid

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import Any
 
 from reverie import _concurrency
 from reverie._concurrency import NestedLoopError
@@ -86,7 +87,7 @@ async def _run_one(job: ToolJob) -> ToolResultPart:
     return output_result(call, value)
 
 
-async def generate(config: RunConfig) -> AgentResult:
+async def generate(config: RunConfig) -> AgentResult[Any]:
     """Run to the end without streaming and return the result."""
     run = Run(config, streaming=False)
     parts = drive(run)
@@ -123,7 +124,7 @@ class AsyncAgentStream:
     async def __anext__(self) -> AgentStreamPart:
         return await self._iterator().__anext__()
 
-    async def result(self) -> AgentResult:
+    async def result(self) -> AgentResult[Any]:
         """Consume whatever is left of the stream and return the run's result."""
         async for _ in self._iterator():
             pass

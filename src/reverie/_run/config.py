@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart
 from reverie._model import Call, LanguageModel, ToolChoice
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
+
+if TYPE_CHECKING:
+    from reverie._run.output import OutputSpec
 from reverie._tools.protocol import Tool
 
 StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
@@ -27,8 +30,14 @@ def step_count_is(count: int) -> StopCondition:
 
 
 def has_tool_call(*names: str) -> StopCondition:
-    """Stop after a step that called any of the named tools."""
-    return lambda steps: bool(steps) and any(call.tool_name in names for call in steps[-1].tool_calls)
+    """Stop after a step that made a valid call of any of the named tools.
+
+    An invalid call (unknown arguments, failed validation) does not stop the run: its error goes
+    back to the model, which can call again.
+    """
+    return lambda steps: (
+        bool(steps) and any(call.tool_name in names and not call.invalid for call in steps[-1].tool_calls)
+    )
 
 
 def finish_reason_is(*reasons: FinishReason) -> StopCondition:
@@ -79,7 +88,7 @@ class Callbacks:
     on_tool_call: Callable[[ToolCallPart], None] | None = None
     on_tool_result: Callable[[ToolResultPart], None] | None = None
     on_retry: Callable[[Any], None] | None = None
-    on_finish: Callable[[AgentResult], None] | None = None
+    on_finish: Callable[[AgentResult[Any]], None] | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -96,5 +105,7 @@ class RunConfig:
     prepare_step: PrepareStep | None = None
     repair_tool_call: RepairToolCall | None = None
     callbacks: Callbacks = field(default_factory=Callbacks)
+    output: OutputSpec | None = None
+    """The typed output the run must end with (``Agent(output_type=...)``); ``None``: text."""
     hooks: RunHooks = NO_HOOKS
     """Wrapped around every action the driver carries out (tracing goes here); no-op by default."""

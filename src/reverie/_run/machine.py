@@ -20,25 +20,30 @@ or raises the final error when retrying stops.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
-from reverie._content import Message, ToolCallPart, ToolResultPart
-from reverie._errors import ProviderError, ReverieError
+from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart, Usage
+from reverie._errors import NoObjectGeneratedError, ProviderError, ReverieError
 from reverie._model import Call, LanguageModel, Response
+from reverie._objects.partial import NOTHING
 from reverie._parts import (
     AgentStreamPart,
     FinishPart,
     ModelStreamPart,
+    OutputPart,
     ReasoningDeltaPart,
     RetryPart,
     StepFinishPart,
     StepStartPart,
     TextDeltaPart,
+    ToolInputDeltaPart,
+    ToolInputStartPart,
 )
 from reverie._results import AgentResult, StepResult
 from reverie._retry import final_error, retry_delay
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
 from reverie._run.config import RunConfig, StepContext
+from reverie._run.output import OutputRun
 from reverie._run.step import StepBuilder
 from reverie._run.tools import check_tool_call, tool_batches
 from reverie._tools.protocol import Tool
@@ -58,7 +63,9 @@ class Run:
         "_jobs",
         "_model",
         "_on_text_delta",
+        "_output",
         "_phase",
+        "_ran",
         "_results",
         "_tools",
         "_wait",
@@ -77,7 +84,7 @@ class Run:
         """The wall clock for HTTP-date ``retry-after`` headers (``None``: ``time.time``)."""
         self.messages: list[Message] = list(config.messages)
         self.steps: list[StepResult] = []
-        self.result: AgentResult | None = None
+        self.result: AgentResult[Any] | None = None
         self._phase: _Phase = "plan"
         self._events: list[AgentStreamPart] = []
         self._on_text_delta = config.callbacks.on_text_delta
@@ -91,7 +98,10 @@ class Run:
         self._builder = StepBuilder()
         self._emitted: list[ModelStreamPart] = []
         self._jobs: list[ToolJob] = []
+        self._ran: list[ToolJob] = []
         self._results: list[ToolResultPart] = []
+        spec = config.output
+        self._output = None if spec is None else OutputRun(spec, streaming=streaming)
 
     @property
     def step_number(self) -> int:
@@ -140,6 +150,8 @@ class Run:
             on_text_delta = self._on_text_delta
             if on_text_delta is not None:
                 on_text_delta(part.delta)
+            if self._output is not None:
+                self._partial_output(part)
         elif type(part) is FinishPart:
             self._builder.add(part)
             return None
@@ -152,9 +164,29 @@ class Run:
             on_reasoning_delta = self.config.callbacks.on_reasoning_delta
             if on_reasoning_delta is not None:
                 on_reasoning_delta(part.delta)
+        elif self._output is not None:
+            self._partial_output(part)
         self._builder.add(part)
         self._emitted.append(part)
         return part
+
+    def _partial_output(self, part: ModelStreamPart) -> None:
+        """Follow the output as it streams; queue an ``output`` part when it grew."""
+        assert self._output is not None
+        stream = self._output.stream
+        if stream is None:
+            return
+        if isinstance(part, TextDeltaPart):
+            value = stream.text(part.delta)
+        elif isinstance(part, ToolInputDeltaPart):
+            value = stream.tool_input(part.id, part.delta)
+        elif isinstance(part, ToolInputStartPart):
+            stream.tool_input_started(part.id, part.tool_name)
+            return
+        else:
+            return
+        if value is not NOTHING:
+            self._events.append(OutputPart(object=value))
 
     def feed_response(self, response: Response) -> None:
         """Take the whole answer of a non-streaming call."""
@@ -223,7 +255,7 @@ class Run:
                     provider_options = overrides.provider_options
         self._model = model
         self._tools = {item.name: item for item in tools}
-        self._call = Call(
+        call = Call(
             prompt=messages,
             tools=[item.definition() for item in tools],
             tool_choice=tool_choice,
@@ -238,6 +270,9 @@ class Run:
             provider_options=provider_options,
             headers=template.headers,
         )
+        if self._output is not None:
+            call, self._tools = self._output.plan(call, model, self._tools)
+        self._call = call
         self._errors = []
         on_step_start = config.callbacks.on_step_start
         if on_step_start is not None:
@@ -251,6 +286,8 @@ class Run:
         self._emitted = []
         self._jobs = []
         self._results = []
+        if self._output is not None:
+            self._output.start_attempt()
         self._phase = "call"
         return CallModel(
             step_number=self.step_number,
@@ -272,6 +309,13 @@ class Run:
             )
             return self.next_action()
         jobs = self._jobs
+        if self._output is not None:
+            builder = self._builder
+            text = "".join(part.text for part in builder.content() if isinstance(part, TextPart))
+            usage = sum((step.usage for step in self.steps), builder.usage)
+            finish_reason = builder.build(step_number=self.step_number, model=self._model).finish_reason
+            jobs = self._output.judge(jobs, text, usage=usage, finish_reason=finish_reason)
+        self._ran = jobs
         if not jobs:
             return self._finish_step()
         if not self.streaming:
@@ -279,6 +323,7 @@ class Run:
             if on_tool_call is not None:
                 for call, _ in jobs:
                     on_tool_call(call)
+        self._ran = jobs
         self._phase = "tools"
         return RunTools(step_number=self.step_number, batches=tool_batches(jobs))
 
@@ -291,9 +336,13 @@ class Run:
         return job[0]
 
     def _finish_step(self) -> Action:
-        step = self._builder.build(
-            step_number=self.step_number, model=self._model, tool_results=self._results
-        )
+        output = self._output
+        results = self._results
+        if output is not None and output.accepted:
+            results = [*results, *output.accepted]
+        step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
+        if output is not None and output.feedback is not None:
+            step.messages.append(output.feedback)  # what was wrong, for the model's next try
         callbacks = self.config.callbacks
         if callbacks.on_step_finish is not None:
             callbacks.on_step_finish(step)
@@ -308,19 +357,42 @@ class Run:
         )
         self.steps.append(step)
         self.messages = [*self.messages, *step.messages]
-        if self._continues(step):
+        if self._continues():
             return self._start_step()
         self._phase = "done"
-        result = self.result = AgentResult(steps=self.steps)
+        result = self.result = self._result()
         if callbacks.on_finish is not None:
             callbacks.on_finish(result)
         self._events.append(FinishPart(finish_reason=result.finish_reason, usage=result.total_usage))
         return Finish(result)
 
-    def _continues(self, step: StepResult) -> bool:
-        """The run goes on while the model called tools that ran, no stop condition holds and steps remain."""
-        if not self._jobs or len(self._results) < len(self._jobs):
+    def _continues(self) -> bool:
+        """Go on while tools ran (or output is retried), no stop condition holds and steps remain."""
+        output = self._output
+        if output is not None and output.done:
+            return False
+        retry_output = output is not None and output.feedback is not None
+        if not retry_output and (not self._ran or len(self._results) < len(self._ran)):
             return False
         if len(self.steps) >= self.config.max_steps:
             return False
         return not any(condition(self.steps) for condition in self.config.stop_when)
+
+    def _result(self) -> AgentResult[Any]:
+        output = self._output
+        if output is None:
+            return AgentResult(steps=self.steps)
+        last = self.steps[-1]
+        if not output.done:
+            raise NoObjectGeneratedError(
+                "the run ended before the model gave a valid output",
+                raw_text=last.text,
+                error=None,
+                usage=sum((step.usage for step in self.steps), Usage()),
+                finish_reason=last.finish_reason,
+            )
+        if output.stream is not None:
+            final = output.final_value()
+            if final != output.stream.last:
+                self._events.append(OutputPart(object=final))
+        return AgentResult(steps=self.steps, typed_output=output.value, has_typed_output=True)

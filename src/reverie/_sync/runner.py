@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from types import TracebackType
+from typing import Any
 
 from reverie import _concurrency
 from reverie._concurrency import NestedLoopError
@@ -87,7 +88,7 @@ def _run_one(job: ToolJob) -> ToolResultPart:
     return output_result(call, value)
 
 
-def generate(config: RunConfig) -> AgentResult:
+def generate(config: RunConfig) -> AgentResult[Any]:
     """Run to the end without streaming and return the result."""
     run = Run(config, streaming=False)
     parts = drive(run)
@@ -124,7 +125,7 @@ class AgentStream:
     def __next__(self) -> AgentStreamPart:
         return self._iterator().__next__()
 
-    def result(self) -> AgentResult:
+    def result(self) -> AgentResult[Any]:
         """Consume whatever is left of the stream and return the run's result."""
         for _ in self._iterator():
             pass
