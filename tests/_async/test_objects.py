@@ -152,3 +152,14 @@ async def test_json_mode_on_a_provider_without_native_output_is_a_user_error() -
     assert model.object_mode == "tool"
     with pytest.raises(UserError, match="anthropic: no native JSON-schema output"):
         await model.generate_object_async("Alice", schema=Person, mode="json")
+
+
+@pytest.mark.anyio
+async def test_a_tool_mode_mock_has_no_native_json_output_unless_told() -> None:
+    with pytest.raises(UserError, match="mock: no native JSON-schema output"):
+        await MockModel(PERSON_TEXT, object_mode="tool").generate_object_async(
+            "x", schema=Person, mode="json"
+        )
+    model = MockModel(PERSON_TEXT, object_mode="tool", supports_json_output=True)
+    result = await model.generate_object_async("x", schema=Person, mode="json")
+    assert result.object == Person(name="Alice", age=30)

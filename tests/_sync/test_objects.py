@@ -143,3 +143,13 @@ def test_json_mode_on_a_provider_without_native_output_is_a_user_error() -> None
     assert model.object_mode == "tool"
     with pytest.raises(UserError, match="anthropic: no native JSON-schema output"):
         model.generate_object("Alice", schema=Person, mode="json")
+
+
+def test_a_tool_mode_mock_has_no_native_json_output_unless_told() -> None:
+    with pytest.raises(UserError, match="mock: no native JSON-schema output"):
+        MockModel(PERSON_TEXT, object_mode="tool").generate_object(
+            "x", schema=Person, mode="json"
+        )
+    model = MockModel(PERSON_TEXT, object_mode="tool", supports_json_output=True)
+    result = model.generate_object("x", schema=Person, mode="json")
+    assert result.object == Person(name="Alice", age=30)

@@ -53,6 +53,9 @@ class MockModel(ObjectMethods, AsyncObjectMethods):
         model_id: The model id it reports.
         object_mode: What ``generate_object(mode="auto")`` uses: native JSON output
             (``"json"``, a text reply) or a forced tool call (``"tool"``).
+        supports_json_output: Whether ``mode="json"`` is allowed (default: when
+            ``object_mode`` is ``"json"``, so ``"tool"`` behaves like a provider without
+            native JSON output, such as Anthropic).
     """
 
     def __init__(
@@ -62,11 +65,13 @@ class MockModel(ObjectMethods, AsyncObjectMethods):
         provider: str = "mock",
         model_id: str = "mock-model",
         object_mode: Literal["json", "tool"] = "json",
+        supports_json_output: bool | None = None,
     ) -> None:
         self._script = script
         self.object_mode: Literal["json", "tool"] = object_mode
-        self.supports_json_output = True
-        """A script can answer any mode, so ``mode="json"`` is always allowed."""
+        self.supports_json_output = (
+            object_mode == "json" if supports_json_output is None else supports_json_output
+        )
         self._provider = provider
         self._model_id = model_id
         self.calls: list[Call] = []
