@@ -379,3 +379,21 @@ def test_importing_a_provider_skips_the_object_core() -> None:
         "from reverie.testing import MockModel; MockModel('[1]').generate_object('x', schema=list)"
     )
     assert _loaded(used, "reverie._objects.plan") != []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('Here you go: {"a": [1, 2]} Hope this helps!', {"a": [1, 2]}),
+        ("The list is [1, 2].", [1, 2]),
+        ('```json\n{"a": 1}\n```', {"a": 1}),
+    ],
+)
+def test_json_inside_prose_is_found(text: str, expected: Any) -> None:
+    assert ObjectSchema.build({}).parse(text, usage=Usage(), finish_reason="stop") == expected
+
+
+@pytest.mark.parametrize("text", ["no json here", "a { broken", "} backwards {"])
+def test_prose_without_json_is_not_an_object(text: str) -> None:
+    with pytest.raises(NoObjectGeneratedError, match="not valid JSON"):
+        ObjectSchema.build({}).parse(text, usage=Usage(), finish_reason="stop")

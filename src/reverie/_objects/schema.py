@@ -113,10 +113,14 @@ class ObjectSchema:
 
         if not raw_text.strip():
             raise failure(f"the model returned no {what} (finish reason {finish_reason!r})", None)
+        text = json_text(raw_text)
         try:
-            value = pydantic_core.from_json(json_text(raw_text))
+            value = pydantic_core.from_json(text)
         except ValueError as error:
-            raise failure(f"the {what} is not valid JSON ({error})", error) from error
+            embedded = _embedded_json(text)
+            if embedded is None:
+                raise failure(f"the {what} is not valid JSON ({error})", error) from error
+            value = embedded
         try:
             return self.validate(value)
         except ValueError as error:  # pydantic's ValidationError and SchemaValidationError
@@ -135,6 +139,27 @@ class ObjectSchema:
         if problems:
             raise SchemaValidationError("; ".join(problems))
         return value
+
+
+def _embedded_json(text: str) -> Any:
+    """The object or array inside prose ("Here it is: {...} Hope this helps"), or ``None``.
+
+    Models asked for JSON in the prompt (``mode="text"``) sometimes wrap it in a sentence;
+    the span from the first ``{`` or ``[`` to the last matching closer is tried once.
+    """
+    import pydantic_core
+
+    starts = [index for index in (text.find("{"), text.find("[")) if index >= 0]
+    if not starts:
+        return None
+    start = min(starts)
+    end = text.rfind("}" if text[start] == "{" else "]")
+    if end <= start:
+        return None
+    try:
+        return pydantic_core.from_json(text[start : end + 1])
+    except ValueError:
+        return None
 
 
 def normalize_schema(schema: dict[str, Any]) -> dict[str, Any]:
