@@ -70,18 +70,24 @@ def map_finish_reason(reason: str | None, *, has_calls: bool) -> FinishReason:
 
 
 def read_usage(usage: UsagePayload | None) -> Usage:
-    """Token counts; thoughts count as reasoning tokens, cached content as cache reads."""
+    """Token counts with the meaning every provider gives them.
+
+    ``promptTokenCount`` includes ``cachedContentTokenCount``: the cached part is subtracted
+    from the input and reported as cache reads. ``candidatesTokenCount`` excludes thoughts,
+    which are the reasoning tokens; the total is the API's own ``totalTokenCount``.
+    """
     if not usage:
         return Usage()
-    input_tokens = (usage.get("promptTokenCount") or 0) + (usage.get("toolUsePromptTokenCount") or 0)
+    cached = usage.get("cachedContentTokenCount") or 0
+    prompt = (usage.get("promptTokenCount") or 0) + (usage.get("toolUsePromptTokenCount") or 0)
     output_tokens = usage.get("candidatesTokenCount") or 0
     reasoning_tokens = usage.get("thoughtsTokenCount") or 0
     return Usage(
-        input_tokens=input_tokens,
+        input_tokens=max(prompt - cached, 0),
         output_tokens=output_tokens,
-        total_tokens=usage.get("totalTokenCount") or input_tokens + output_tokens + reasoning_tokens,
+        total_tokens=usage.get("totalTokenCount") or prompt + output_tokens + reasoning_tokens,
         reasoning_tokens=reasoning_tokens,
-        cache_read_tokens=usage.get("cachedContentTokenCount") or 0,
+        cache_read_tokens=cached,
     )
 
 
