@@ -1,7 +1,8 @@
 """Reading Gemini API answers: whole responses, parts, usage, finish reasons and errors.
 
 A ``GenerateContentResponse`` becomes a ``Response``: thought parts become reasoning, text
-parts text (a ``thoughtSignature`` kept in ``provider_metadata["google"]["thought_signature"]``),
+parts text (a ``thoughtSignature`` kept in ``provider_metadata["google"]["thought_signature"]``;
+a signed empty text part is an empty text part that keeps its signature),
 ``functionCall`` parts tool calls (ids minted where the API sent none), ``inlineData`` parts files. Also here,
 because the stream decoder shares them: reading parts, minting call ids, mapping finish
 reasons, reading usage and building errors. This module builds no requests and decodes no
@@ -236,7 +237,8 @@ def read_response(payload: Any, ids: CallIds) -> Response:
             content.append(
                 ReasoningPart(text=part.get("text") or "", provider_metadata=signature_metadata(part))
             )
-        elif part.get("text"):
+        elif part.get("text") or signature_metadata(part):
+            # A signed {"text": ""} is kept too: the signature goes back on the next request.
             content.append(TextPart(text=part.get("text") or "", provider_metadata=signature_metadata(part)))
     has_calls = any(isinstance(part, ToolCallPart) for part in content)
     return Response(

@@ -114,8 +114,10 @@ def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
     encoded: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
-            if part.text:
-                encoded.append(_signed({"text": part.text}, part))
+            # An empty text part goes back only when signed: {"text": "", "thoughtSignature": ...}.
+            text = _signed({"text": part.text}, part)
+            if part.text or "thoughtSignature" in text:
+                encoded.append(text)
         elif isinstance(part, FilePart):
             data = base64.b64encode(part.data).decode("ascii")
             encoded.append({"inlineData": {"mimeType": part.media_type, "data": data}})
