@@ -123,3 +123,20 @@ def test_assistant_history_still_leaves_out_sources() -> None:
         "role": "assistant",
         "content": [{"type": "text", "text": "See this."}],
     }
+
+
+def test_gemini_leaves_out_a_provider_executed_call_and_its_result() -> None:
+    # Another provider's server-side tool (Anthropic web search) ran there; Gemini knows neither
+    # the call nor the result, and a functionResponse without its call would be rejected.
+    assistant = Message(
+        role="assistant",
+        content=[
+            ToolCallPart(tool_call_id="s1", tool_name="web_search", input="{}", provider_executed=True),
+            ToolResultPart(tool_call_id="s1", tool_name="web_search", output="[]", provider_executed=True),
+            TextPart(text="Found it."),
+        ],
+    )
+    assert google_body(Message.user("hi"), assistant)["contents"][1] == {  # type: ignore[index]
+        "role": "model",
+        "parts": [{"text": "Found it."}],
+    }

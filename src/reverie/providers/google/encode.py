@@ -128,7 +128,8 @@ def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
                 arguments = json_object_or_empty(part.input)
                 call = {"id": part.tool_call_id, "name": part.tool_name, "args": arguments}
                 encoded.append(_signed({"functionCall": call}, part))
-        elif isinstance(part, ToolResultPart):
+        elif isinstance(part, ToolResultPart) and not part.provider_executed:
+            # A provider-executed result (another provider's server tool) goes with its call.
             response = {"id": part.tool_call_id, "name": part.tool_name, "response": {"result": part.output}}
             encoded.append({"functionResponse": response})
     return encoded
