@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from reverie._codec import WireRequest, reads_payload
 from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart, Usage
 from reverie._errors import ProviderError
+from reverie._http.framing import SSE_WITH_DONE, SSEFraming
 from reverie._model import Call, Response
 from reverie.providers._openai_chat import decode, encode
 from reverie.providers._openai_chat.stream import ChatStreamDecoder
@@ -31,6 +32,9 @@ class OpenAIChatCodec:
 
     cache_markers: ClassVar[bool] = False
     """Whether Anthropic ``cache_control`` markers are placed on the request (``cache.py``)."""
+
+    framing: ClassVar[SSEFraming] = SSE_WITH_DONE
+    """Streams are SSE whose ``data: [DONE]`` marker reaches the decoder: it ends a complete stream."""
 
     reasoning_keys: ClassVar[frozenset[str]] = frozenset()
     """Delta fields that carry reasoning; the stream decoder calls ``extract_reasoning_delta`` only then."""

@@ -9,6 +9,9 @@ Observed upstream variations this handles (see the recorded streams):
   usage on a later chunk (OpenRouter) or one with ``"choices": []`` (OpenAI, Groq), so the
   ``finish`` part is emitted when the stream ends, not when the reason is first seen;
 - an ``{"error": ...}`` chunk is an in-band failure and raises;
+- ``data: [DONE]`` ends a complete stream even when no ``finish_reason`` came (some
+  servers never send one): the finish reason is then ``unknown``. Only a stream that ends
+  with neither is cut off, and raises a retryable error;
 - ``reasoning_details`` come in pieces; they are gathered (``reasoning.StreamedDetails``) and
   given to the reasoning block when it ends.
 
@@ -50,6 +53,7 @@ from reverie.providers._openai_chat.wire import (
 
 _TEXT_ID = "text"
 _REASONING_ID = "reasoning"
+_DONE = "[DONE]"
 
 
 class StreamHooks(Protocol):
@@ -104,10 +108,14 @@ class ChatStreamDecoder:
         self._last_chunk: CompletionPayload = {}
         self._response_id: str | None = None
         self._model_id: str | None = None
+        self._done = False
 
     @reads_payload("stream chunk")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
-        """Translate one chunk."""
+        """Translate one chunk (or the ``[DONE]`` marker)."""
+        if event.data == _DONE:
+            self._done = True
+            return []
         try:
             payload = json.loads(event.data)
         except ValueError:
@@ -199,9 +207,9 @@ class ChatStreamDecoder:
 
     def end(self) -> list[ModelStreamPart]:
         """Close open blocks, emit the tool calls and the finish part."""
-        if self._finish_reason is None:
+        if self._finish_reason is None and not self._done:
             raise ProviderError(
-                "the stream ended before the model finished (no finish_reason)",
+                "the stream ended before the model finished (no finish_reason, no [DONE])",
                 retryable=True,
             )
         parts: list[ModelStreamPart] = []
