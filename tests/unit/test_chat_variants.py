@@ -13,10 +13,20 @@ from typing import Any
 
 import pytest
 
-from reverie import FinishPart, ProviderError, TextDeltaPart
+from reverie import (
+    FinishPart,
+    ProviderError,
+    ReasoningDeltaPart,
+    ReasoningPart,
+    TextDeltaPart,
+    TextEndPart,
+    TextPart,
+    TextStartPart,
+)
 from reverie._http.framing import SSE_WITH_DONE
 from reverie._http.sse import SSEDecoder
 from reverie._parts import ModelStreamPart
+from reverie._run.step import StepBuilder
 from reverie.providers import openai, openaicompat, openrouter, vercel
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 
@@ -90,3 +100,147 @@ def test_finish_reason_without_done_is_still_complete(codec: OpenAIChatCodec) ->
     parts = decode(codec, body(chunk({"content": "Olá"}), chunk(finish_reason="stop"), done=False))
     finish = parts[-1]
     assert isinstance(finish, FinishPart) and finish.finish_reason == "stop"
+
+
+# --- whole responses ----------------------------------------------------------------------
+
+
+def completion(*choices: dict[str, Any], usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"id": "gen-1", "model": "m", "choices": list(choices)}
+    if usage is not None:
+        payload["usage"] = usage
+    return payload
+
+
+def message_choice(message: dict[str, Any], finish_reason: str = "stop", index: int = 0) -> dict[str, Any]:
+    return {"index": index, "message": {"role": "assistant", **message}, "finish_reason": finish_reason}
+
+
+# --- choices other than the first ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_stream_ignores_choices_other_than_index_0(codec: OpenAIChatCodec) -> None:
+    stream = body(
+        chunk({"content": "Olá"}),
+        chunk({"content": "Hello"}, index=1),
+        chunk({"content": "!"}),
+        chunk(finish_reason="length", index=1),
+        chunk(finish_reason="stop"),
+    )
+    parts = decode(codec, stream)
+    assert text_of(parts) == "Olá!"
+    finish = parts[-1]
+    assert isinstance(finish, FinishPart) and finish.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_stream_reads_choice_0_listed_after_another(codec: OpenAIChatCodec) -> None:
+    payload = {
+        "id": "gen-1",
+        "choices": [
+            {"index": 1, "delta": {"content": "Hello"}, "finish_reason": None},
+            {"index": 0, "delta": {"content": "Olá"}, "finish_reason": "stop"},
+        ],
+    }
+    parts = decode(codec, body(json.dumps(payload)))
+    assert text_of(parts) == "Olá"
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_response_ignores_choices_other_than_index_0(codec: OpenAIChatCodec) -> None:
+    response = codec.parse_response(
+        completion(
+            message_choice({"content": "Hello"}, finish_reason="length", index=1),
+            message_choice({"content": "Olá"}),
+        )
+    )
+    assert response.content == [TextPart(text="Olá")]
+    assert response.finish_reason == "stop"
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_response_refusal_is_text_marked_as_a_refusal(codec: OpenAIChatCodec) -> None:
+    refusal = "I can't help with that."
+    response = codec.parse_response(completion(message_choice({"content": None, "refusal": refusal})))
+    assert response.content == [TextPart(text=refusal, provider_metadata={codec.name: {"refusal": True}})]
+    assert response.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_streamed_refusal_is_text_marked_as_a_refusal(codec: OpenAIChatCodec) -> None:
+    stream = body(
+        chunk({"role": "assistant", "content": None, "refusal": ""}),
+        chunk({"refusal": "I can't "}),
+        chunk({"refusal": "help with that."}),
+        chunk(finish_reason="content_filter"),
+    )
+    parts = decode(codec, stream)
+    assert text_of(parts) == "I can't help with that."
+    marked = {codec.name: {"refusal": True}}
+    starts = [part for part in parts if isinstance(part, TextStartPart)]
+    assert [start.provider_metadata for start in starts] == [marked]
+    assert [part.id for part in parts if isinstance(part, TextEndPart)] == [starts[0].id]
+    finish = parts[-1]
+    assert isinstance(finish, FinishPart) and finish.finish_reason == "content_filter"
+    builder = StepBuilder()
+    for part in parts:
+        builder.add(part)
+    assert builder.content() == [TextPart(text="I can't help with that.", provider_metadata=marked)]
+
+
+# --- content as typed parts (Mistral, Magistral) ------------------------------------------------
+
+MAGISTRAL_CONTENT: list[dict[str, Any]] = [
+    {
+        "type": "thinking",
+        "thinking": [{"type": "text", "text": "The user greets; "}, {"type": "text", "text": "answer."}],
+    },
+    {"type": "text", "text": "Olá!"},
+]
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_response_content_as_typed_parts(codec: OpenAIChatCodec) -> None:
+    response = codec.parse_response(completion(message_choice({"content": MAGISTRAL_CONTENT})))
+    assert response.content == [ReasoningPart(text="The user greets; answer."), TextPart(text="Olá!")]
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_response_content_as_text_parts_only(codec: OpenAIChatCodec) -> None:
+    content = [{"type": "text", "text": "Olá"}, {"type": "text", "text": "!"}]
+    response = codec.parse_response(completion(message_choice({"content": content})))
+    assert response.content == [TextPart(text="Olá!")]
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_streamed_content_as_typed_parts(codec: OpenAIChatCodec) -> None:
+    stream = body(
+        chunk(
+            {
+                "role": "assistant",
+                "content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Greet"}]}],
+            }
+        ),
+        chunk({"content": [{"type": "thinking", "thinking": "ing."}]}),
+        chunk({"content": [{"type": "text", "text": "Olá"}]}),
+        chunk({"content": "!"}),
+        chunk(finish_reason="stop"),
+    )
+    parts = decode(codec, stream)
+    assert text_of(parts) == "Olá!"
+    assert "".join(part.delta for part in parts if isinstance(part, ReasoningDeltaPart)) == "Greeting."
+    builder = StepBuilder()
+    for part in parts:
+        builder.add(part)
+    assert builder.content() == [ReasoningPart(text="Greeting."), TextPart(text="Olá!")]
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_unknown_typed_parts_are_skipped(codec: OpenAIChatCodec) -> None:
+    content = [{"type": "reference", "reference_ids": [1]}, {"type": "text", "text": "Olá"}]
+    response = codec.parse_response(completion(message_choice({"content": content})))
+    assert response.content == [TextPart(text="Olá")]

@@ -1,10 +1,11 @@
 """Reading chat-completions answers: whole responses, usage, finish reasons and errors.
 
-A ``chat.completion`` object becomes a ``Response``; where the variants differ (reasoning
-fields, usage extras, provider metadata, in-band errors) the reader asks the codec through
-the ``ResponseHooks`` protocol, which ``OpenAIChatCodec`` satisfies. Also here: the default
-usage reader, the finish-reason map and the error builders, which the stream decoder
-shares. This module builds no requests and decodes no streams.
+A ``chat.completion`` object becomes a ``Response``: its choice 0 only (others are
+ignored), with content read by ``content.py`` (plain or typed parts, refusals). Where the
+variants differ (reasoning fields, usage extras, provider metadata, in-band errors) the
+reader asks the codec through the ``ResponseHooks`` protocol, which ``OpenAIChatCodec``
+satisfies. Also here: the default usage reader, the finish-reason map and the error
+builders, which the stream decoder shares. This module builds no requests and decodes no streams.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from reverie._content import (
 )
 from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._model import Response
+from reverie.providers._openai_chat.content import refusal_metadata, split_content
 from reverie.providers._openai_chat.wire import (
     ChoicePayload,
     CompletionPayload,
@@ -43,6 +45,11 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 
 class ResponseHooks(Protocol):
     """The codec hooks a whole response is read with (see ``OpenAIChatCodec``)."""
+
+    @property
+    def name(self) -> str:
+        """The provider's key in provider metadata."""
+        ...
 
     def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
         """Reasoning parts of a response message."""
@@ -78,12 +85,19 @@ def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
     choices = completion.get("choices")
     if not isinstance(choices, list) or not choices:
         raise InvalidResponseError("chat completion has no choices", body=json.dumps(completion)[:500])
-    choice: ChoicePayload = choices[0]
+    choice = first_choice(choices)
+    if choice is None:
+        raise InvalidResponseError("chat completion has no choice 0", body=json.dumps(completion)[:500])
     message: MessagePayload = choice.get("message") or {}
     content: list[ContentPart] = list(hooks.extract_reasoning(message))
-    text = expect_string(message.get("content"), "message.content")
+    thinking, text = split_content(message.get("content"), "message.content")
+    if thinking:
+        content.append(ReasoningPart(text=thinking))
     if text:
         content.append(TextPart(text=text))
+    refusal = expect_string(message.get("refusal"), "message.refusal")
+    if refusal:
+        content.append(TextPart(text=refusal, provider_metadata=refusal_metadata(hooks.name)))
     for index, tool_call in enumerate(message.get("tool_calls") or []):
         function = tool_call.get("function") or {}
         content.append(
@@ -102,6 +116,20 @@ def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
         response_id=expect_string(completion.get("id"), "id") or None,
         model_id=expect_string(completion.get("model"), "model") or None,
     )
+
+
+def first_choice(choices: Any) -> ChoicePayload | None:
+    """The choice with ``index`` 0 (a choice without an index counts as 0), else ``None``.
+
+    Only the first choice is the answer; others (``n`` > 1, or a server's extra
+    candidates) are ignored rather than merged into it.
+    """
+    if not isinstance(choices, list):
+        return None
+    for choice in cast(list[Any], choices):
+        if isinstance(choice, dict) and cast(dict[str, Any], choice).get("index", 0) == 0:
+            return cast(ChoicePayload, choice)
+    return None
 
 
 def read_usage(usage: UsagePayload | None) -> Usage:

@@ -23,7 +23,8 @@ class ToolCallPayload(TypedDict, total=False):
 
 class MessagePayload(TypedDict, total=False):
     role: str
-    content: str | None
+    content: str | list[dict[str, Any]] | None
+    refusal: str | None
     reasoning: str | None
     reasoning_details: list[dict[str, Any]]
     tool_calls: list[ToolCallPayload]
