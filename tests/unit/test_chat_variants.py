@@ -22,6 +22,7 @@ from reverie import (
     TextEndPart,
     TextPart,
     TextStartPart,
+    Usage,
 )
 from reverie._http.framing import SSE_WITH_DONE
 from reverie._http.sse import SSEDecoder
@@ -244,3 +245,156 @@ def test_unknown_typed_parts_are_skipped(codec: OpenAIChatCodec) -> None:
     content = [{"type": "reference", "reference_ids": [1]}, {"type": "text", "text": "Olá"}]
     response = codec.parse_response(completion(message_choice({"content": content})))
     assert response.content == [TextPart(text="Olá")]
+
+
+# --- reasoning_details on OpenAI-compatible servers ----------------------------------------------
+
+DETAILS: list[dict[str, Any]] = [
+    {"type": "reasoning.text", "text": "Think.", "format": "unknown", "index": 0},
+]
+
+
+def test_openaicompat_reads_reasoning_details_like_openrouter() -> None:
+    message = {"content": "Olá", "reasoning": "Think.", "reasoning_details": DETAILS}
+    compat = openaicompat.Codec("m").parse_response(completion(message_choice(message)))
+    router = openrouter.Codec("m").parse_response(completion(message_choice(message)))
+    assert compat.content == [
+        ReasoningPart(text="Think.", provider_metadata={"openaicompat": {"reasoning_details": DETAILS}}),
+        TextPart(text="Olá"),
+    ]
+    assert [part.text for part in compat.content] == [part.text for part in router.content]
+
+
+def test_openaicompat_streams_reasoning_details_like_openrouter() -> None:
+    stream = body(
+        chunk({"reasoning": "Thi", "reasoning_details": [{**DETAILS[0], "text": "Thi"}]}),
+        chunk({"reasoning": "nk.", "reasoning_details": [{**DETAILS[0], "text": "nk."}]}),
+        chunk({"content": "Olá"}),
+        chunk(finish_reason="stop"),
+    )
+    contents: dict[str, list[Any]] = {}
+    for codec in (openaicompat.Codec("m"), openrouter.Codec("m")):
+        builder = StepBuilder()
+        for part in decode(codec, stream):
+            builder.add(part)
+        contents[codec.name] = builder.content()
+    reasoning = contents["openaicompat"][0]
+    assert isinstance(reasoning, ReasoningPart) and reasoning.text == "Think."
+    assert (
+        reasoning.provider_metadata["openaicompat"]
+        == contents["openrouter"][0].provider_metadata["openrouter"]
+    )
+
+
+# --- usage ---------------------------------------------------------------------------------------
+
+# Recorded usage blocks (shared cassettes-v041), one per provider.
+OPENAI_USAGE = {  # TestOpenAICommon/openai-gpt-5/simple
+    "prompt_tokens": 19,
+    "completion_tokens": 75,
+    "total_tokens": 94,
+    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+    "completion_tokens_details": {
+        "reasoning_tokens": 64,
+        "audio_tokens": 0,
+        "accepted_prediction_tokens": 0,
+        "rejected_prediction_tokens": 0,
+    },
+}
+COMPAT_USAGE = {  # TestOpenAICompatibleThinking (xAI grok)
+    "prompt_tokens": 331,
+    "completion_tokens": 11,
+    "total_tokens": 674,
+    "prompt_tokens_details": {"text_tokens": 331, "audio_tokens": 0, "image_tokens": 0, "cached_tokens": 283},
+    "completion_tokens_details": {
+        "reasoning_tokens": 332,
+        "audio_tokens": 0,
+        "accepted_prediction_tokens": 0,
+        "rejected_prediction_tokens": 0,
+    },
+    "num_sources_used": 0,
+    "cost_in_usd_ticks": 2071250,
+}
+OPENROUTER_USAGE = {  # TestOpenRouterCommon
+    "prompt_tokens": 125,
+    "completion_tokens": 97,
+    "total_tokens": 222,
+    "cost": 0.00023492,
+    "is_byok": False,
+    "prompt_tokens_details": {
+        "cached_tokens": 64,
+        "cache_write_tokens": 0,
+        "audio_tokens": 0,
+        "video_tokens": 0,
+    },
+    "cost_details": {
+        "upstream_inference_cost": 0.00023492,
+        "upstream_inference_prompt_cost": 0.00004092,
+        "upstream_inference_completions_cost": 0.000194,
+    },
+    "completion_tokens_details": {"reasoning_tokens": 56, "image_tokens": 0, "audio_tokens": 0},
+}
+VERCEL_USAGE = {  # TestVercelThinking
+    "prompt_tokens": 109,
+    "completion_tokens": 368,
+    "total_tokens": 477,
+    "cost": 0.00637625,
+    "is_byok": False,
+    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0, "video_tokens": 0},
+    "cost_details": {
+        "upstream_inference_cost": None,
+        "upstream_inference_prompt_cost": 0,
+        "upstream_inference_completions_cost": 0,
+    },
+    "completion_tokens_details": {"reasoning_tokens": 256, "image_tokens": 0},
+}
+USAGE_CASES = [
+    (
+        openai.Codec("gpt-5"),
+        OPENAI_USAGE,
+        Usage(input_tokens=19, output_tokens=75, total_tokens=94, reasoning_tokens=64),
+    ),
+    (
+        openaicompat.Codec("grok-4"),
+        COMPAT_USAGE,
+        Usage(
+            input_tokens=48, output_tokens=11, total_tokens=674, reasoning_tokens=332, cache_read_tokens=283
+        ),
+    ),
+    (
+        openrouter.Codec("m"),
+        OPENROUTER_USAGE,
+        Usage(input_tokens=61, output_tokens=97, total_tokens=222, reasoning_tokens=56, cache_read_tokens=64),
+    ),
+    (
+        vercel.Codec("m"),
+        VERCEL_USAGE,
+        Usage(input_tokens=109, output_tokens=368, total_tokens=477, reasoning_tokens=256),
+    ),
+]
+
+
+@pytest.mark.parametrize(("codec", "usage", "expected"), USAGE_CASES, ids=CODEC_IDS)
+def test_recorded_usage_means_the_same_everywhere(
+    codec: OpenAIChatCodec, usage: dict[str, Any], expected: Usage
+) -> None:
+    response = codec.parse_response(completion(message_choice({"content": "Olá"}), usage=usage))
+    assert response.usage == expected
+    stream = body(
+        chunk({"content": "Olá"}), chunk(finish_reason="stop"), json.dumps({"choices": [], "usage": usage})
+    )
+    finish = decode(codec, stream)[-1]
+    assert isinstance(finish, FinishPart) and finish.usage == expected
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
+def test_cached_input_is_subtracted_and_cache_writes_are_separate(codec: OpenAIChatCodec) -> None:
+    usage = {
+        "prompt_tokens": 1000,
+        "completion_tokens": 10,
+        "prompt_tokens_details": {"cached_tokens": 900, "cache_write_tokens": 50},
+    }
+    response = codec.parse_response(completion(message_choice({"content": "Olá"}), usage=usage))
+    assert response.usage == Usage(
+        input_tokens=100, output_tokens=10, total_tokens=1010, cache_read_tokens=900, cache_creation_tokens=50
+    )

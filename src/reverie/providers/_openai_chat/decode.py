@@ -133,19 +133,28 @@ def first_choice(choices: Any) -> ChoicePayload | None:
 
 
 def read_usage(usage: UsagePayload | None) -> Usage:
-    """Token counts of a ``usage`` object (the default ``extract_usage``)."""
+    """Token counts of a ``usage`` object (the default ``extract_usage``).
+
+    The counts mean what they mean for every provider (fantasy's rule): ``prompt_tokens``
+    include the cached input (``prompt_tokens_details.cached_tokens``), so ``input_tokens``
+    is the prompt without it and ``cache_read_tokens`` the cached part; OpenRouter's
+    ``cache_write_tokens`` are ``cache_creation_tokens``; ``reasoning_tokens`` come from
+    ``completion_tokens_details`` (and are part of ``output_tokens``, as reported).
+    """
     if not usage:
         return Usage()
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
-    input_tokens = _count(usage.get("prompt_tokens"))
+    prompt_tokens = _count(usage.get("prompt_tokens"))
+    cached_tokens = min(_count(prompt_details.get("cached_tokens")), prompt_tokens)
     output_tokens = _count(usage.get("completion_tokens"))
     return Usage(
-        input_tokens=input_tokens,
+        input_tokens=prompt_tokens - cached_tokens,
         output_tokens=output_tokens,
-        total_tokens=_count(usage.get("total_tokens")) or input_tokens + output_tokens,
+        total_tokens=_count(usage.get("total_tokens")) or prompt_tokens + output_tokens,
         reasoning_tokens=_count(completion_details.get("reasoning_tokens")),
-        cache_read_tokens=_count(prompt_details.get("cached_tokens")),
+        cache_read_tokens=cached_tokens,
+        cache_creation_tokens=_count(prompt_details.get("cache_write_tokens")),
     )
 
 
