@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from reverie import (
+    Call,
     FinishPart,
+    Message,
     ProviderError,
     ReasoningDeltaPart,
     ReasoningPart,
@@ -398,3 +400,60 @@ def test_cached_input_is_subtracted_and_cache_writes_are_separate(codec: OpenAIC
     assert response.usage == Usage(
         input_tokens=100, output_tokens=10, total_tokens=1010, cache_read_tokens=900, cache_creation_tokens=50
     )
+
+
+# --- OpenAI reasoning-model rules ---------------------------------------------------------------
+
+
+def reasoning_rules_applied(codec: OpenAIChatCodec) -> bool:
+    """Whether the body takes ``max_completion_tokens`` and drops ``temperature`` (with a warning)."""
+    call = Call(
+        prompt=[Message.system("Be brief."), Message.user("hi")], temperature=0.5, max_output_tokens=100
+    )
+    wire = codec.build_request(call, stream=False)
+    applied = "max_completion_tokens" in wire.body
+    assert applied == ("max_tokens" not in wire.body)
+    assert applied == ("temperature" not in wire.body)
+    assert applied == bool(wire.warnings)
+    # fantasy v0.41.2 sends the system prompt as "system" to reasoning models too (openai-gpt-5).
+    assert wire.body["messages"][0]["role"] == "system"
+    return applied
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["o1", "o1-mini", "o3", "o3-mini", "o4-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "gpt-5-nano"],
+)
+def test_openai_reasoning_models_follow_the_rules(model: str) -> None:
+    assert reasoning_rules_applied(openai.Codec(model))
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-5-chat-latest", "omni-moderation-latest"]
+)
+def test_other_openai_models_keep_their_settings(model: str) -> None:
+    assert not reasoning_rules_applied(openai.Codec(model))
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [
+        openrouter.Codec("openai/gpt-4o"),
+        openrouter.Codec("openai/gpt-oss-120b"),
+        vercel.Codec("openai/gpt-4o"),
+        openaicompat.Codec("openhermes"),
+        openaicompat.Codec("o3-mini"),
+        openaicompat.Codec("openai/gpt-oss-20b"),
+    ],
+    ids=lambda codec: f"{codec.name}:{codec.model_id}",
+)
+def test_ids_starting_with_o_are_not_reasoning_models(codec: OpenAIChatCodec) -> None:
+    assert not reasoning_rules_applied(codec)
+
+
+@pytest.mark.parametrize(
+    "codec", [openrouter.Codec("openai/gpt-5"), vercel.Codec("openai/gpt-5")], ids=["openrouter", "vercel"]
+)
+def test_gateways_apply_the_rules_to_openai_reasoning_models(codec: OpenAIChatCodec) -> None:
+    # Recorded: openrouter/gpt-5 (older set) and TestVercelCommon/gpt-5 send max_completion_tokens.
+    assert reasoning_rules_applied(codec)
