@@ -457,3 +457,37 @@ def test_ids_starting_with_o_are_not_reasoning_models(codec: OpenAIChatCodec) ->
 def test_gateways_apply_the_rules_to_openai_reasoning_models(codec: OpenAIChatCodec) -> None:
     # Recorded: openrouter/gpt-5 (older set) and TestVercelCommon/gpt-5 send max_completion_tokens.
     assert reasoning_rules_applied(codec)
+
+
+# --- logprobs -------------------------------------------------------------------------------------
+
+TOKENS: list[dict[str, Any]] = [
+    {"token": "Ol", "logprob": -0.1, "bytes": [79, 108], "top_logprobs": [{"token": "Ol", "logprob": -0.1}]},
+    {"token": "á", "logprob": -0.2, "bytes": [195, 161], "top_logprobs": [{"token": "á", "logprob": -0.2}]},
+]
+
+
+def test_response_logprobs_land_in_provider_metadata() -> None:
+    choice = message_choice({"content": "Olá"})
+    choice["logprobs"] = {"content": TOKENS, "refusal": None}
+    response = openai.Codec("gpt-4o").parse_response(completion(choice))
+    assert response.provider_metadata["openai"]["logprobs"] == TOKENS
+
+
+def test_streamed_logprobs_land_in_the_finish_metadata() -> None:
+    def with_logprobs(text: str, tokens: list[dict[str, Any]]) -> str:
+        payload = json.loads(chunk({"content": text}))
+        payload["choices"][0]["logprobs"] = {"content": tokens}
+        return json.dumps(payload)
+
+    stream = body(
+        with_logprobs("Ol", TOKENS[:1]), with_logprobs("á", TOKENS[1:]), chunk(finish_reason="stop")
+    )
+    finish = decode(openai.Codec("gpt-4o"), stream)[-1]
+    assert isinstance(finish, FinishPart)
+    assert finish.provider_metadata["openai"]["logprobs"] == TOKENS
+
+
+def test_no_logprobs_no_metadata() -> None:
+    response = openai.Codec("gpt-4o").parse_response(completion(message_choice({"content": "Olá"})))
+    assert "logprobs" not in response.provider_metadata.get("openai", {})

@@ -112,7 +112,9 @@ def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
         content=content,
         finish_reason=map_finish_reason(expect_string(choice.get("finish_reason"), "finish_reason") or None),
         usage=usage,
-        provider_metadata=hooks.response_metadata(completion, usage_metadata),
+        provider_metadata=add_logprobs(
+            hooks.response_metadata(completion, usage_metadata), hooks.name, logprobs_of(choice)
+        ),
         response_id=expect_string(completion.get("id"), "id") or None,
         model_id=expect_string(completion.get("model"), "model") or None,
     )
@@ -130,6 +132,22 @@ def first_choice(choices: Any) -> ChoicePayload | None:
         if isinstance(choice, dict) and cast(dict[str, Any], choice).get("index", 0) == 0:
             return cast(ChoicePayload, choice)
     return None
+
+
+def logprobs_of(choice: ChoicePayload) -> list[Any]:
+    """The token logprobs of a choice (``logprobs.content``), present when they were requested."""
+    logprobs = cast(dict[str, Any], choice).get("logprobs")
+    if not isinstance(logprobs, dict):
+        return []
+    tokens = cast(dict[str, Any], logprobs).get("content")
+    return cast(list[Any], tokens) if isinstance(tokens, list) else []
+
+
+def add_logprobs(metadata: ProviderMetadata, provider: str, tokens: list[Any]) -> ProviderMetadata:
+    """``metadata`` with ``tokens`` as ``[provider]["logprobs"]`` (unchanged when there are none)."""
+    if not tokens:
+        return metadata
+    return {**metadata, provider: {**metadata.get(provider, {}), "logprobs": tokens}}
 
 
 def read_usage(usage: UsagePayload | None) -> Usage:

@@ -10,6 +10,8 @@ Observed upstream variations this handles (see the recorded streams):
   ``finish`` part is emitted when the stream ends, not when the reason is first seen;
 - an ``{"error": ...}`` chunk is an in-band failure and raises;
 - only choice 0 is read; chunks for other choices are ignored;
+- requested token logprobs come a few per chunk; they are gathered for the finish part's
+  ``provider_metadata[<provider>]["logprobs"]``;
 - ``delta.content`` may be a list of typed parts (Mistral, Magistral: ``text`` and
   ``thinking``), read by ``content.split_content``; ``delta.refusal`` is a text block of
   its own whose metadata marks it as a refusal;
@@ -47,7 +49,7 @@ from reverie._parts import (
     ToolInputStartPart,
 )
 from reverie.providers._openai_chat.content import refusal_metadata, split_content
-from reverie.providers._openai_chat.decode import first_choice, map_finish_reason
+from reverie.providers._openai_chat.decode import add_logprobs, first_choice, logprobs_of, map_finish_reason
 from reverie.providers._openai_chat.reasoning import StreamedDetails, details_of
 from reverie.providers._openai_chat.wire import (
     CompletionPayload,
@@ -121,6 +123,7 @@ class ChatStreamDecoder:
         self._response_id: str | None = None
         self._model_id: str | None = None
         self._done = False
+        self._logprobs: list[Any] = []
 
     @reads_payload("stream chunk")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
@@ -149,6 +152,7 @@ class ChatStreamDecoder:
         choice = first_choice(chunk.get("choices"))
         if choice is None:
             return parts
+        self._logprobs.extend(logprobs_of(choice))
         reason = choice.get("finish_reason")
         if reason:
             self._finish_reason = expect_string(reason, "finish_reason")
@@ -263,7 +267,11 @@ class ChatStreamDecoder:
             FinishPart(
                 finish_reason=finish,
                 usage=self._usage or Usage(),
-                provider_metadata=self._hooks.response_metadata(self._last_chunk, self._usage_metadata),
+                provider_metadata=add_logprobs(
+                    self._hooks.response_metadata(self._last_chunk, self._usage_metadata),
+                    self._hooks.name,
+                    self._logprobs,
+                ),
                 response_id=self._response_id,
                 model_id=self._model_id,
             )

@@ -35,6 +35,7 @@ class ChoicePayload(TypedDict, total=False):
     message: MessagePayload
     delta: MessagePayload
     finish_reason: str | None
+    logprobs: dict[str, Any] | None
 
 
 class UsagePayload(TypedDict, total=False):
