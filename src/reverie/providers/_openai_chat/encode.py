@@ -215,7 +215,8 @@ def _encode_assistant(assistant: Message, cache_markers: bool) -> dict[str, Any]
     # text is sent verbatim (glm-4.5's "\n\n" is echoed), while "" leaves the content key out.
     # With several text parts the last one is the content, as fantasy sends it: a streamed
     # step whose text a tool call split (avian's kimi) is echoed with its last piece only.
-    texts = [part.text for part in parts if isinstance(part, TextPart)]
+    # An empty part (Gemini's signed "" after its text, in a history moved here) is no text.
+    texts = [part.text for part in parts if isinstance(part, TextPart) and part.text]
     text = texts[-1] if texts else ""
     calls: list[dict[str, Any]] = [
         {
