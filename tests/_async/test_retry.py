@@ -354,11 +354,8 @@ async def test_in_band_invalid_request_is_not_retried(sleeps: list[float]) -> No
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("done", [True, False], ids=["with-done", "without-done"])
-async def test_stream_without_finish_is_retried(done: bool, sleeps: list[float]) -> None:
+async def test_stream_without_finish_is_retried(sleeps: list[float]) -> None:
     events: list[dict[str, Any] | str] = [chunk("Hel"), chunk("lo")]
-    if done:
-        events.append("[DONE]")
     server = Server(event_stream(sse(*events)), "Hello again")
     parts: list[AgentStreamPart] = []
     result = await run(make_agent(server), "stream", parts)
@@ -369,6 +366,19 @@ async def test_stream_without_finish_is_retried(done: bool, sleeps: list[float])
     assert [p.delta for p in retry.discarded if isinstance(p, TextDeltaPart)] == ["Hel", "lo"]
     assert result.text == "Hello again"
     assert visible_text(parts) == "Hello again"
+
+
+@pytest.mark.anyio
+async def test_stream_ended_by_done_without_finish_is_complete(sleeps: list[float]) -> None:
+    # [DONE] is the protocol's end of a complete stream, finish reason or not.
+    server = Server(event_stream(sse(chunk("Hel"), chunk("lo"), "[DONE]")), "never")
+    parts: list[AgentStreamPart] = []
+    result = await run(make_agent(server), "stream", parts)
+    assert server.count == 1
+    assert sleeps == []
+    assert not [part for part in parts if isinstance(part, RetryPart)]
+    assert result.text == "Hello"
+    assert result.steps[-1].finish_reason == "unknown"
 
 
 @pytest.mark.anyio

@@ -338,11 +338,8 @@ def test_in_band_invalid_request_is_not_retried(sleeps: list[float]) -> None:
     assert sleeps == []
 
 
-@pytest.mark.parametrize("done", [True, False], ids=["with-done", "without-done"])
-def test_stream_without_finish_is_retried(done: bool, sleeps: list[float]) -> None:
+def test_stream_without_finish_is_retried(sleeps: list[float]) -> None:
     events: list[dict[str, Any] | str] = [chunk("Hel"), chunk("lo")]
-    if done:
-        events.append("[DONE]")
     server = Server(event_stream(sse(*events)), "Hello again")
     parts: list[AgentStreamPart] = []
     result = run(make_agent(server), "stream", parts)
@@ -353,6 +350,18 @@ def test_stream_without_finish_is_retried(done: bool, sleeps: list[float]) -> No
     assert [p.delta for p in retry.discarded if isinstance(p, TextDeltaPart)] == ["Hel", "lo"]
     assert result.text == "Hello again"
     assert visible_text(parts) == "Hello again"
+
+
+def test_stream_ended_by_done_without_finish_is_complete(sleeps: list[float]) -> None:
+    # [DONE] is the protocol's end of a complete stream, finish reason or not.
+    server = Server(event_stream(sse(chunk("Hel"), chunk("lo"), "[DONE]")), "never")
+    parts: list[AgentStreamPart] = []
+    result = run(make_agent(server), "stream", parts)
+    assert server.count == 1
+    assert sleeps == []
+    assert not [part for part in parts if isinstance(part, RetryPart)]
+    assert result.text == "Hello"
+    assert result.steps[-1].finish_reason == "unknown"
 
 
 def test_incomplete_stream_exhausts_into_retry_error(sleeps: list[float]) -> None:

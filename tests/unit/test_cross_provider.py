@@ -21,6 +21,7 @@ from reverie import (
     ReasoningPart,
     StepContext,
     StepOverrides,
+    TextPart,
     ToolCallPart,
     ToolResultPart,
 )
@@ -251,3 +252,16 @@ def test_anthropic_to_anthropic_keeps_signed_thinking() -> None:
 
 def _call(call_id: str) -> list[ContentPart]:
     return [ToolCallPart(tool_call_id=call_id, tool_name="weather", input='{"location":"Florence"}')]
+
+
+def test_a_signed_empty_gemini_text_part_does_not_hide_the_text_on_chat_completions() -> None:
+    from reverie.providers import openai
+
+    signed = TextPart(text="", provider_metadata={"google": {"thought_signature": "c2ln"}})
+    call = ToolCallPart(tool_call_id="1", tool_name="weather", input='{"location": "Rome"}')
+    history = [
+        Message.user("hi"),
+        Message(role="assistant", content=[TextPart(text="Checking."), call, signed]),
+    ]
+    body = openai.Codec("gpt-4o").build_request(Call(prompt=history), stream=False).body
+    assert body["messages"][1]["content"] == "Checking."

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from reverie import InvalidResponseError, ProviderError
 from reverie._codec import stream_framing
 from reverie._http.eventstream import EventStreamDecoder, parse_headers
-from reverie._http.framing import AWS_EVENT_STREAM, SSE, EventStreamFraming, SSEFraming
+from reverie._http.framing import AWS_EVENT_STREAM, SSE, SSE_WITH_DONE, EventStreamFraming, SSEFraming
 from reverie._http.sse import SSEDecoder, SSEEvent
-from reverie.providers import openai
+from reverie.providers import anthropic, openai
 from tests.eventstream_frames import event, exception, frame, string_header
 
 DELTA = json.dumps({"contentBlockDelta": {"delta": {"text": "Olá"}, "contentBlockIndex": 0}}).encode()
@@ -180,8 +180,10 @@ def test_framings_name_their_accept_header_and_build_fresh_decoders() -> None:
 
 
 def test_codecs_stream_sse_unless_they_choose_a_framing() -> None:
-    codec = openai.Codec("gpt-4o")
+    codec = anthropic.Codec("claude-sonnet-4")
     assert stream_framing(codec) is SSE
+    # The chat-completions codecs choose SSE that keeps the [DONE] marker.
+    assert stream_framing(openai.Codec("gpt-4o")) is SSE_WITH_DONE
 
     class BedrockLikeCodec(openai.Codec):
         framing = AWS_EVENT_STREAM

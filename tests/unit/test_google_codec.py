@@ -528,19 +528,58 @@ def test_a_signature_on_a_text_fragment_is_kept_when_the_block_closes() -> None:
     ]
 
 
-def test_unsigned_text_and_a_signature_without_open_text_add_no_metadata() -> None:
-    body = chunk([{"functionCall": {"name": "now", "args": {}}}]) + chunk(
-        [{"text": "", "thoughtSignature": "c2ln"}], finish="STOP"
+def test_a_signature_without_open_text_is_an_empty_signed_text_block() -> None:
+    # Its signature is kept, as generate keeps it on an empty text part, so that it goes
+    # back; an unsigned empty part (recorded after calls) still yields nothing.
+    body = (
+        chunk([{"functionCall": {"name": "now", "args": {}}}])
+        + chunk([{"text": ""}])
+        + chunk([{"text": "", "thoughtSignature": "c2ln"}], finish="STOP")
     )
-    assert [part.type for part in decode(body.encode())] == [
+    parts = decode(body.encode())
+    assert [part.type for part in parts] == [
         "tool_input_start",
         "tool_input_delta",
         "tool_input_end",
         "tool_call",
+        "text_start",
+        "text_end",
         "finish",
     ]
+    assert parts[5] == TextEndPart(id="text-1", provider_metadata={"google": {"thought_signature": "c2ln"}})
+    assert_same_parts_at_every_split(body.encode())
+
+
+def test_unsigned_text_adds_no_metadata() -> None:
     plain = decode(chunk([{"text": "Oi"}], finish="STOP").encode())
     assert [part.provider_metadata for part in plain if isinstance(part, TextEndPart)] == [{}]
+
+
+def test_generate_keeps_a_signed_empty_text_part_and_drops_an_unsigned_one() -> None:
+    payload = {
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [
+                        {"functionCall": {"name": "now", "args": {}, "id": "c1"}},
+                        {"text": ""},
+                        {"text": "", "thoughtSignature": "c2ln"},
+                    ],
+                },
+                "finishReason": "STOP",
+            }
+        ]
+    }
+    content = codec().parse_response(payload).content
+    assert content[1:] == [TextPart(text="", provider_metadata={"google": {"thought_signature": "c2ln"}})]
+
+
+def test_an_empty_text_part_goes_back_only_when_signed() -> None:
+    signed = TextPart(text="", provider_metadata={"google": {"thought_signature": "c2ln"}})
+    assistant = Message(role="assistant", content=[TextPart(text=""), signed])
+    body = codec().build_request(Call(prompt=[Message.user("hi"), assistant]), stream=False).body
+    assert body["contents"][1] == {"role": "model", "parts": [{"text": "", "thoughtSignature": "c2ln"}]}
 
 
 def test_a_stream_split_at_every_byte_yields_the_same_parts() -> None:

@@ -5,6 +5,8 @@ decoder per response. The decoder is fed raw bytes as they arrive and returns
 ``SSEEvent`` objects, so a codec's ``StreamDecoder`` reads every framing alike:
 
 - ``SSE``: server-sent events (``text/event-stream``), what every provider speaks today;
+- ``SSE_WITH_DONE``: the same, passing the chat-completions ``data: [DONE]`` marker on
+  as an event, for decoders that treat it as the end of a complete stream;
 - ``AWS_EVENT_STREAM``: Bedrock's binary ``application/vnd.amazon.eventstream``.
 
 A codec picks one with a ``framing`` attribute (``SSE`` when it has none; see
@@ -51,10 +53,12 @@ class SSEFraming:
     """Server-sent events, decoded by ``SSEDecoder``."""
 
     accept: str = "text/event-stream"
+    keep_done: bool = False
+    """Whether the ``[DONE]`` sentinel reaches the stream decoder (see ``SSEDecoder``)."""
 
     def decoder(self, *, max_bytes: int) -> FrameDecoder:
         """A fresh ``SSEDecoder`` whose longest line is ``max_bytes``."""
-        return SSEDecoder(max_buffer=max_bytes)
+        return SSEDecoder(max_buffer=max_bytes, keep_done=self.keep_done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,5 +77,7 @@ class EventStreamFraming:
 
 SSE = SSEFraming()
 """The default framing."""
+SSE_WITH_DONE = SSEFraming(keep_done=True)
+"""Server-sent events with the ``[DONE]`` marker kept (the chat-completions codecs)."""
 AWS_EVENT_STREAM = EventStreamFraming()
 """Bedrock's framing."""

@@ -3,8 +3,10 @@ r"""A sans-IO decoder for server-sent events (the WHATWG ``text/event-stream`` f
 Feed it bytes as they arrive, in chunks split anywhere (inside a line, inside a UTF-8
 character); it returns the complete events. Lines end with ``\\n``, ``\\r\\n`` or ``\\r``
 (Gemini separates events with ``\\r\\n\\r\\n``). Comment lines (OpenRouter's
-``: OPENROUTER PROCESSING``) are skipped, and the OpenAI ``data: [DONE]`` sentinel is
-dropped. An event cut off by the end of the stream is discarded, as the specification
+``: OPENROUTER PROCESSING``) are skipped. The OpenAI ``data: [DONE]`` sentinel is dropped,
+unless the decoder is made with ``keep_done=True``: then it is dispatched like any event
+(data ``"[DONE]"``), so a decoder that knows the marker can tell a complete stream from a
+cut one. An event cut off by the end of the stream is discarded, as the specification
 says, so a truncated stream shows up as a missing finish rather than as broken JSON.
 """
 
@@ -31,11 +33,18 @@ class SSEEvent:
 class SSEDecoder:
     """Turns a byte stream into ``SSEEvent`` objects."""
 
-    __slots__ = ("_at_start", "_buffer", "_data", "_event", "_id", "_max_buffer", "_start")
+    __slots__ = ("_at_start", "_buffer", "_data", "_event", "_id", "_keep_done", "_max_buffer", "_start")
 
-    def __init__(self, *, max_buffer: int = _DEFAULT_MAX_BUFFER) -> None:
-        # The longest line accepted, so a stream without newlines cannot exhaust memory.
+    def __init__(self, *, max_buffer: int = _DEFAULT_MAX_BUFFER, keep_done: bool = False) -> None:
+        """Make a decoder.
+
+        Args:
+            max_buffer: The longest line accepted, so a stream without newlines cannot
+                exhaust memory.
+            keep_done: Dispatch the ``[DONE]`` sentinel as an event instead of dropping it.
+        """
         self._max_buffer = max_buffer
+        self._keep_done = keep_done
         self._buffer = b""
         self._at_start = True
         self._start = b""
@@ -119,6 +128,6 @@ class SSEDecoder:
         if not data:
             return None
         text = data[0] if len(data) == 1 else "\n".join(data)
-        if text == _DONE:
+        if text == _DONE and not self._keep_done:
             return None
         return SSEEvent(event or "message", text, self._id)

@@ -3,9 +3,9 @@
 ``OpenAIChatCodec`` ties the family together: requests are built in ``encode.py``, whole
 responses and errors are read in ``decode.py``, streams in ``stream.py``. Variants subclass
 it and override its named hooks (after fantasy's ``language_model_hooks.go`` and the
-Vercel AI SDK's ``transformRequestBody``): ``prepare_body``, ``extract_usage``,
-``extract_reasoning``, ``extract_reasoning_delta`` (with ``reasoning_keys``),
-``reasoning_metadata``, ``assistant_fields`` and ``response_metadata``. This module holds
+Vercel AI SDK's ``transformRequestBody``): ``is_reasoning_model``, ``prepare_body``,
+``extract_usage``, ``extract_reasoning``, ``extract_reasoning_delta`` (with
+``reasoning_keys``), ``reasoning_metadata``, ``assistant_fields`` and ``response_metadata``. This module holds
 no wire logic of its own.
 """
 
@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 from reverie._codec import WireRequest, reads_payload
 from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart, Usage
 from reverie._errors import ProviderError
+from reverie._http.framing import SSE_WITH_DONE, SSEFraming
 from reverie._model import Call, Response
 from reverie.providers._openai_chat import decode, encode
 from reverie.providers._openai_chat.stream import ChatStreamDecoder
@@ -36,6 +37,9 @@ class OpenAIChatCodec:
     cache_markers: ClassVar[bool] = False
     """Whether Anthropic ``cache_control`` markers are placed on the request (``cache.py``)."""
 
+    framing: ClassVar[SSEFraming] = SSE_WITH_DONE
+    """Streams are SSE whose ``data: [DONE]`` marker reaches the decoder: it ends a complete stream."""
+
     reasoning_keys: ClassVar[frozenset[str]] = frozenset()
     """Delta fields that carry reasoning; the stream decoder calls ``extract_reasoning_delta`` only then."""
 
@@ -45,8 +49,12 @@ class OpenAIChatCodec:
     # --- requests -----------------------------------------------------------------
 
     def is_reasoning_model(self) -> bool:
-        """Whether the model takes ``max_completion_tokens`` (see ``encode.is_reasoning_model``)."""
-        return encode.is_reasoning_model(self.model_id)
+        """Hook: whether OpenAI's reasoning-model rules apply (``max_completion_tokens``, no sampling).
+
+        No model is one by default: the rules are OpenAI's, so only the ``openai`` provider
+        and the gateways' ``openai/...`` ids apply them (see ``encode.is_reasoning_model``).
+        """
+        return False
 
     def build_request(self, call: Call, *, stream: bool) -> WireRequest:
         """The chat-completions request for ``call``."""

@@ -1,10 +1,11 @@
 """Reading chat-completions answers: whole responses, usage, finish reasons and errors.
 
-A ``chat.completion`` object becomes a ``Response``; where the variants differ (reasoning
-fields, usage extras, provider metadata, in-band errors) the reader asks the codec through
-the ``ResponseHooks`` protocol, which ``OpenAIChatCodec`` satisfies. Also here: the default
-usage reader, the finish-reason map and the error builders, which the stream decoder
-shares. This module builds no requests and decodes no streams.
+A ``chat.completion`` object becomes a ``Response``: its choice 0 only (others are
+ignored), with content read by ``content.py`` (plain or typed parts, refusals). Where the
+variants differ (reasoning fields, usage extras, provider metadata, in-band errors) the
+reader asks the codec through the ``ResponseHooks`` protocol, which ``OpenAIChatCodec``
+satisfies. Also here: the default usage reader, the finish-reason map and the error
+builders, which the stream decoder shares. This module builds no requests and decodes no streams.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from reverie._content import (
 )
 from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._model import Response
+from reverie.providers._openai_chat.content import refusal_metadata, split_content
 from reverie.providers._openai_chat.wire import (
     ChoicePayload,
     CompletionPayload,
@@ -43,6 +45,11 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 
 class ResponseHooks(Protocol):
     """The codec hooks a whole response is read with (see ``OpenAIChatCodec``)."""
+
+    @property
+    def name(self) -> str:
+        """The provider's key in provider metadata."""
+        ...
 
     def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
         """Reasoning parts of a response message."""
@@ -78,12 +85,19 @@ def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
     choices = completion.get("choices")
     if not isinstance(choices, list) or not choices:
         raise InvalidResponseError("chat completion has no choices", body=json.dumps(completion)[:500])
-    choice: ChoicePayload = choices[0]
+    choice = first_choice(choices)
+    if choice is None:
+        raise InvalidResponseError("chat completion has no choice 0", body=json.dumps(completion)[:500])
     message: MessagePayload = choice.get("message") or {}
     content: list[ContentPart] = list(hooks.extract_reasoning(message))
-    text = expect_string(message.get("content"), "message.content")
+    thinking, text = split_content(message.get("content"), "message.content")
+    if thinking:
+        content.append(ReasoningPart(text=thinking))
     if text:
         content.append(TextPart(text=text))
+    refusal = expect_string(message.get("refusal"), "message.refusal")
+    if refusal:
+        content.append(TextPart(text=refusal, provider_metadata=refusal_metadata(hooks.name)))
     for index, tool_call in enumerate(message.get("tool_calls") or []):
         function = tool_call.get("function") or {}
         content.append(
@@ -98,26 +112,67 @@ def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
         content=content,
         finish_reason=map_finish_reason(expect_string(choice.get("finish_reason"), "finish_reason") or None),
         usage=usage,
-        provider_metadata=hooks.response_metadata(completion, usage_metadata),
+        provider_metadata=add_logprobs(
+            hooks.response_metadata(completion, usage_metadata), hooks.name, logprobs_of(choice)
+        ),
         response_id=expect_string(completion.get("id"), "id") or None,
         model_id=expect_string(completion.get("model"), "model") or None,
     )
 
 
+def first_choice(choices: Any) -> ChoicePayload | None:
+    """The choice with ``index`` 0 (a choice without an index counts as 0), else ``None``.
+
+    Only the first choice is the answer; others (``n`` > 1, or a server's extra
+    candidates) are ignored rather than merged into it.
+    """
+    if not isinstance(choices, list):
+        return None
+    for choice in cast(list[Any], choices):
+        if isinstance(choice, dict) and cast(dict[str, Any], choice).get("index", 0) == 0:
+            return cast(ChoicePayload, choice)
+    return None
+
+
+def logprobs_of(choice: ChoicePayload) -> list[Any]:
+    """The token logprobs of a choice (``logprobs.content``), present when they were requested."""
+    logprobs = cast(dict[str, Any], choice).get("logprobs")
+    if not isinstance(logprobs, dict):
+        return []
+    tokens = cast(dict[str, Any], logprobs).get("content")
+    return cast(list[Any], tokens) if isinstance(tokens, list) else []
+
+
+def add_logprobs(metadata: ProviderMetadata, provider: str, tokens: list[Any]) -> ProviderMetadata:
+    """``metadata`` with ``tokens`` as ``[provider]["logprobs"]`` (unchanged when there are none)."""
+    if not tokens:
+        return metadata
+    return {**metadata, provider: {**metadata.get(provider, {}), "logprobs": tokens}}
+
+
 def read_usage(usage: UsagePayload | None) -> Usage:
-    """Token counts of a ``usage`` object (the default ``extract_usage``)."""
+    """Token counts of a ``usage`` object (the default ``extract_usage``).
+
+    The counts mean what they mean for every provider (fantasy's rule): ``prompt_tokens``
+    include the cached input (``prompt_tokens_details.cached_tokens``), so ``input_tokens``
+    is the prompt without it and ``cache_read_tokens`` the cached part; OpenRouter's
+    ``cache_write_tokens`` are ``cache_creation_tokens``; ``reasoning_tokens`` come from
+    ``completion_tokens_details`` (and are part of ``output_tokens``, as reported).
+    """
     if not usage:
         return Usage()
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
-    input_tokens = _count(usage.get("prompt_tokens"))
+    prompt_tokens = _count(usage.get("prompt_tokens"))
+    cached_tokens = min(_count(prompt_details.get("cached_tokens")), prompt_tokens)
     output_tokens = _count(usage.get("completion_tokens"))
     return Usage(
-        input_tokens=input_tokens,
+        input_tokens=prompt_tokens - cached_tokens,
         output_tokens=output_tokens,
-        total_tokens=_count(usage.get("total_tokens")) or input_tokens + output_tokens,
+        total_tokens=_count(usage.get("total_tokens")) or prompt_tokens + output_tokens,
         reasoning_tokens=_count(completion_details.get("reasoning_tokens")),
-        cache_read_tokens=_count(prompt_details.get("cached_tokens")),
+        cache_read_tokens=cached_tokens,
+        cache_creation_tokens=_count(prompt_details.get("cache_write_tokens")),
     )
 
 

@@ -35,12 +35,21 @@ _REASONING_MODEL_UNSUPPORTED = ("temperature", "top_p", "presence_penalty", "fre
 
 
 def is_reasoning_model(model_id: str) -> bool:
-    """Whether the model takes ``max_completion_tokens`` (fantasy's literal prefix rule).
+    """Whether an OpenAI model id names a reasoning model (fantasy v0.41.2's list).
 
-    The recorded requests use it for ids starting with ``o`` or ``gpt-5``; OpenRouter's
-    ``openai/...`` ids start with ``o`` as well.
+    The o1, o3 and o4 families and gpt-5 (but not gpt-5-chat, a chat model) take
+    ``max_completion_tokens`` and reject sampling settings. Nothing else does, even when
+    its id starts with "o" (``openhermes``, ``omni-moderation``).
     """
-    return model_id.startswith(("o", "gpt-5"))
+    if model_id.startswith(("o1", "o3", "o4")):
+        return True
+    return model_id.startswith("gpt-5") and not model_id.startswith("gpt-5-chat")
+
+
+def is_openai_reasoning_model(model_id: str) -> bool:
+    """Whether a gateway's ``openai/<id>`` names an OpenAI reasoning model (OpenRouter, Vercel)."""
+    vendor, slash, name = model_id.partition("/")
+    return bool(slash) and vendor == "openai" and is_reasoning_model(name)
 
 
 def request_body(
@@ -244,7 +253,8 @@ def _encode_assistant(assistant: Message, cache_markers: bool) -> dict[str, Any]
     # text is sent verbatim (glm-4.5's "\n\n" is echoed), while "" leaves the content key out.
     # With several text parts the last one is the content, as fantasy sends it: a streamed
     # step whose text a tool call split (avian's kimi) is echoed with its last piece only.
-    texts = [part.text for part in parts if isinstance(part, TextPart)]
+    # An empty part (Gemini's signed "" after its text, in a history moved here) is no text.
+    texts = [part.text for part in parts if isinstance(part, TextPart) and part.text]
     text = texts[-1] if texts else ""
     calls: list[dict[str, Any]] = [
         {

@@ -9,6 +9,15 @@ Observed upstream variations this handles (see the recorded streams):
   usage on a later chunk (OpenRouter) or one with ``"choices": []`` (OpenAI, Groq), so the
   ``finish`` part is emitted when the stream ends, not when the reason is first seen;
 - an ``{"error": ...}`` chunk is an in-band failure and raises;
+- only choice 0 is read; chunks for other choices are ignored;
+- requested token logprobs come a few per chunk; they are gathered for the finish part's
+  ``provider_metadata[<provider>]["logprobs"]``;
+- ``delta.content`` may be a list of typed parts (Mistral, Magistral: ``text`` and
+  ``thinking``), read by ``content.split_content``; ``delta.refusal`` is a text block of
+  its own whose metadata marks it as a refusal;
+- ``data: [DONE]`` ends a complete stream even when no ``finish_reason`` came (some
+  servers never send one): the finish reason is then ``unknown``. Only a stream that ends
+  with neither is cut off, and raises a retryable error;
 - ``reasoning_details`` come in pieces; they are gathered (``reasoning.StreamedDetails``) and
   given to the reasoning block when it ends.
 
@@ -39,7 +48,8 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
-from reverie.providers._openai_chat.decode import map_finish_reason
+from reverie.providers._openai_chat.content import refusal_metadata, split_content
+from reverie.providers._openai_chat.decode import add_logprobs, first_choice, logprobs_of, map_finish_reason
 from reverie.providers._openai_chat.reasoning import StreamedDetails, details_of
 from reverie.providers._openai_chat.wire import (
     CompletionPayload,
@@ -50,10 +60,17 @@ from reverie.providers._openai_chat.wire import (
 
 _TEXT_ID = "text"
 _REASONING_ID = "reasoning"
+_REFUSAL_ID = "refusal"
+_DONE = "[DONE]"
 
 
 class StreamHooks(Protocol):
     """The codec hooks a stream is decoded with (see ``OpenAIChatCodec``)."""
+
+    @property
+    def name(self) -> str:
+        """The provider's key in provider metadata."""
+        ...
 
     reasoning_keys: ClassVar[frozenset[str]]
     """Delta fields that carry reasoning; ``extract_reasoning_delta`` runs only when one is present."""
@@ -95,6 +112,7 @@ class ChatStreamDecoder:
         self._hooks = hooks
         self._text_open = False
         self._text_blocks = 0
+        self._refusal_open = False
         self._reasoning_open = False
         self._details = StreamedDetails()
         self._calls: dict[int, _PendingCall] = {}
@@ -104,10 +122,15 @@ class ChatStreamDecoder:
         self._last_chunk: CompletionPayload = {}
         self._response_id: str | None = None
         self._model_id: str | None = None
+        self._done = False
+        self._logprobs: list[Any] = []
 
     @reads_payload("stream chunk")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
-        """Translate one chunk."""
+        """Translate one chunk (or the ``[DONE]`` marker)."""
+        if event.data == _DONE:
+            self._done = True
+            return []
         try:
             payload = json.loads(event.data)
         except ValueError:
@@ -126,10 +149,10 @@ class ChatStreamDecoder:
         usage = chunk.get("usage")
         if usage:
             self._usage, self._usage_metadata = self._hooks.extract_usage(usage)
-        choices = chunk.get("choices")
-        if not choices:
+        choice = first_choice(chunk.get("choices"))
+        if choice is None:
             return parts
-        choice = choices[0]
+        self._logprobs.extend(logprobs_of(choice))
         reason = choice.get("finish_reason")
         if reason:
             self._finish_reason = expect_string(reason, "finish_reason")
@@ -139,14 +162,14 @@ class ChatStreamDecoder:
         reasoning_keys = self._hooks.reasoning_keys
         if reasoning_keys and not reasoning_keys.isdisjoint(delta):
             parts.extend(self._reasoning(delta))
-        text = delta.get("content")
+        thinking, text = split_content(delta.get("content"), "delta.content")
+        if thinking:
+            parts.extend(self._reasoning_piece(thinking, {}))
         if text:
-            text = expect_string(text, "delta.content")
-            if not self._text_open:
-                self._text_open = True
-                self._text_blocks += 1
-                parts.append(TextStartPart(id=self._text_id))
-            parts.append(TextDeltaPart(id=self._text_id, delta=text))
+            parts.extend(self._text(text))
+        refusal = expect_string(delta.get("refusal"), "delta.refusal")
+        if refusal:
+            parts.extend(self._refusal(refusal))
         tool_calls = delta.get("tool_calls")
         if tool_calls:
             # A tool call ends the text before it; text after it is a block of its own
@@ -162,12 +185,33 @@ class ChatStreamDecoder:
     def _text_id(self) -> str:
         return _TEXT_ID if self._text_blocks <= 1 else f"{_TEXT_ID}-{self._text_blocks}"
 
+    def _text(self, text: str) -> list[ModelStreamPart]:
+        parts: list[ModelStreamPart] = []
+        if not self._text_open:
+            self._text_open = True
+            self._text_blocks += 1
+            parts.append(TextStartPart(id=self._text_id))
+        parts.append(TextDeltaPart(id=self._text_id, delta=text))
+        return parts
+
+    def _refusal(self, refusal: str) -> list[ModelStreamPart]:
+        # A refusal is a text block of its own, marked as such from its start.
+        parts: list[ModelStreamPart] = []
+        if not self._refusal_open:
+            self._refusal_open = True
+            parts.append(TextStartPart(id=_REFUSAL_ID, provider_metadata=refusal_metadata(self._hooks.name)))
+        parts.append(TextDeltaPart(id=_REFUSAL_ID, delta=refusal))
+        return parts
+
     def _reasoning(self, delta: MessagePayload) -> list[ModelStreamPart]:
         reasoning, metadata = self._hooks.extract_reasoning_delta(delta)
         details = details_of(delta.get("reasoning_details"))
         self._details.add(details)
         if not reasoning and not metadata and not details:
             return []
+        return self._reasoning_piece(reasoning, metadata)
+
+    def _reasoning_piece(self, reasoning: str, metadata: ProviderMetadata) -> list[ModelStreamPart]:
         parts: list[ModelStreamPart] = []
         if not self._reasoning_open:
             self._reasoning_open = True
@@ -199,9 +243,9 @@ class ChatStreamDecoder:
 
     def end(self) -> list[ModelStreamPart]:
         """Close open blocks, emit the tool calls and the finish part."""
-        if self._finish_reason is None:
+        if self._finish_reason is None and not self._done:
             raise ProviderError(
-                "the stream ended before the model finished (no finish_reason)",
+                "the stream ended before the model finished (no finish_reason, no [DONE])",
                 retryable=True,
             )
         parts: list[ModelStreamPart] = []
@@ -211,6 +255,8 @@ class ChatStreamDecoder:
             parts.append(ReasoningEndPart(id=_REASONING_ID, provider_metadata=metadata))
         if self._text_open:
             parts.append(TextEndPart(id=self._text_id))
+        if self._refusal_open:
+            parts.append(TextEndPart(id=_REFUSAL_ID))
         for pending in self._calls.values():
             parts.append(ToolInputEndPart(id=pending.id))
             parts.append(
@@ -221,7 +267,11 @@ class ChatStreamDecoder:
             FinishPart(
                 finish_reason=finish,
                 usage=self._usage or Usage(),
-                provider_metadata=self._hooks.response_metadata(self._last_chunk, self._usage_metadata),
+                provider_metadata=add_logprobs(
+                    self._hooks.response_metadata(self._last_chunk, self._usage_metadata),
+                    self._hooks.name,
+                    self._logprobs,
+                ),
                 response_id=self._response_id,
                 model_id=self._model_id,
             )

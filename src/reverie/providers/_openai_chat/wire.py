@@ -23,7 +23,8 @@ class ToolCallPayload(TypedDict, total=False):
 
 class MessagePayload(TypedDict, total=False):
     role: str
-    content: str | None
+    content: str | list[dict[str, Any]] | None
+    refusal: str | None
     reasoning: str | None
     reasoning_details: list[dict[str, Any]]
     tool_calls: list[ToolCallPayload]
@@ -34,6 +35,7 @@ class ChoicePayload(TypedDict, total=False):
     message: MessagePayload
     delta: MessagePayload
     finish_reason: str | None
+    logprobs: dict[str, Any] | None
 
 
 class UsagePayload(TypedDict, total=False):

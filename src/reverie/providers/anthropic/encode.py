@@ -9,7 +9,9 @@ requires alternating roles.
 Reasoning goes back only as Anthropic understands it: a reasoning part carrying
 ``provider_metadata["anthropic"]["signature"]`` becomes a ``thinking`` block, one carrying
 ``["redacted_data"]`` a ``redacted_thinking`` block; reasoning from any other provider is
-dropped with a warning. This module does not read responses.
+dropped with a warning. A user, tool or system turn holding a part the API has no place for
+(reasoning, a call, a source; a file in the system prompt; a file of another media type than
+images, PDF and plain text) is a ``UserError`` naming it. This module does not read responses.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def encode_prompt(
     turns: list[dict[str, Any]] = []
     for message in prompt:
         if message.role == "system":
-            system.extend(_mark_last(_encode_user_parts(message.content), message.provider_options))
+            system.extend(_mark_last(_encode_system_parts(message.content), message.provider_options))
             continue
         if message.role == "assistant":
             role = "assistant"
@@ -176,15 +178,32 @@ def tool_use_id(call_id: str) -> str:
     return _INVALID_ID_CHARACTERS.sub("_", call_id) or "toolu"
 
 
+def _encode_system_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
+    # The system prompt is text blocks only; anything else would be lost or rejected.
+    blocks: list[dict[str, Any]] = []
+    for part in parts:
+        if not isinstance(part, TextPart):
+            raise UserError(f"a system message cannot carry a {part.type} part on anthropic; send text only")
+        if part.text:
+            blocks.append(_with_cache({"type": "text", "text": part.text}, part.provider_options))
+    return blocks
+
+
 def _encode_user_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for part in parts:
+        if not isinstance(part, TextPart | FilePart | ToolResultPart):
+            # Reasoning, calls and sources are the model's output: a user turn has no place for them.
+            raise UserError(
+                f"a user message cannot carry a {part.type} part on anthropic; "
+                "send text and files (or tool results)"
+            )
         if isinstance(part, TextPart):
             if part.text:
                 blocks.append(_with_cache({"type": "text", "text": part.text}, part.provider_options))
         elif isinstance(part, FilePart):
             blocks.append(_with_cache(_encode_file(part), part.provider_options))
-        elif isinstance(part, ToolResultPart):
+        else:
             block: dict[str, Any] = {
                 "type": "tool_result",
                 "tool_use_id": tool_use_id(part.tool_call_id),
@@ -205,8 +224,9 @@ def _encode_file(part: FilePart) -> dict[str, Any]:
     if part.media_type == "text/plain":
         text = part.data.decode("utf-8", errors="replace")
         return {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
+    name = f"the file part {part.filename!r}" if part.filename else "a file part"
     raise UserError(
-        f"anthropic does not accept files of type {part.media_type!r} (images, PDF and text only)"
+        f"anthropic cannot take {name} of type {part.media_type!r}: images, PDF and plain text only"
     )
 
 

@@ -5,7 +5,9 @@ The stream is ``message_start``, then per content block ``content_block_start`` 
 output tokens) and ``message_stop``; ``ping`` events may come anywhere and carry nothing.
 An ``error`` event (``{"type": "error", "error": {"type": "overloaded_error", ...}}``) is an
 in-band failure and raises a ``ProviderError`` that is retryable unless the API rejected
-the request itself. A stream that ends without ``message_stop`` raises a retryable error.
+the request itself. ``message_stop`` completes the answer even when no ``message_delta``
+named a stop reason (the finish reason is then ``unknown``, and nothing is retried); a stream
+that ends without ``message_stop`` raises a retryable error.
 
 The stop-reason map, the usage reader and the in-band error builder are shared with the
 non-streaming reader in ``decode.py``. This module does not build requests.

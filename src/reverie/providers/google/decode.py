@@ -1,7 +1,8 @@
 """Reading Gemini API answers: whole responses, parts, usage, finish reasons and errors.
 
 A ``GenerateContentResponse`` becomes a ``Response``: thought parts become reasoning, text
-parts text (a ``thoughtSignature`` kept in ``provider_metadata["google"]["thought_signature"]``),
+parts text (a ``thoughtSignature`` kept in ``provider_metadata["google"]["thought_signature"]``;
+a signed empty text part is an empty text part that keeps its signature),
 ``functionCall`` parts tool calls (ids minted where the API sent none), ``inlineData`` parts files. Also here,
 because the stream decoder shares them: reading parts, minting call ids, mapping finish
 reasons, reading usage and building errors. This module builds no requests and decodes no
@@ -70,18 +71,24 @@ def map_finish_reason(reason: str | None, *, has_calls: bool) -> FinishReason:
 
 
 def read_usage(usage: UsagePayload | None) -> Usage:
-    """Token counts; thoughts count as reasoning tokens, cached content as cache reads."""
+    """Token counts with the meaning every provider gives them.
+
+    ``promptTokenCount`` includes ``cachedContentTokenCount``: the cached part is subtracted
+    from the input and reported as cache reads. ``candidatesTokenCount`` excludes thoughts,
+    which are the reasoning tokens; the total is the API's own ``totalTokenCount``.
+    """
     if not usage:
         return Usage()
-    input_tokens = (usage.get("promptTokenCount") or 0) + (usage.get("toolUsePromptTokenCount") or 0)
+    cached = usage.get("cachedContentTokenCount") or 0
+    prompt = (usage.get("promptTokenCount") or 0) + (usage.get("toolUsePromptTokenCount") or 0)
     output_tokens = usage.get("candidatesTokenCount") or 0
     reasoning_tokens = usage.get("thoughtsTokenCount") or 0
     return Usage(
-        input_tokens=input_tokens,
+        input_tokens=max(prompt - cached, 0),
         output_tokens=output_tokens,
-        total_tokens=usage.get("totalTokenCount") or input_tokens + output_tokens + reasoning_tokens,
+        total_tokens=usage.get("totalTokenCount") or prompt + output_tokens + reasoning_tokens,
         reasoning_tokens=reasoning_tokens,
-        cache_read_tokens=usage.get("cachedContentTokenCount") or 0,
+        cache_read_tokens=cached,
     )
 
 
@@ -230,7 +237,8 @@ def read_response(payload: Any, ids: CallIds) -> Response:
             content.append(
                 ReasoningPart(text=part.get("text") or "", provider_metadata=signature_metadata(part))
             )
-        elif part.get("text"):
+        elif part.get("text") or signature_metadata(part):
+            # A signed {"text": ""} is kept too: the signature goes back on the next request.
             content.append(TextPart(text=part.get("text") or "", provider_metadata=signature_metadata(part)))
     has_calls = any(isinstance(part, ToolCallPart) for part in content)
     return Response(

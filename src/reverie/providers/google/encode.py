@@ -9,7 +9,9 @@ back as ``functionResponse`` parts of a ``user`` turn, ``{"result": "<output>"}`
 Thought text is not sent back (as recorded); reasoning parts from any provider are dropped
 here. A ``thoughtSignature`` goes back on the part that carried it: a call's or a text's
 ``provider_metadata["google"]["thought_signature"]`` becomes the ``thoughtSignature`` of
-its ``functionCall`` or ``text`` part (as recorded). This module does not read responses.
+its ``functionCall`` or ``text`` part (as recorded). A user, tool or system turn holding a part
+Gemini has no place for (reasoning, a call, a source; a file in the system prompt) is a
+``UserError`` naming it, never dropped. This module does not read responses.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from reverie._content import (
     ToolCallPart,
     ToolResultPart,
 )
+from reverie._errors import UserError
 from reverie._model import Call, ToolDefinition
 from reverie.providers.google.schema import to_gemini_schema
 from reverie.providers.google.wire import PROVIDER
@@ -73,11 +76,11 @@ def encode_prompt(prompt: Sequence[Message]) -> tuple[list[dict[str, Any]], list
     contents: list[dict[str, Any]] = []
     for message in prompt:
         if message.role == "system":
-            system.extend(
-                {"text": part.text} for part in message.content if isinstance(part, TextPart) and part.text
-            )
+            system.extend(_encode_system_parts(message.content))
             continue
         role = "model" if message.role == "assistant" else "user"
+        if role == "user":
+            _check_user_parts(message.content)
         parts = _encode_parts(message.content)
         if not parts:
             continue
@@ -88,12 +91,33 @@ def encode_prompt(prompt: Sequence[Message]) -> tuple[list[dict[str, Any]], list
     return system, contents
 
 
+def _encode_system_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
+    # systemInstruction holds text only; anything else would be silently lost.
+    for part in parts:
+        if not isinstance(part, TextPart):
+            raise UserError(f"a system message cannot carry a {part.type} part on google; send text only")
+    return [{"text": part.text} for part in parts if isinstance(part, TextPart) and part.text]
+
+
+def _check_user_parts(parts: Sequence[ContentPart]) -> None:
+    # Reasoning, calls and sources are the model's output: a user turn has no place for them,
+    # and dropping one would send a different question than the one asked.
+    for part in parts:
+        if not isinstance(part, TextPart | FilePart | ToolResultPart):
+            raise UserError(
+                f"a user message cannot carry a {part.type} part on google; "
+                "send text and files (or tool results)"
+            )
+
+
 def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
     encoded: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
-            if part.text:
-                encoded.append(_signed({"text": part.text}, part))
+            # An empty text part goes back only when signed: {"text": "", "thoughtSignature": ...}.
+            text = _signed({"text": part.text}, part)
+            if part.text or "thoughtSignature" in text:
+                encoded.append(text)
         elif isinstance(part, FilePart):
             data = base64.b64encode(part.data).decode("ascii")
             encoded.append({"inlineData": {"mimeType": part.media_type, "data": data}})
@@ -104,7 +128,8 @@ def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
                 arguments = json_object_or_empty(part.input)
                 call = {"id": part.tool_call_id, "name": part.tool_name, "args": arguments}
                 encoded.append(_signed({"functionCall": call}, part))
-        elif isinstance(part, ToolResultPart):
+        elif isinstance(part, ToolResultPart) and not part.provider_executed:
+            # A provider-executed result (another provider's server tool) goes with its call.
             response = {"id": part.tool_call_id, "name": part.tool_name, "response": {"result": part.output}}
             encoded.append({"functionResponse": response})
     return encoded

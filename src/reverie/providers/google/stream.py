@@ -8,7 +8,8 @@ a retryable error, and an ``{"error": {...}}`` chunk raises at once.
 
 Signatures keep the shape ``generate`` gives them (``{"google": {"thought_signature": ...}}``):
 on a reasoning delta, on a tool call, and, for text, on the block's ``text_end`` part,
-because Gemini 3 sends a text block's signature on a trailing ``{"text": ""}`` part.
+because Gemini 3 sends a text block's signature on a trailing ``{"text": ""}`` part (with no
+text block open, that part is an empty text block of its own, signed on its end).
 A signed call that no thought text came before also gets an empty reasoning block whose
 delta carries the signature, as ``generate`` gives it an empty reasoning part.
 
@@ -153,11 +154,17 @@ class GeminiStreamDecoder:
             return parts
         signature = signature_metadata(part)
         if not text:
+            if not signature:
+                return []  # Recorded after function calls: nothing to keep.
             # A bare {"text": "", "thoughtSignature": ...} closes a turn (Gemini 3 streams the
-            # text block's signature so); it signs the open text block, if there is one.
-            if signature and self._open is not None and self._open[0] == "text":
+            # text block's signature so): it signs the open text block. With none open it is
+            # an empty text block of its own, as generate gives it an empty text part.
+            if self._open is not None and self._open[0] == "text":
                 self._text_metadata = signature
-            return []
+                return []
+            parts = self._switch("text")
+            self._text_metadata = signature
+            return [*parts, *self._close()]
         parts = self._switch("text")
         if signature:
             self._text_metadata = signature

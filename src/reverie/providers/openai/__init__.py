@@ -14,6 +14,7 @@ from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
+from reverie.providers._openai_chat.encode import is_reasoning_model
 
 if TYPE_CHECKING:
     from reverie.providers.openai._options import Options
@@ -25,6 +26,10 @@ class Codec(OpenAIChatCodec):
     """OpenAI's chat-completions codec."""
 
     name = "openai"
+
+    def is_reasoning_model(self) -> bool:
+        """OpenAI's reasoning models (o1, o3, o4, gpt-5 but not gpt-5-chat) follow their rules."""
+        return is_reasoning_model(self.model_id)
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]

@@ -23,6 +23,7 @@ from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
+from reverie.providers._openai_chat.encode import is_openai_reasoning_model
 from reverie.providers._openai_chat.reasoning import (
     assistant_reasoning_fields,
     detail_text,
@@ -47,6 +48,10 @@ class Codec(OpenAIChatCodec):
     # No object recordings exist for OpenRouter; as for other OpenAI-compatible endpoints, a
     # forced tool works on every routed model, where response_format depends on the route.
     object_mode = "tool"
+
+    def is_reasoning_model(self) -> bool:
+        """``openai/<reasoning model>`` follows OpenAI's rules, as the recorded requests show."""
+        return is_openai_reasoning_model(self.model_id)
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
