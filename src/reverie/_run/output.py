@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeAlias
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart, Usage
 from reverie._errors import NoObjectGeneratedError, UserError
 from reverie._model import Call, ResponseFormat, ToolDefinition
-from reverie._objects.partial import NOTHING, PartialObjectParser, json_text
+from reverie._objects.partial import NOTHING, PartialObjectParser
 from reverie._objects.plan import native_mode, text_mode_instruction
 from reverie._objects.schema import ObjectSchema
 from reverie._run.actions import ToolJob
@@ -50,23 +50,16 @@ class OutputSpec:
 
 
 def parse_output(schema: ObjectSchema, raw_text: str) -> Any:
-    """Parse and validate ``raw_text`` into the output.
+    """Parse and validate ``raw_text`` into the output (the object core's rules).
 
     Raises:
-        ToolInputError: not JSON, or a value that does not fit the schema (the message says which).
+        ToolInputError: empty, not JSON, or a value that does not fit the schema (the message says
+            which, in words a model can act on).
     """
-    import pydantic_core
-
-    if not raw_text.strip():
-        raise ToolInputError("the output is empty")
     try:
-        value = pydantic_core.from_json(json_text(raw_text))
-    except ValueError as error:
-        raise ToolInputError(f"the output is not valid JSON ({error})") from None
-    try:
-        return schema.validate(value)
-    except ValueError as error:  # pydantic's ValidationError and SchemaValidationError
-        raise ToolInputError(f"the output does not match the schema: {error}") from None
+        return schema.parse(raw_text, usage=Usage(), finish_reason="unknown", what="output")
+    except NoObjectGeneratedError as error:
+        raise ToolInputError(str(error).removeprefix("no object generated: ")) from None
 
 
 class OutputTool:
