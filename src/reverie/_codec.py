@@ -200,7 +200,7 @@ def tool_result_text(part: ToolResultPart, provider: str, warnings: list[CallWar
         )
     )
     name = f" {media.filename!r}" if media.filename else ""
-    placeholder = f"[a {media.media_type} file{name} was returned but cannot be shown here]"
+    placeholder = f"[the tool returned a file{name} ({media.media_type}) that cannot be sent here]"
     return f"{part.output}\n{placeholder}" if part.output else placeholder
 
 
