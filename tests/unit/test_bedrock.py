@@ -140,6 +140,18 @@ def test_importing_the_cloud_providers_loads_no_cloud_sdk() -> None:
     loaded = [name for name in modules if name.split(".")[0] in ("botocore", "boto3", "requests")]
     assert loaded == []
     assert [name for name in modules if name.startswith("google.auth")] == []
+    assert [name for name in modules if name.split(".")[0] in ("pydantic", "yaml", "asyncio")] == []
+
+
+@pytest.mark.parametrize("name", ["bedrock", "vertex"])
+def test_cloud_provider_exports_are_sorted_and_exist(name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"reverie.providers.{name}")
+    exported: list[str] = module.__all__
+    assert exported == sorted(exported, key=lambda item: (not item.isupper(), not item[:1].isupper(), item))
+    assert [item for item in exported if not hasattr(module, item)] == []
+    assert module.Provider.name == name
 
 
 # --------------------------------------------------------------------------- streams
