@@ -57,10 +57,10 @@ class UserError(ReverieError):
 class MissingAPIKeyError(UserError):
     """No API key was passed and the environment variable is unset."""
 
-    def __init__(self, *, provider: str, parameter: str, env_var: str) -> None:
+    def __init__(self, *, provider: str, parameter: str, env_var: str, hint: str = "") -> None:
         super().__init__(
             f"{provider}: no API key. Pass {parameter}=... to the Provider "
-            f"or set the {env_var} environment variable."
+            f"or set the {env_var} environment variable." + (f" {hint}" if hint else "")
         )
         self.provider = provider
         self.parameter = parameter

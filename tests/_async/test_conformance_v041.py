@@ -5,7 +5,8 @@ says (``reverie.providers.<kind>.Provider(**provider_args, <auth>)``, an ``Agent
 scenario's tools, ``prepare_step`` hook and files) and runs it, first turn then any
 ``followup``, against a strict ``Cassette``: every request must match a recorded one
 (method, URL and JSON-equal body), every assertion of the entry must hold and every recorded
-interaction must be used. Which suites are collected, and which entries are known to fail
+interaction must be used; credential assertions (``request_header``) check the requests sent.
+Which suites are collected, and which entries are known to fail
 today (strict xfails), is decided by the tables in ``tests/conformance/v041.py``.
 """
 
@@ -18,6 +19,7 @@ from reverie.testing import Cassette
 from reverie.testing.scenarios import (
     Scenario,
     build_agent,
+    check_requests,
     check_scenario,
     load_manifest,
     run_scenario_async,
@@ -62,5 +64,6 @@ async def test_replays_v041_recording(scenario: Scenario) -> None:
         if scenario.followup is not None:
             turns.append(await run_scenario_async(scenario, agent, first_turn=turns[0]))
         assert check_scenario(scenario, turns) == []
+        assert check_requests(scenario.assertions, cassette.requests) == []
         cassette.assert_all_used()
     assert len(cassette.used) == len(cassette.interactions)

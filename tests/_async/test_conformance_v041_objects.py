@@ -20,7 +20,7 @@ from reverie.testing.object_programs import (
     object_arguments,
     run_object_program_async,
 )
-from reverie.testing.scenarios import Scenario, build_provider, load_manifest
+from reverie.testing.scenarios import Scenario, build_provider, check_requests, load_manifest
 from tests.conformance.v041 import KNOWN_FAILURES, not_collected_reason
 from tests.conftest import CASSETTES_V041
 
@@ -70,5 +70,6 @@ async def test_replays_v041_object_recording(scenario: Scenario, form: str) -> N
         )
         run = await run_object_program_async(model, arguments, streaming=scenario.streaming)
         assert check_object_program(scenario.assertions, run) == []
+        assert check_requests(scenario.assertions, cassette.requests) == []
         cassette.assert_all_used()
     assert len(cassette.used) == len(cassette.interactions)

@@ -17,19 +17,12 @@ from reverie.testing.scenarios import Scenario
 
 _RESPONSES = 'no Responses API (openai.Provider(api="responses"))'
 _AZURE = "no azure provider"
-_BEDROCK = "no bedrock provider (AWS event-stream framing, SigV4 and bearer auth)"
-_VERTEX = "no vertex provider"
 
 NOT_COLLECTED: dict[str, str] = {
     "TestAzureCommon": _AZURE,
     "TestAzureThinking": _AZURE,
     "TestAzureResponsesCommon": f"{_AZURE}; {_RESPONSES}",
     "TestAzureResponsesWithSummaryThinking": f"{_AZURE}; {_RESPONSES}",
-    "TestBedrockBasicAuth": _BEDROCK,
-    "TestBedrockCommon": _BEDROCK,
-    "TestGoogleCommon/vertex-claude-3-7-sonnet": _VERTEX,
-    "TestGoogleCommon/vertex-gemini-2-5-flash": _VERTEX,
-    "TestGoogleVertexObjectGeneration": _VERTEX,
     "TestOpenAIResponsesCommon": _RESPONSES,
     "TestOpenAIResponsesObjectGeneration": _RESPONSES,
     "TestOpenAIResponsesWithSummaryThinking": _RESPONSES,

@@ -794,3 +794,23 @@ def test_plugin_record_failure_keeps_existing_file(pytester: pytest.Pytester) ->
     result = _inner(pytester, RECORD_TEST.replace('== {"got"', '== {"nope"'), "--record-cassettes")
     result.assert_outcomes(failed=1)
     assert target.read_text(encoding="utf-8") == before
+
+
+def test_binary_bodies_are_recorded_as_yaml_binary_and_replayed_byte_for_byte(tmp_path: Path) -> None:
+    # The AWS event stream is not UTF-8: stored as text it would lose its CRCs.
+    frames = bytes(range(256)) * 3
+
+    def upstream(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            200, content=frames, headers={"Content-Type": "application/vnd.amazon.eventstream"}
+        )
+
+    path = tmp_path / "binary.yaml"
+    recorder = Cassette(path, mode="record", real_transport=httpx2.MockTransport(upstream))
+    with httpx2.Client(transport=recorder) as client:
+        client.post("https://bedrock.example/invoke", content=b"{}")
+    assert "!!binary" in path.read_text(encoding="utf-8")
+    replay = Cassette.load(path)
+    assert replay.interactions[0].response_body == frames
+    with httpx2.Client(transport=replay) as client:
+        assert client.post("https://bedrock.example/invoke", content=b"{}").content == frames

@@ -224,3 +224,14 @@ def test_any_messages_split_anywhere_decode_to_their_events(
     pieces = [stream[start:end] for start, end in zip([0, *points], [*points, len(stream)], strict=True)]
     expected = [SSEEvent(name, payload.decode("utf-8", errors="replace")) for name, payload in messages]
     assert decode(*pieces) == expected
+
+
+@pytest.mark.parametrize("position", [8, 40])
+def test_a_bad_frame_is_an_invalid_response_that_is_retried(position: int) -> None:
+    from reverie import InvalidResponseError
+
+    broken = bytearray(STREAM)
+    broken[position] ^= 0x01  # the prelude CRC, then inside the first message's headers
+    with pytest.raises(InvalidResponseError, match="CRC") as info:
+        decode(bytes(broken))
+    assert isinstance(info.value, ProviderError) and info.value.is_retryable

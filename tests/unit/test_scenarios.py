@@ -250,3 +250,33 @@ def test_unknown_checks_fail_loudly() -> None:
     assert check_scenario(_scenario({"check": "object_shape"}), result) == [
         "object_shape: unknown check 'object_shape'"
     ]
+
+
+def test_request_header_checks_every_request_sent() -> None:
+    import httpx2
+
+    from reverie.testing.scenarios import check_requests
+
+    def sent(*values: str) -> list[httpx2.Request]:
+        return [
+            httpx2.Request("POST", "https://x.test", headers={"authorization": value}) for value in values
+        ]
+
+    bearer = [{"check": "request_header", "name": "authorization", "equals": "Bearer test-key"}]
+    sigv4 = [
+        {
+            "check": "request_header",
+            "name": "authorization",
+            "prefix": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/",
+            "contains": "/us-east-1/bedrock/aws4_request",
+        }
+    ]
+    signed = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/bedrock/aws4_request, Sig..."
+    assert check_requests(bearer, sent("Bearer test-key", "Bearer test-key")) == []
+    assert check_requests(bearer, sent("Bearer test-key", "Bearer other")) != []
+    assert check_requests(bearer, []) != []
+    assert check_requests(sigv4, sent(signed)) == []
+    assert check_requests(sigv4, sent(signed.replace("us-east-1", "eu-west-1"))) != []
+    assert check_requests(sigv4, [httpx2.Request("POST", "https://x.test")]) != []
+    # check_scenario leaves request checks to check_requests rather than failing them as unknown.
+    assert check_scenario(Scenario.from_entry(_entry(assertions=bearer)), AgentResult(steps=[])) == []

@@ -65,7 +65,8 @@ class Interaction:
         request_headers: Recorded request headers, ``{name: [values]}``.
         status_code: Response status code.
         response_headers: Recorded response headers, ``{name: [values]}``.
-        response_body: Response body text.
+        response_body: Response body text, or bytes for a binary body (a YAML ``!!binary``
+            value, e.g. Bedrock's ``application/vnd.amazon.eventstream``).
     """
 
     id: int
@@ -75,7 +76,7 @@ class Interaction:
     request_headers: dict[str, list[str]]
     status_code: int
     response_headers: dict[str, list[str]]
-    response_body: str
+    response_body: str | bytes
 
 
 # --------------------------------------------------------------------------- scrubbing
@@ -132,8 +133,16 @@ def scrubbed_interaction(
         request_headers=_pick_headers(request.headers, _STORED_REQUEST_HEADERS),
         status_code=response.status_code,
         response_headers=_pick_headers(response.headers, _STORED_RESPONSE_HEADERS),
-        response_body=body.decode("utf-8", errors="replace"),
+        response_body=_text_or_bytes(body),
     )
+
+
+def _text_or_bytes(body: bytes) -> str | bytes:
+    # Binary bodies (the AWS event stream) are stored as they are: decoding would damage them.
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
 
 
 # --------------------------------------------------------------------------- loading
@@ -176,8 +185,12 @@ def _parse_interaction(raw: object, index: int) -> Interaction:
         request_headers=_headers(request.get("headers")),
         status_code=int(code),
         response_headers=_headers(response.get("headers")),
-        response_body=str(response.get("body") or ""),
+        response_body=_response_body(response.get("body")),
     )
+
+
+def _response_body(value: object) -> str | bytes:
+    return value if isinstance(value, bytes) else str(value or "")
 
 
 def _import_yaml() -> Any:

@@ -183,7 +183,8 @@ class Cassette(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             if name.lower() not in _DROPPED_REPLAY_HEADERS
             for value in values
         ]
-        stream = _ChunkedStream(interaction.response_body.encode("utf-8"), self.chunk_size)
+        body = interaction.response_body
+        stream = _ChunkedStream(body.encode("utf-8") if isinstance(body, str) else body, self.chunk_size)
         return httpx2.Response(interaction.status_code, headers=headers, stream=stream, request=request)
 
     def assert_all_used(self) -> None:

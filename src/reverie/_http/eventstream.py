@@ -18,7 +18,8 @@ server-side failures.
 
 It does not decode payloads further: Bedrock's ``{"bytes": "<base64 JSON>"}`` chunks are
 the codec's business. Damaged bytes (a CRC mismatch, a stream that ends inside a message)
-raise a retryable ``ProviderError``, as a broken connection does; a well-formed message this
+raise ``CorruptStreamError``, an ``InvalidResponseError`` that is also a retryable
+``ProviderError``, as a broken connection is; a well-formed message this
 module cannot read (an unknown header type, a frame over the size limit) raises
 ``InvalidResponseError``.
 """
@@ -218,7 +219,14 @@ def _string(value: HeaderValue | None) -> str:
     return value if isinstance(value, str) else ""
 
 
+class CorruptStreamError(ProviderError, InvalidResponseError):
+    """Damaged event-stream bytes (a CRC mismatch, a cut message).
+
+    An ``InvalidResponseError`` (a bad frame cannot be read) that is also a retryable
+    ``ProviderError``: the bytes were damaged or cut on the way, like a connection reset
+    mid-body, and the same request is expected to succeed.
+    """
+
+
 def _damaged(what: str) -> ProviderError:
-    # The bytes were damaged or cut on the way, like a connection reset mid-body: the same
-    # request is expected to succeed.
-    return ProviderError(f"corrupt event stream: {what}", retryable=True)
+    return CorruptStreamError(f"corrupt event stream: {what}", retryable=True)

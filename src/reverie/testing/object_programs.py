@@ -117,7 +117,8 @@ async def run_object_program_async(model: Any, arguments: Mapping[str, Any], *, 
 def check_object_program(assertions: list[dict[str, Any]], run: ObjectRun) -> list[str]:
     """The assertions the run fails, as messages (empty when all hold).
 
-    ``all_interactions_used`` is the cassette's business and is skipped here.
+    ``all_interactions_used`` and ``request_header`` are about the requests sent, the
+    cassette's business (``reverie.testing.scenarios.check_requests``), and are skipped here.
     """
     failures: list[str] = []
     for assertion in assertions:
@@ -209,7 +210,7 @@ def _finish_reason_not(assertion: Mapping[str, Any], run: ObjectRun) -> str | No
     return None
 
 
-def _all_interactions_used(assertion: Mapping[str, Any], run: ObjectRun) -> str | None:
+def _about_requests(assertion: Mapping[str, Any], run: ObjectRun) -> str | None:
     return None
 
 
@@ -219,5 +220,6 @@ _CHECKS: dict[str, Callable[[Mapping[str, Any], ObjectRun], str | None]] = {
     "usage_total_tokens_positive": _usage_total_tokens_positive,
     "object_parts_min": _object_parts_min,
     "finish_reason_not": _finish_reason_not,
-    "all_interactions_used": _all_interactions_used,
+    "all_interactions_used": _about_requests,
+    "request_header": _about_requests,
 }

@@ -51,6 +51,7 @@ __all__ = [
     "anthropic_cache_hook",
     "build_agent",
     "build_provider",
+    "check_requests",
     "check_scenario",
     "counting_tool_call_ids",
     "load_manifest",
@@ -397,7 +398,8 @@ def check_scenario(scenario: Scenario, result: AgentResult | Sequence[AgentResul
         result: The result of the run, or of each of its turns in order; an assertion's
             ``turn`` (default 0) picks the turn it is about.
 
-    ``all_interactions_used`` is the cassette's business and is skipped here.
+    ``all_interactions_used`` and ``request_header`` are about the requests sent, the
+    cassette's business (``check_requests``), and are skipped here.
     """
     turns = [result] if isinstance(result, AgentResult) else list(result)
     failures: list[str] = []
@@ -411,6 +413,49 @@ def check_scenario(scenario: Scenario, result: AgentResult | Sequence[AgentResul
             where = f" (turn {turn})" if "turn" in assertion else ""
             failures.append(f"{assertion['check']}{where}: {problem}")
     return failures
+
+
+def check_requests(assertions: Sequence[Mapping[str, Any]], requests: Sequence[httpx2.Request]) -> list[str]:
+    """The ``request_header`` assertions that the sent ``requests`` fail, as messages.
+
+    Each says that every request carried the header ``name``, and that its value
+    ``equals`` a string, starts with a ``prefix`` and/or ``contains`` a string (the
+    credential checks: ``Bearer test-key``, or a SigV4 ``Credential=`` scope). A run that
+    sent no request fails them too.
+
+    Args:
+        assertions: A scenario's assertions; those of other checks are ignored.
+        requests: The requests sent (e.g. ``Cassette.requests``).
+    """
+    failures: list[str] = []
+    for assertion in assertions:
+        if assertion["check"] != "request_header":
+            continue
+        name: str = assertion["name"]
+        if not requests:
+            failures.append(f"request_header: no request was sent to carry {name!r}")
+            continue
+        for index, request in enumerate(requests):
+            problem = _header_problem(assertion, request.headers.get(name))
+            if problem:
+                failures.append(f"request_header: request {index}: {name!r} {problem}")
+                break
+    return failures
+
+
+def _header_problem(assertion: Mapping[str, Any], value: str | None) -> str | None:
+    if value is None:
+        return "is missing"
+    equals = assertion.get("equals")
+    if equals is not None and value != equals:
+        return f"is not {equals!r}"
+    prefix = assertion.get("prefix")
+    if prefix is not None and not value.startswith(prefix):
+        return f"does not start with {prefix!r}"
+    contains = assertion.get("contains")
+    if contains is not None and contains not in value:
+        return f"does not contain {contains!r}"
+    return None
 
 
 def _final_text_contains_any(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
@@ -553,7 +598,7 @@ def _sources(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
     return None
 
 
-def _all_interactions_used(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
+def _about_requests(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
     return None
 
 
@@ -576,5 +621,6 @@ _CHECKS: dict[str, Callable[[Mapping[str, Any], AgentResult], str | None]] = {
     "provider_tool_calls": _provider_tool_calls,
     "provider_tool_results": _provider_tool_results,
     "sources": _sources,
-    "all_interactions_used": _all_interactions_used,
+    "all_interactions_used": _about_requests,
+    "request_header": _about_requests,
 }

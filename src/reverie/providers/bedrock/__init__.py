@@ -1,0 +1,111 @@
+"""Claude on Amazon Bedrock (Anthropic Messages over Bedrock's invoke API).
+
+    from reverie.providers import bedrock
+    p = bedrock.Provider(region="us-east-1", api_key="...")           # bearer token
+    p = bedrock.Provider(credentials=bedrock.AWSCredentials(access_key_id="...", secret_access_key="..."))
+    p = bedrock.Provider(credentials=fetch_credentials)   # called per request (sync or async)
+    p = bedrock.Provider()                                # AWS_BEARER_TOKEN_BEDROCK, else the AWS chain
+    model = p.language_model("us.anthropic.claude-haiku-4-5-20251001-v1:0")
+
+Credentials, first found: ``api_key``; ``credentials`` (signed with SigV4, service
+``bedrock``); the ``AWS_BEARER_TOKEN_BEDROCK`` environment variable; the AWS default chain
+through botocore (``pip install "reverie[bedrock]"``, imported only when a request needs it).
+None found: ``MissingAPIKeyError`` naming every way. ``region`` defaults to ``AWS_REGION``,
+then ``AWS_DEFAULT_REGION``, then ``us-east-1``. Options and metadata use the ``anthropic``
+key (``provider_options={"anthropic": {...}}``); ``model.provider`` is ``"bedrock"``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Mapping
+
+import httpx2
+
+from reverie._http.auth import HeaderAuth
+from reverie._provider import _DEFAULT_MAX_RESPONSE_BYTES
+from reverie._provider import Provider as _BaseProvider
+from reverie.providers.bedrock._auth import (
+    AWSCredentials,
+    CredentialsSource,
+    DefaultChain,
+    SigV4Auth,
+    missing_credentials,
+)
+from reverie.providers.bedrock.codec import ANTHROPIC_VERSION
+from reverie.providers.bedrock.codec import BedrockCodec as Codec
+
+__all__ = ["ANTHROPIC_VERSION", "AWSCredentials", "Codec", "CredentialsSource", "Provider"]
+
+BEARER_TOKEN_ENV = "AWS_BEARER_TOKEN_BEDROCK"
+DEFAULT_REGION = "us-east-1"
+
+
+def _default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+class Provider(_BaseProvider):
+    """Claude on Bedrock (``https://bedrock-runtime.{region}.amazonaws.com``).
+
+    Args:
+        region: The AWS region (default: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, ``us-east-1``).
+        api_key: A Bedrock API key, sent as ``Authorization: Bearer`` (default:
+            ``AWS_BEARER_TOKEN_BEDROCK`` when no ``credentials`` are given).
+        credentials: ``AWSCredentials``, or a sync or async callable returning them, called
+            before every request; requests are signed with SigV4.
+        base_url: Replaces the regional endpoint (e.g. a VPC endpoint).
+        headers: Extra headers sent with every request.
+        http_client: The ``httpx2.Client`` of sync calls (default: created on first use).
+        async_http_client: The ``httpx2.AsyncClient`` of async calls.
+        max_response_bytes: The largest response (or stream message) accepted.
+
+    Raises:
+        MissingAPIKeyError: If no credentials are given or set in the environment and
+            botocore (the ``reverie[bedrock]`` extra) is not installed.
+    """
+
+    name = "bedrock"
+    codec_type = Codec
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        api_key: str | None = None,
+        credentials: CredentialsSource | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx2.Client | None = None,
+        async_http_client: httpx2.AsyncClient | None = None,
+        max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self.region = region or _default_region()
+        self._credentials_source = credentials
+        if not api_key and credentials is None:
+            api_key = os.environ.get(BEARER_TOKEN_ENV) or None
+            if api_key is None and importlib.util.find_spec("botocore") is None:
+                raise missing_credentials()
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url or f"https://bedrock-runtime.{self.region}.amazonaws.com",
+            headers=headers,
+            http_client=http_client,
+            async_http_client=async_http_client,
+            max_response_bytes=max_response_bytes,
+        )
+
+    def _resolve_api_key(self, api_key: str | None) -> str | None:
+        return api_key or None  # the environment was read in __init__, after credentials
+
+    def __repr__(self) -> str:
+        way = "api_key" if self._api_key else "credentials" if self._credentials_source else "default chain"
+        return f"Provider(region={self.region!r}, auth={way!r})"
+
+    def auth(self) -> httpx2.Auth:
+        """A bearer header for an API key, else SigV4 with the given or the default-chain credentials."""
+        if self._api_key is not None:
+            return HeaderAuth(self.auth_headers(self._api_key.reveal()))
+        source = self._credentials_source if self._credentials_source is not None else DefaultChain()
+        return SigV4Auth(source, region=self.region)
