@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, cast
+from typing import Any, ClassVar, Protocol
 
 from reverie._codec import expect_string, reads_payload
 from reverie._content import ProviderMetadata, ToolCallPart, Usage
@@ -133,13 +133,13 @@ class ChatStreamDecoder:
         if event.data == _DONE:
             self._done = True
             return []
+        # Annotations rather than cast() calls below: this runs once per streamed token.
         try:
-            payload = json.loads(event.data)
+            chunk: CompletionPayload = json.loads(event.data)
         except ValueError:
             raise InvalidResponseError("malformed JSON in stream event", body=event.data) from None
-        if not isinstance(payload, dict):
+        if type(chunk) is not dict:  # pyright: ignore[reportUnnecessaryComparison] - untrusted JSON
             raise InvalidResponseError("stream chunk is not a JSON object", body=event.data)
-        chunk = cast(CompletionPayload, payload)
         if "error" in chunk:
             raise self._hooks.inband_error(chunk["error"])
         self._last_chunk = chunk
@@ -154,12 +154,13 @@ class ChatStreamDecoder:
         if usage:
             self._usage, self._usage_metadata = self._hooks.extract_usage(usage)
         # The common case first (one choice, index 0) without the general search: this runs per token.
-        choices: Any = chunk.get("choices")
-        head: Any = cast(list[Any], choices)[0] if type(choices) is list and choices else None
-        choice: ChoicePayload | None
-        if type(head) is dict and cast(dict[str, Any], head).get("index", 0) == 0:
-            choice = cast(ChoicePayload, head)
-        else:
+        choices = chunk.get("choices")
+        choice: ChoicePayload | None = None
+        if type(choices) is list and choices:  # pyright: ignore[reportUnnecessaryComparison]
+            head = choices[0]
+            if type(head) is dict and head.get("index", 0) == 0:  # pyright: ignore[reportUnnecessaryComparison]
+                choice = head
+        if choice is None:
             choice = first_choice(choices)
         if choice is None:
             return parts
@@ -176,7 +177,9 @@ class ChatStreamDecoder:
             parts.extend(self._reasoning(delta))
         content = delta.get("content")
         if type(content) is str:  # the common case: plain text
-            if content:
+            if content and self._text_open:
+                parts.append(TextDeltaPart(id=self._open_text_id, delta=content))
+            elif content:
                 parts.extend(self._text(content))
         elif content is not None:
             thinking, text = split_content(content, "delta.content")
