@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from reverie.testing.scenarios import Scenario
 
-_RESPONSES = 'no Responses API (openai.Provider(api="responses"))'
 _AZURE = "no azure provider"
 _BEDROCK = "no bedrock provider (AWS event-stream framing, SigV4 and bearer auth)"
 _VERTEX = "no vertex provider"
@@ -25,17 +24,14 @@ NOT_COLLECTED: dict[str, str] = {
     "TestAnthropicWebSearch": "no provider-executed tools (anthropic.web_search)",
     "TestAzureCommon": _AZURE,
     "TestAzureThinking": _AZURE,
-    "TestAzureResponsesCommon": f"{_AZURE}; {_RESPONSES}",
-    "TestAzureResponsesWithSummaryThinking": f"{_AZURE}; {_RESPONSES}",
+    "TestAzureResponsesCommon": _AZURE,
+    "TestAzureResponsesWithSummaryThinking": _AZURE,
     "TestBedrockBasicAuth": _BEDROCK,
     "TestBedrockCommon": _BEDROCK,
     "TestGoogleCommon/vertex-claude-3-7-sonnet": _VERTEX,
     "TestGoogleCommon/vertex-gemini-2-5-flash": _VERTEX,
     "TestGoogleVertexObjectGeneration": _VERTEX,
-    "TestOpenAIResponsesCommon": _RESPONSES,
-    "TestOpenAIResponsesObjectGeneration": _RESPONSES,
-    "TestOpenAIResponsesWithSummaryThinking": _RESPONSES,
-    "TestOpenAIWebSearch": f"{_RESPONSES}; no openai.web_search()",
+    "TestOpenAIWebSearch": "no openai.web_search() (provider-executed tools)",
 }
 """Suites (``Suite`` or ``Suite/model dir``) left out, each with the missing feature."""
 
