@@ -61,6 +61,6 @@ async def test_replays_v041_recording(scenario: Scenario) -> None:
         turns = [await run_scenario_async(scenario, agent)]
         if scenario.followup is not None:
             turns.append(await run_scenario_async(scenario, agent, first_turn=turns[0]))
-        assert check_scenario(scenario, turns) == []
+        assert check_scenario(scenario, turns, requests=cassette.requests) == []
         cassette.assert_all_used()
     assert len(cassette.used) == len(cassette.interactions)

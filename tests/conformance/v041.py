@@ -15,17 +15,12 @@ from __future__ import annotations
 
 from reverie.testing.scenarios import Scenario
 
-_AZURE = "no azure provider"
 _BEDROCK = "no bedrock provider (AWS event-stream framing, SigV4 and bearer auth)"
 _VERTEX = "no vertex provider"
 
 NOT_COLLECTED: dict[str, str] = {
     "TestAnthropicComputerUse": "no anthropic.computer_use tool (a direct model-calls program)",
     "TestAnthropicWebSearch": "no provider-executed tools (anthropic.web_search)",
-    "TestAzureCommon": _AZURE,
-    "TestAzureThinking": _AZURE,
-    "TestAzureResponsesCommon": _AZURE,
-    "TestAzureResponsesWithSummaryThinking": _AZURE,
     "TestBedrockBasicAuth": _BEDROCK,
     "TestBedrockCommon": _BEDROCK,
     "TestGoogleCommon/vertex-claude-3-7-sonnet": _VERTEX,

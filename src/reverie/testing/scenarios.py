@@ -51,6 +51,7 @@ __all__ = [
     "build_agent",
     "build_provider",
     "check_scenario",
+    "request_header_problem",
     "counting_tool_call_ids",
     "load_manifest",
     "provider_arguments",
@@ -366,13 +367,20 @@ async def run_scenario_async(
     return await stream.result()
 
 
-def check_scenario(scenario: Scenario, result: AgentResult | Sequence[AgentResult]) -> list[str]:
+def check_scenario(
+    scenario: Scenario,
+    result: AgentResult | Sequence[AgentResult],
+    *,
+    requests: Sequence[httpx2.Request] | None = None,
+) -> list[str]:
     """The scenario's assertions that the run fails, as messages (empty when all hold).
 
     Args:
         scenario: The program whose ``assertions`` are checked.
         result: The result of the run, or of each of its turns in order; an assertion's
             ``turn`` (default 0) picks the turn it is about.
+        requests: The requests the run sent (e.g. ``Cassette.requests``), which the
+            ``request_header`` assertions check; without them those assertions fail.
 
     ``all_interactions_used`` is the cassette's business and is skipped here.
     """
@@ -380,14 +388,41 @@ def check_scenario(scenario: Scenario, result: AgentResult | Sequence[AgentResul
     failures: list[str] = []
     for assertion in scenario.assertions:
         turn: int = assertion.get("turn", 0)
-        if turn >= len(turns):
-            problem: str | None = f"no turn {turn} (the run had {len(turns)})"
+        problem: str | None
+        if assertion["check"] == "request_header":  # about the requests, not a turn
+            problem = request_header_problem(assertion, requests)
+        elif turn >= len(turns):
+            problem = f"no turn {turn} (the run had {len(turns)})"
         else:
             problem = _CHECKS.get(assertion["check"], _unknown_check)(assertion, turns[turn])
         if problem:
             where = f" (turn {turn})" if "turn" in assertion else ""
             failures.append(f"{assertion['check']}{where}: {problem}")
     return failures
+
+
+def request_header_problem(
+    assertion: Mapping[str, Any], requests: Sequence[httpx2.Request] | None
+) -> str | None:
+    """Why a ``request_header`` assertion fails (``None`` when every request carried the header).
+
+    The assertion names the header (``name``) and one of ``equals``, ``prefix`` or
+    ``contains`` for its value.
+    """
+    if not requests:
+        return "no sent requests to check"
+    name: str = assertion["name"]
+    for index, request in enumerate(requests):
+        value = request.headers.get(name)
+        if value is None:
+            return f"request {index} has no {name!r} header"
+        if "equals" in assertion and value != assertion["equals"]:
+            return f"request {index}: {name!r} is not the expected value"
+        if "prefix" in assertion and not value.startswith(assertion["prefix"]):
+            return f"request {index}: {name!r} does not start with {assertion['prefix']!r}"
+        if "contains" in assertion and assertion["contains"] not in value:
+            return f"request {index}: {name!r} does not contain {assertion['contains']!r}"
+    return None
 
 
 def _final_text_contains_any(assertion: Mapping[str, Any], result: AgentResult) -> str | None:
