@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart, Usage
 from reverie._errors import NoObjectGeneratedError, UserError
 from reverie._model import Call, ResponseFormat, ToolDefinition
-from reverie._objects.partial import NOTHING, PartialObjectParser, json_text
+from reverie._objects.partial import NOTHING, PartialObjectParser
 from reverie._objects.plan import native_mode, text_mode_instruction
 from reverie._objects.schema import ObjectSchema
 from reverie._run.actions import ToolJob
@@ -36,6 +36,8 @@ OutputMode: TypeAlias = Literal["auto", "json", "tool", "text"]
 """How an agent asks for typed output; see the module docstring."""
 OUTPUT_MODES: tuple[OutputMode, ...] = ("auto", "json", "tool", "text")
 ACCEPTED = "Final result accepted."
+WRAPPER_KEY = "response"
+"""A tool's input must be an object: other outputs (``list[str]``) are wrapped as ``{"response": ...}``."""
 """The result the output tool's call gets in the conversation (every call needs one)."""
 
 
@@ -50,34 +52,33 @@ class OutputSpec:
 
 
 def parse_output(schema: ObjectSchema, raw_text: str) -> Any:
-    """Parse and validate ``raw_text`` into the output.
+    """Parse and validate ``raw_text`` into the output (the object core's rules).
 
     Raises:
-        ToolInputError: not JSON, or a value that does not fit the schema (the message says which).
+        ToolInputError: empty, not JSON, or a value that does not fit the schema (the message says
+            which, in words a model can act on).
     """
-    import pydantic_core
+    try:
+        return schema.parse(raw_text, usage=Usage(), finish_reason="unknown", what="output")
+    except NoObjectGeneratedError as error:
+        raise ToolInputError(str(error).removeprefix("no object generated: ")) from None
 
-    if not raw_text.strip():
-        raise ToolInputError("the output is empty")
-    try:
-        value = pydantic_core.from_json(json_text(raw_text))
-    except ValueError as error:
-        raise ToolInputError(f"the output is not valid JSON ({error})") from None
-    try:
-        return schema.validate(value)
-    except ValueError as error:  # pydantic's ValidationError and SchemaValidationError
-        raise ToolInputError(f"the output does not match the schema: {error}") from None
+
+def wraps(schema: ObjectSchema) -> bool:
+    """Whether the output tool wraps the output (its schema is not an object's)."""
+    return schema.json_schema.get("type") != "object"
 
 
 class OutputTool:
     """The tool whose input is the run's output (``mode="tool"``); the run never executes it."""
 
-    __slots__ = ("schema",)
+    __slots__ = ("schema", "wrapped")
 
     parallel = False
 
     def __init__(self, schema: ObjectSchema) -> None:
         self.schema = schema
+        self.wrapped = wraps(schema)
 
     @property
     def name(self) -> str:
@@ -87,11 +88,31 @@ class OutputTool:
     def definition(self) -> ToolDefinition:
         """The tool as the model sees it: the output schema as its input."""
         description = self.schema.description or "Give the final answer with this tool."
-        return ToolDefinition(name=self.name, description=description, parameters=self.schema.json_schema)
+        parameters = self.schema.json_schema
+        if self.wrapped:
+            parameters = {
+                "type": "object",
+                "properties": {WRAPPER_KEY: parameters},
+                "required": [WRAPPER_KEY],
+            }
+        return ToolDefinition(name=self.name, description=description, parameters=parameters)
 
     def validate(self, input_json: str) -> Any:
         """The output, validated (raises ``ToolInputError`` with what is wrong)."""
-        return parse_output(self.schema, input_json)
+        if not self.wrapped:
+            return parse_output(self.schema, input_json)
+        import pydantic_core
+
+        try:
+            data = pydantic_core.from_json(input_json.strip() or "{}")
+        except ValueError as error:
+            raise ToolInputError(f"the output is not valid JSON ({error})") from None
+        if not isinstance(data, dict) or WRAPPER_KEY not in data:
+            raise ToolInputError(f'the input must be an object with the output in its "{WRAPPER_KEY}" field')
+        try:
+            return self.schema.validate(data[WRAPPER_KEY])
+        except ValueError as error:  # pydantic's ValidationError and SchemaValidationError
+            raise ToolInputError(f"the output does not match the schema: {error}") from None
 
     def call(self, arguments: Any) -> Any:
         """Never run: the machine takes the validated input as the output."""
@@ -138,11 +159,12 @@ def retry_message(error: str, mode: Literal["json", "tool", "text"], schema: Obj
 class OutputStream:
     """Partial output while a step streams: the output call's input, or the text (json/text modes)."""
 
-    __slots__ = ("_call_id", "_mode", "_name", "_parser")
+    __slots__ = ("_call_id", "_mode", "_name", "_parser", "_wrapped")
 
-    def __init__(self, mode: Literal["json", "tool", "text"], name: str) -> None:
+    def __init__(self, mode: Literal["json", "tool", "text"], name: str, *, wrapped: bool = False) -> None:
         self._mode = mode
         self._name = name
+        self._wrapped = wrapped
         self._parser = PartialObjectParser()
         self._call_id: str | None = None
 
@@ -155,7 +177,12 @@ class OutputStream:
         """A piece of a tool call's input; the new partial output, or ``NOTHING``."""
         if call_id != self._call_id:
             return NOTHING
-        return self._parser.feed(delta)
+        value = self._parser.feed(delta)
+        if self._wrapped and value is not NOTHING:
+            return (
+                cast(dict[str, Any], value).get(WRAPPER_KEY, NOTHING) if isinstance(value, dict) else NOTHING
+            )
+        return value
 
     def text(self, delta: str) -> Any:
         """A piece of text; the new partial output (json/text modes), or ``NOTHING``."""
@@ -205,7 +232,12 @@ class OutputRun:
 
     def start_attempt(self) -> None:
         """A model call (or its retry) begins: partial output starts afresh."""
-        self.stream = OutputStream(self.mode, self.spec.schema.name) if self.streaming else None
+        schema = self.spec.schema
+        self.stream = (
+            OutputStream(self.mode, schema.name, wrapped=self.mode == "tool" and wraps(schema))
+            if self.streaming
+            else None
+        )
         self.accepted = []
         self.feedback = None
 
