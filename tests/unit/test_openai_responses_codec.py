@@ -243,7 +243,9 @@ def test_a_response_reads_reasoning_text_and_calls_in_order() -> None:
             }
         ],
     }
-    read = codec().parse_response(response(REASONING_ITEM, message, CALL_ITEM, {"type": "web_search_call"}))
+    read = codec().parse_response(
+        response(REASONING_ITEM, message, CALL_ITEM, {"id": "x_1", "type": "new_item_type"})
+    )
     assert read.content == [
         ReasoningPart(
             text="First.\n\nSecond.",
@@ -458,3 +460,51 @@ def test_a_stream_cut_off_before_completion_is_retryable() -> None:
     with pytest.raises(ProviderError, match="ended before") as caught:
         feed(CREATED, event("response.output_text.delta", item_id="m", delta="Hi"))
     assert caught.value.is_retryable is True
+
+
+SEARCH_ITEM = {
+    "id": "ws_1",
+    "type": "web_search_call",
+    "status": "completed",
+    "action": {"type": "search", "query": "population of Tokyo"},
+}
+SEARCH_PARTS = [
+    ToolCallPart(
+        tool_call_id="ws_1",
+        tool_name="web_search",
+        input='{"type":"search","query":"population of Tokyo"}',
+        provider_executed=True,
+    ),
+    ToolResultPart(
+        tool_call_id="ws_1", tool_name="web_search", output='{"status":"completed"}', provider_executed=True
+    ),
+]
+
+
+def test_a_web_search_the_provider_ran_is_a_provider_executed_call_and_result() -> None:
+    read = codec().parse_response(response(SEARCH_ITEM))
+    assert read.content == SEARCH_PARTS
+    assert read.finish_reason == "stop"  # nothing for the client to run
+
+
+def test_a_streamed_web_search_arrives_when_its_item_is_done() -> None:
+    parts = feed(
+        event(
+            "response.output_item.added",
+            item={**SEARCH_ITEM, "status": "in_progress", "action": {"type": "search"}},
+        ),
+        event("response.web_search_call.in_progress", item_id="ws_1"),
+        event("response.web_search_call.completed", item_id="ws_1"),
+        event("response.output_item.done", item=SEARCH_ITEM),
+        COMPLETED,
+    )
+    assert parts[:2] == SEARCH_PARTS
+    finish = parts[-1]
+    assert isinstance(finish, FinishPart) and finish.finish_reason == "stop"
+
+
+def test_provider_executed_calls_are_not_sent_back() -> None:
+    assistant = Message(role="assistant", content=[*SEARCH_PARTS, TextPart(text="About 14 million.")])
+    sent = body(Call(prompt=[Message.user("Tokyo?"), assistant, Message.user("And Osaka?")]))
+    assert sent["input"][1] == {"role": "assistant", "content": "About 14 million."}
+    assert len(sent["input"]) == 3

@@ -4,7 +4,9 @@ A ``response`` object becomes a ``Response`` whose content follows its ``output`
 order: a ``reasoning`` item is one reasoning part (its summaries joined by a blank line)
 with ``provider_metadata[<key>]`` holding ``item_id`` and, when it was included,
 ``encrypted_content``; a ``message`` item gives its text (and ``url_citation`` annotations
-as sources); a ``function_call`` item is a tool call. Items of other types are skipped.
+as sources); a ``function_call`` item is a tool call; a ``web_search_call`` (a built-in tool
+the provider ran) is a provider-executed tool call and its result. Items of other types are
+skipped.
 The stream decoder shares the item readers, the usage reader, the finish-reason rule and
 the error builders. This module builds no requests and decodes no streams.
 """
@@ -24,6 +26,7 @@ from reverie._content import (
     SourcePart,
     TextPart,
     ToolCallPart,
+    ToolResultPart,
     Usage,
 )
 from reverie._errors import ProviderError, mentions_context_limit
@@ -72,6 +75,8 @@ def read_item(item: ItemPayload, key: str) -> list[ContentPart]:
         return [ReasoningPart(text=summary_text(item), provider_metadata=reasoning_metadata(item, key))]
     if kind == "function_call":
         return [tool_call(item)]
+    if kind == "web_search_call":
+        return list(web_search(item))
     if kind != "message":
         return []
     parts: list[ContentPart] = []
@@ -112,6 +117,37 @@ def tool_call(item: ItemPayload) -> ToolCallPart:
         tool_name=expect_string(item.get("name"), "function_call.name"),
         input=expect_string(item.get("arguments"), "function_call.arguments"),
     )
+
+
+WEB_SEARCH = "web_search"
+"""The name of the built-in web search tool, as its provider-executed calls are named."""
+
+
+def web_search(item: ItemPayload) -> tuple[ToolCallPart, ToolResultPart]:
+    """A ``web_search_call`` item as the provider-executed call and its result.
+
+    The call's input is the item's ``action`` (the search and its queries); the result says
+    how it ended and carries the action's ``sources`` when they were included. The results
+    themselves reach the answer as ``url_citation`` annotations (sources).
+    """
+    call_id = expect_string(item.get("id"), "web_search_call.id")
+    action: dict[str, Any] = item.get("action") or {}
+    result: dict[str, Any] = {"status": expect_string(item.get("status"), "web_search_call.status")}
+    if action.get("sources"):
+        result["sources"] = action["sources"]
+    call = ToolCallPart(
+        tool_call_id=call_id,
+        tool_name=WEB_SEARCH,
+        input=json.dumps(action, ensure_ascii=False, separators=(",", ":")),
+        provider_executed=True,
+    )
+    output = ToolResultPart(
+        tool_call_id=call_id,
+        tool_name=WEB_SEARCH,
+        output=json.dumps(result, ensure_ascii=False, separators=(",", ":")),
+        provider_executed=True,
+    )
+    return call, output
 
 
 def read_source(annotation: AnnotationPayload) -> SourcePart | None:

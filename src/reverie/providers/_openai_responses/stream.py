@@ -13,7 +13,8 @@ later) is ignored. Blocks are keyed by the output item's ``id``:
 - ``response.output_text.annotation.added`` with a ``url_citation`` is a ``source`` part;
 - ``response.output_item.done`` closes the block: the reasoning end carries the item's
   ``item_id`` and ``encrypted_content`` (complete only in this event), a function call
-  becomes its ``tool_call`` part;
+  becomes its ``tool_call`` part, a ``web_search_call`` (run by the provider) its
+  provider-executed ``tool_call`` and ``tool_result`` parts;
 - ``response.completed`` / ``response.incomplete`` give usage, id, model and the finish
   reason, emitted as the ``finish`` part when the stream ends; a stream that ends without
   either was cut off and raises a retryable error;
@@ -53,6 +54,7 @@ from reverie.providers._openai_responses.decode import (
     reasoning_metadata,
     response_error,
     tool_call,
+    web_search,
 )
 from reverie.providers._openai_responses.wire import EventPayload, ItemPayload, ResponsePayload
 
@@ -195,6 +197,8 @@ class ResponsesStreamDecoder:
                 TextEndPart(id=block) for block in sorted(self._refusals) if block.startswith(item_id)
             )
             return parts
+        if kind == "web_search_call":
+            return list(web_search(item))
         if kind == "function_call":
             call = tool_call(item)
             self._tool_calls += 1
