@@ -41,6 +41,7 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\brun_scenario_async\b", "run_scenario"),
     (r"\brun_all_async\b", "run_all"),
     (r"\brun_object_program_async\b", "run_object_program"),
+    (r"\brun_model_calls_async\b", "run_model_calls"),
     (r"\bcall_async\b", "call"),
     (r"\bclose_stream_async\b", "close_stream"),
     (r"^ *@pytest\.mark\.anyio\n", ""),

@@ -36,7 +36,15 @@ from reverie._errors import (
     UserError,
 )
 from reverie._lazy import lazy_exports as _lazy_exports
-from reverie._model import Call, LanguageModel, Response, ResponseFormat, ToolChoice, ToolDefinition
+from reverie._model import (
+    Call,
+    LanguageModel,
+    ProviderTool,
+    Response,
+    ResponseFormat,
+    ToolChoice,
+    ToolDefinition,
+)
 from reverie._parts import (
     AgentStreamPart,
     FinishPart,
@@ -110,6 +118,7 @@ __all__ = [
     "OutputPart",
     "ProviderError",
     "ProviderMetadata",
+    "ProviderTool",
     "ReasoningDeltaPart",
     "ReasoningEndPart",
     "ReasoningPart",

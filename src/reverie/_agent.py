@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
-from reverie._model import Call, LanguageModel, ToolChoice
+from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
 from reverie._parts import RetryPart
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
@@ -23,6 +23,7 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._run.output import OUTPUT_MODES, OutputMode, OutputSpec
 from reverie._sync import runner as sync_runner
 from reverie._tools.protocol import Tool
+from reverie._tools.provider import as_tool
 
 DEFAULT_MAX_STEPS = 20
 """A run stops after this many steps unless ``max_steps`` says otherwise (a runaway-loop guard)."""
@@ -65,7 +66,8 @@ class Agent(Generic[OutputT]):
     Args:
         model: The language model (``provider.language_model(id)`` or a ``MockModel``).
         system_prompt: Sent as the first message of every run.
-        tools: Functions made with ``@tool``, or any other ``Tool``.
+        tools: Functions made with ``@tool``, any other ``Tool``, or provider-defined tools
+            (``ProviderTool``, e.g. ``anthropic.web_search()``).
         retry: How failed steps are retried (default ``RetryPolicy()``: 3 retries, 5 s, x2).
         prepare_step: Called before each step; may change the model, messages, tools or tool choice.
         repair_tool_call: Called with an invalid tool call and its error; may return a fixed call.
@@ -91,7 +93,7 @@ class Agent(Generic[OutputT]):
         model: LanguageModel,
         *,
         system_prompt: str | None = None,
-        tools: Sequence[Tool] = (),
+        tools: Sequence[Tool | ProviderTool] = (),
         retry: RetryPolicy | None = None,
         prepare_step: PrepareStep | None = None,
         repair_tool_call: RepairToolCall | None = None,
@@ -110,9 +112,13 @@ class Agent(Generic[OutputT]):
     ) -> None:
         _check_settings(settings)
         self.output: OutputSpec | None = _output_spec(output_type, output_mode, output_retries)
+        tools = [as_tool(item) for item in tools]
         for item in tools:
             if not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-                raise UserError(f"tools must be made with @tool (or implement reverie.Tool); got {item!r}")
+                raise UserError(
+                    "tools must be made with @tool, implement reverie.Tool or be a ProviderTool; "
+                    f"got {item!r}"
+                )
         counts = Counter(item.name for item in tools)
         duplicates = sorted(name for name, count in counts.items() if count > 1)
         if duplicates:

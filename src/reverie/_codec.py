@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
-from reverie._content import CallWarning
+from reverie._content import CallWarning, ToolResultPart
 from reverie._errors import (
     InvalidResponseError,
     ProviderError,
@@ -23,7 +23,7 @@ from reverie._errors import (
 )
 from reverie._http.framing import SSE, Framing
 from reverie._http.sse import SSEEvent
-from reverie._model import Call, Response
+from reverie._model import Call, ProviderTool, Response, ToolDefinition
 from reverie._parts import ModelStreamPart
 
 if TYPE_CHECKING:
@@ -164,6 +164,44 @@ def json_object_or_empty(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return cast(dict[str, Any], value) if isinstance(value, dict) else {}
+
+
+def function_tools(call: Call, provider: str) -> list[ToolDefinition]:
+    """``call.tools`` for a codec that sends no provider-defined tools.
+
+    Raises:
+        UserError: a ``ProviderTool`` is among them; the message names it and ``provider``.
+    """
+    tools: list[ToolDefinition] = []
+    for tool in call.tools:
+        if isinstance(tool, ProviderTool):
+            raise UserError(
+                f"the provider tool {tool.name!r} ({tool.id}) cannot be sent to {provider}: "
+                f"it belongs to the {tool.provider} provider"
+            )
+        tools.append(tool)
+    return tools
+
+
+def tool_result_text(part: ToolResultPart, provider: str, warnings: list[CallWarning]) -> str:
+    """The text of a tool result for an API that takes only text in tool results.
+
+    A result with ``media`` (a tool returned a ``FilePart``) cannot carry it there: the model
+    reads a placeholder after the output, and ``warnings`` says the file was not sent.
+    """
+    media = part.media
+    if media is None:
+        return part.output
+    warnings.append(
+        CallWarning(
+            setting="tool_result.media",
+            message=f"{provider} takes no files in tool results: the {media.media_type} file of "
+            f"tool {part.tool_name!r} was replaced by a placeholder",
+        )
+    )
+    name = f" {media.filename!r}" if media.filename else ""
+    placeholder = f"[the tool returned a file{name} ({media.media_type}) that cannot be sent here]"
+    return f"{part.output}\n{placeholder}" if part.output else placeholder
 
 
 def expect_object(value: Any, what: str) -> dict[str, Any]:

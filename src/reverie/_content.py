@@ -77,6 +77,9 @@ class ToolResultPart:
     is_error: bool = False
     provider_executed: bool = False
     """True for the result of a tool the provider ran (it stays in the assistant's turn)."""
+    media: FilePart | None = None
+    """A file the tool returned (a screenshot, a PDF), sent after ``output`` where the provider
+    accepts files in tool results; elsewhere a placeholder and a ``CallWarning``."""
     provider_metadata: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
     provider_options: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
     type: Literal["tool_result"] = "tool_result"

@@ -7,7 +7,7 @@ the providers (and ``reverie.testing.MockModel``). No I/O here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
@@ -26,6 +26,34 @@ class ToolDefinition:
     description: str
     parameters: dict[str, Any]
     provider_options: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
+
+
+@dataclass(slots=True, kw_only=True, frozen=True)
+class ProviderTool:
+    """A tool the provider defines (web search, computer use), made by a provider's factory.
+
+    It is sent by the codec of the provider named in ``id`` (``"anthropic.web_search_20250305"``);
+    every other codec raises a ``UserError`` naming it. Most such tools are run by the provider
+    itself, which returns their calls and results (``provider_executed=True``) in the same
+    answer. A few, like computer use, are run by the client: in an ``Agent`` their ``run``
+    callable receives the model's input as a dict and returns a ``str`` or a ``FilePart``.
+
+    Attributes:
+        id: ``"<provider>.<type>"``, e.g. ``"anthropic.computer_20250124"``.
+        name: The name the model calls it by (``"web_search"``, ``"computer"``).
+        args: The tool's settings, as the provider's wire spells them.
+        run: For a tool the client executes: called with the model's input in an ``Agent``.
+    """
+
+    id: str
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    run: Callable[[dict[str, Any]], Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def provider(self) -> str:
+        """The provider whose codec sends this tool (the part of ``id`` before the first dot)."""
+        return self.id.partition(".")[0]
 
 
 @dataclass(slots=True, kw_only=True, frozen=True)
@@ -48,7 +76,8 @@ class Call:
     """Everything one model request carries."""
 
     prompt: list[Message]
-    tools: list[ToolDefinition] = field(default_factory=list[ToolDefinition])
+    tools: list[ToolDefinition | ProviderTool] = field(default_factory=list[ToolDefinition | ProviderTool])
+    """Function tools, and provider-defined tools the model's codec sends (others raise ``UserError``)."""
     tool_choice: ToolChoice | None = None
     """``None`` lets the provider decide (the OpenAI family sends ``"auto"`` when tools exist)."""
     max_output_tokens: int | None = None

@@ -30,7 +30,7 @@ def test_every_left_out_suite_exists(scenarios: list[Scenario]) -> None:
     assert sorted(set(NOT_COLLECTED) - names) == []
 
 
-def test_only_agent_and_object_programs_are_collected(scenarios: list[Scenario]) -> None:
+def test_only_known_programs_are_collected(scenarios: list[Scenario]) -> None:
     collected = [scenario for scenario in scenarios if not_collected_reason(scenario) is None]
-    assert {scenario.program for scenario in collected} == {"agent", "object"}
+    assert {scenario.program for scenario in collected} == {"agent", "object", "model_calls"}
     assert all(scenario.match == "strict" for scenario in collected)

@@ -19,8 +19,6 @@ _BEDROCK = "no bedrock provider (AWS event-stream framing, SigV4 and bearer auth
 _VERTEX = "no vertex provider"
 
 NOT_COLLECTED: dict[str, str] = {
-    "TestAnthropicComputerUse": "no anthropic.computer_use tool (a direct model-calls program)",
-    "TestAnthropicWebSearch": "no provider-executed tools (anthropic.web_search)",
     "TestBedrockBasicAuth": _BEDROCK,
     "TestBedrockCommon": _BEDROCK,
     "TestGoogleCommon/vertex-claude-3-7-sonnet": _VERTEX,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart
-from reverie._model import Call, LanguageModel, ToolChoice
+from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
@@ -57,7 +57,8 @@ class StepOverrides:
     model: LanguageModel | None = None
     messages: list[Message] | None = None
     """Replaces the whole prompt of this step (system message included)."""
-    tools: Sequence[Tool] | None = None
+    tools: Sequence[Tool | ProviderTool] | None = None
+    """Replaces the run's tools for this step (provider-defined tools included)."""
     tool_choice: ToolChoice | None = None
     provider_options: dict[str, Any] | None = None
 

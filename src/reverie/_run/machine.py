@@ -47,6 +47,7 @@ from reverie._run.output import OutputRun
 from reverie._run.step import StepBuilder
 from reverie._run.tools import check_tool_call, tool_batches
 from reverie._tools.protocol import Tool
+from reverie._tools.provider import as_tool
 
 _Phase = Literal["plan", "call", "wait", "retry", "tools", "done"]
 
@@ -254,6 +255,7 @@ class Run:
                 if overrides.provider_options is not None:
                     provider_options = overrides.provider_options
         self._model = model
+        tools = [as_tool(item) for item in tools]
         self._tools = {item.name: item for item in tools}
         call = Call(
             prompt=messages,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from reverie._content import ToolCallPart, ToolResultPart
+from reverie._content import FilePart, ToolCallPart, ToolResultPart
 from reverie._run.actions import PreparedToolCall, ToolJob
 from reverie._run.config import RepairToolCall
 from reverie._tools.protocol import Tool, ToolInputError
@@ -109,7 +109,14 @@ def error_result(call: ToolCallPart, error: BaseException) -> ToolResultPart:
 
 
 def output_result(call: ToolCallPart, value: object) -> ToolResultPart:
-    """What a tool returned, encoded for the model; a value that cannot be encoded is an error result."""
+    """What a tool returned, encoded for the model; a value that cannot be encoded is an error result.
+
+    A ``FilePart`` (a screenshot, a PDF) becomes the result's ``media``, with no text.
+    """
+    if isinstance(value, FilePart):
+        return ToolResultPart(
+            tool_call_id=call.tool_call_id, tool_name=call.tool_name, output="", media=value
+        )
     try:
         output = encode_tool_output(value)
     except Exception as error:  # pydantic_core raises its own serialization errors

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from reverie._errors import ReverieError
-from reverie._model import ToolDefinition
+from reverie._model import ProviderTool, ToolDefinition
 
 
 class ToolInputError(ReverieError, ValueError):
@@ -37,8 +37,8 @@ class Tool(Protocol):
         """Whether calls of this tool in one step may run concurrently with other parallel calls."""
         ...
 
-    def definition(self) -> ToolDefinition:
-        """The tool as sent to the model."""
+    def definition(self) -> ToolDefinition | ProviderTool:
+        """The tool as sent to the model (a ``ProviderTool`` for a provider-defined tool)."""
         ...
 
     def validate(self, input_json: str) -> Any:

@@ -10,8 +10,8 @@ the follow-up turn); and ``check_scenario`` evaluates the assertions over the tu
 
 What it does not do: replay. The caller wires a ``Cassette`` into the provider's clients and
 checks that every recorded interaction was used (``all_interactions_used``). Only ``agent``
-programs run here; ``reverie.testing.object_programs`` runs the ``object`` programs, and the
-manifests' ``model_calls`` programs are not run.
+programs run here; ``reverie.testing.object_programs`` runs the ``object`` programs and
+``reverie.testing.model_call_programs`` the ``model_calls`` programs (computer use).
 
 The tools (``SCENARIO_TOOLS``) and the replay retry policy (``REPLAY_RETRY``) are shared with
 ``reverie demo`` and live beside it in ``reverie._demo``, so that the command line never
@@ -37,6 +37,7 @@ from reverie._demo.tools import TOOLS as SCENARIO_TOOLS
 from reverie._demo.tools import add as add
 from reverie._demo.tools import multiply as multiply
 from reverie._demo.tools import weather as weather
+from reverie._model import ProviderTool
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
@@ -55,6 +56,7 @@ __all__ = [
     "counting_tool_call_ids",
     "load_manifest",
     "provider_arguments",
+    "provider_tools",
     "run_scenario",
     "run_scenario_async",
 ]
@@ -105,6 +107,11 @@ class Scenario:
     """A second agent turn: its ``prompt``, sent after the first turn's messages."""
     object: dict[str, Any] | None = None
     """An ``object`` program's request (``reverie.testing.object_programs`` runs those)."""
+    provider_tools: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    """Provider-defined tools of the agent: ``factory`` (``"anthropic.web_search"``) and ``args``."""
+    computer_use: dict[str, Any] | None = None
+    """A ``model_calls`` program's computer-use tool and screenshot
+    (``reverie.testing.model_call_programs`` runs those)."""
     root: Path | None = None
     """The corpus folder that ``path`` and ``files`` are relative to (set by ``load_manifest``)."""
 
@@ -125,7 +132,7 @@ class Scenario:
             fields.pop("match", None)
         elif fields["match"] not in ("strict", "lenient"):
             raise ValueError(f"entry {entry.get('path')}: unknown match {fields['match']!r}")
-        for name in ("tools", "files", "assertions"):
+        for name in ("tools", "files", "assertions", "provider_tools"):
             if name in fields and fields[name] is None:
                 del fields[name]
         return cls(**fields, root=root)
@@ -284,10 +291,26 @@ def build_agent(
     return Agent(
         provider.language_model(scenario.model),
         system_prompt=scenario.system_prompt,
-        tools=[SCENARIO_TOOLS[name] for name in scenario.tools],
+        tools=[*(SCENARIO_TOOLS[name] for name in scenario.tools), *provider_tools(scenario)],
         retry=retry,
         prepare_step=PREPARE_STEPS[scenario.prepare_step] if scenario.prepare_step else None,
     )
+
+
+def provider_tools(scenario: Scenario) -> list[ProviderTool]:
+    """The scenario's provider-defined tools, each made by its factory (``anthropic.web_search``).
+
+    Raises:
+        ValueError: If a factory is not ``<provider>.<function>`` of a provider module.
+    """
+    tools: list[ProviderTool] = []
+    for entry in scenario.provider_tools:
+        kind, _, name = str(entry["factory"]).partition(".")
+        factory = getattr(importlib.import_module(f"reverie.providers.{kind}"), name, None)
+        if factory is None or not name:
+            raise ValueError(f"scenario {scenario.name}: unknown provider tool factory {entry['factory']!r}")
+        tools.append(factory(**(entry.get("args") or {})))
+    return tools
 
 
 def _call_settings(scenario: Scenario) -> dict[str, Any]:

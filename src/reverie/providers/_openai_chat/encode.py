@@ -13,6 +13,7 @@ import base64
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+from reverie._codec import function_tools, tool_result_text
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -77,7 +78,9 @@ def request_body(
         assistant_fields: The variant's extra fields of an assistant message (its reasoning).
         cache_markers: Whether Anthropic cache markers are placed (see ``cache``).
     """
-    messages = encode_messages(call.prompt, assistant_fields, cache_markers=cache_markers)
+    messages = encode_messages(
+        call.prompt, assistant_fields, cache_markers=cache_markers, provider=provider, warnings=warnings
+    )
     body: dict[str, Any] = {"model": model_id, "messages": messages}
     if call.max_output_tokens is not None:
         body["max_completion_tokens" if reasoning_model else "max_tokens"] = call.max_output_tokens
@@ -102,7 +105,7 @@ def request_body(
         else:
             warnings.append(CallWarning(setting="top_k", message=f"top_k is not supported by {provider}"))
     if call.tools:
-        body["tools"] = encode_tools(call.tools, cache_markers=cache_markers)
+        body["tools"] = encode_tools(function_tools(call, provider), cache_markers=cache_markers)
         body["tool_choice"] = encode_tool_choice(call.tool_choice or "auto")
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
@@ -181,11 +184,16 @@ def encode_messages(
     assistant_fields: AssistantFields | None = None,
     *,
     cache_markers: bool = False,
+    provider: str = "the chat-completions API",
+    warnings: list[CallWarning] | None = None,
 ) -> list[dict[str, Any]]:
     """The ``messages`` array: plain-string content wherever the recordings have it.
 
     With ``cache_markers``, Anthropic ``cache_control`` markers are placed (see ``cache``).
+    Tool messages carry text only: a tool result's file becomes a placeholder, with a warning
+    in ``warnings`` naming ``provider``.
     """
+    warnings = [] if warnings is None else warnings
     encoded: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "system":
@@ -201,14 +209,14 @@ def encode_messages(
             if cache_markers:
                 mark(user, message.provider_options)
             encoded.append(user)
-            encoded.extend(_encode_tool_results(message.content))
+            encoded.extend(_encode_tool_results(message.content, provider, warnings))
         elif message.role == "assistant":
             assistant = _encode_assistant(message, cache_markers)
             if assistant_fields is not None:
                 assistant.update(assistant_fields(message.content))
             encoded.append(assistant)
         else:
-            encoded.extend(_encode_tool_results(message.content))
+            encoded.extend(_encode_tool_results(message.content, provider, warnings))
     return encoded
 
 
@@ -289,9 +297,15 @@ def _mark_assistant(message: dict[str, Any], assistant: Message) -> None:
         mark(message, assistant.provider_options)
 
 
-def _encode_tool_results(parts: list[ContentPart]) -> list[dict[str, Any]]:
+def _encode_tool_results(
+    parts: list[ContentPart], provider: str, warnings: list[CallWarning]
+) -> list[dict[str, Any]]:
     return [
-        {"role": "tool", "tool_call_id": part.tool_call_id, "content": part.output}
+        {
+            "role": "tool",
+            "tool_call_id": part.tool_call_id,
+            "content": tool_result_text(part, provider, warnings),
+        }
         for part in parts
         if isinstance(part, ToolResultPart)
     ]

@@ -52,6 +52,7 @@ from reverie.providers._openai_chat.content import refusal_metadata, split_conte
 from reverie.providers._openai_chat.decode import add_logprobs, first_choice, logprobs_of, map_finish_reason
 from reverie.providers._openai_chat.reasoning import StreamedDetails, details_of
 from reverie.providers._openai_chat.wire import (
+    ChoicePayload,
     CompletionPayload,
     MessagePayload,
     ToolCallPayload,
@@ -112,6 +113,7 @@ class ChatStreamDecoder:
         self._hooks = hooks
         self._text_open = False
         self._text_blocks = 0
+        self._open_text_id = _TEXT_ID
         self._refusal_open = False
         self._reasoning_open = False
         self._details = StreamedDetails()
@@ -143,16 +145,26 @@ class ChatStreamDecoder:
         self._last_chunk = chunk
         # Every chunk repeats the completion's "id" and "model"; the first one that names
         # them wins, as the usage-only last chunk of some upstreams may leave them out.
-        self._response_id = self._response_id or expect_string(chunk.get("id"), "id") or None
-        self._model_id = self._model_id or expect_string(chunk.get("model"), "model") or None
+        if self._response_id is None:
+            self._response_id = expect_string(chunk.get("id"), "id") or None
+        if self._model_id is None:
+            self._model_id = expect_string(chunk.get("model"), "model") or None
         parts: list[ModelStreamPart] = []
         usage = chunk.get("usage")
         if usage:
             self._usage, self._usage_metadata = self._hooks.extract_usage(usage)
-        choice = first_choice(chunk.get("choices"))
+        # The common case first (one choice, index 0) without the general search: this runs per token.
+        choices: Any = chunk.get("choices")
+        head: Any = cast(list[Any], choices)[0] if type(choices) is list and choices else None
+        choice: ChoicePayload | None
+        if type(head) is dict and cast(dict[str, Any], head).get("index", 0) == 0:
+            choice = cast(ChoicePayload, head)
+        else:
+            choice = first_choice(choices)
         if choice is None:
             return parts
-        self._logprobs.extend(logprobs_of(choice))
+        if choice.get("logprobs"):
+            self._logprobs.extend(logprobs_of(choice))
         reason = choice.get("finish_reason")
         if reason:
             self._finish_reason = expect_string(reason, "finish_reason")
@@ -162,14 +174,19 @@ class ChatStreamDecoder:
         reasoning_keys = self._hooks.reasoning_keys
         if reasoning_keys and not reasoning_keys.isdisjoint(delta):
             parts.extend(self._reasoning(delta))
-        thinking, text = split_content(delta.get("content"), "delta.content")
-        if thinking:
-            parts.extend(self._reasoning_piece(thinking, {}))
-        if text:
-            parts.extend(self._text(text))
-        refusal = expect_string(delta.get("refusal"), "delta.refusal")
+        content = delta.get("content")
+        if type(content) is str:  # the common case: plain text
+            if content:
+                parts.extend(self._text(content))
+        elif content is not None:
+            thinking, text = split_content(content, "delta.content")
+            if thinking:
+                parts.extend(self._reasoning_piece(thinking, {}))
+            if text:
+                parts.extend(self._text(text))
+        refusal = delta.get("refusal")
         if refusal:
-            parts.extend(self._refusal(refusal))
+            parts.extend(self._refusal(expect_string(refusal, "delta.refusal")))
         tool_calls = delta.get("tool_calls")
         if tool_calls:
             # A tool call ends the text before it; text after it is a block of its own
@@ -186,13 +203,12 @@ class ChatStreamDecoder:
         return _TEXT_ID if self._text_blocks <= 1 else f"{_TEXT_ID}-{self._text_blocks}"
 
     def _text(self, text: str) -> list[ModelStreamPart]:
-        parts: list[ModelStreamPart] = []
-        if not self._text_open:
-            self._text_open = True
-            self._text_blocks += 1
-            parts.append(TextStartPart(id=self._text_id))
-        parts.append(TextDeltaPart(id=self._text_id, delta=text))
-        return parts
+        if self._text_open:
+            return [TextDeltaPart(id=self._open_text_id, delta=text)]
+        self._text_open = True
+        self._text_blocks += 1
+        self._open_text_id = text_id = self._text_id
+        return [TextStartPart(id=text_id), TextDeltaPart(id=text_id, delta=text)]
 
     def _refusal(self, refusal: str) -> list[ModelStreamPart]:
         # A refusal is a text block of its own, marked as such from its start.

@@ -18,7 +18,7 @@ import base64
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import dump_options, provider_options
+from reverie._codec import dump_options, function_tools, provider_options
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -64,7 +64,7 @@ def request_body(
         body["max_output_tokens"] = call.max_output_tokens
     _add_sampling(body, call, reasoning_model=reasoning_model, warnings=warnings)
     if call.tools:
-        body["tools"] = encode_tools(call.tools)
+        body["tools"] = encode_tools(function_tools(call, "the OpenAI Responses API"))
         body["tool_choice"] = encode_tool_choice(call.tool_choice or "auto")
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))

@@ -38,7 +38,9 @@ class AnthropicCodec:
             warnings.append(
                 CallWarning(setting="response_format", message="anthropic: no native JSON output; ignored")
             )
-        return WireRequest(path="/messages", body=body, warnings=warnings)
+        flags = encode.betas(call)
+        headers = {"anthropic-beta": ",".join(flags)} if flags else {}
+        return WireRequest(path="/messages", body=body, headers=headers, warnings=warnings)
 
     @reads_payload("Anthropic response")
     def parse_response(self, payload: Any) -> Response:

@@ -3,7 +3,9 @@
 A ``message`` object becomes a ``Response``: ``text`` blocks become text, ``thinking``
 blocks reasoning with their ``signature`` in ``provider_metadata["anthropic"]``,
 ``redacted_thinking`` blocks reasoning carrying ``["redacted_data"]``, ``tool_use`` blocks
-tool calls. Also here, because the stream decoder shares them: the stop-reason map, the
+tool calls; the blocks of tools the API runs itself (``server_tool_use``,
+``web_search_tool_result``, ...) provider-executed calls and results, with their sources
+(see ``server_tools.py``). Also here, because the stream decoder shares them: the stop-reason map, the
 usage reader and the error builders. This module builds no requests and decodes no streams.
 """
 
@@ -14,9 +16,24 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from reverie._codec import expect_object, expect_string, status_error
-from reverie._content import ContentPart, FinishReason, ReasoningPart, TextPart, ToolCallPart, Usage
+from reverie._content import (
+    ContentPart,
+    FinishReason,
+    ReasoningPart,
+    SourcePart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._model import Response
+from reverie.providers.anthropic.server_tools import (
+    citation_source,
+    is_server_call,
+    is_server_result,
+    server_call,
+    server_result,
+)
 from reverie.providers.anthropic.wire import PROVIDER, MessagePayload, UsagePayload
 
 # After the Vercel AI SDK's mapAnthropicStopReason.
@@ -95,10 +112,22 @@ def read_message(payload: Any) -> Response:
     if not isinstance(blocks, list):
         raise InvalidResponseError("Anthropic message has no content", body=json.dumps(payload)[:500])
     content: list[ContentPart] = []
+    tool_names: dict[str, str] = {}
+    sources = SourceList()
     for block in blocks:
-        kind = block.get("type")
+        kind = block.get("type") or ""
         if kind == "text":
             content.append(TextPart(text=block.get("text") or ""))
+            # Citations are not kept on the text: they never go back to the API.
+            content.extend(sources.cited(block.get("citations") or []))
+        elif is_server_call(kind):
+            call = server_call(cast(dict[str, Any], block))
+            tool_names[call.tool_call_id] = call.tool_name
+            content.append(call)
+        elif is_server_result(kind):
+            result, found = server_result(cast(dict[str, Any], block), tool_names)
+            content.append(result)
+            content.extend(sources.found(found))
         elif kind == "thinking":
             metadata = {PROVIDER: {"signature": block.get("signature") or ""}}
             content.append(ReasoningPart(text=block.get("thinking") or "", provider_metadata=metadata))
@@ -125,6 +154,38 @@ def read_message(payload: Any) -> Response:
         response_id=expect_string(message.get("id"), "message.id") or None,
         model_id=expect_string(message.get("model"), "message.model") or None,
     )
+
+
+class SourceList:
+    """The sources of one answer, each URL once: search results first, then new cited URLs."""
+
+    def __init__(self) -> None:
+        self._urls: set[str] = set()
+        self._citations = 0
+
+    def found(self, sources: list[SourcePart]) -> list[SourcePart]:
+        """Search results not seen yet."""
+        return [source for source in sources if self._new(source.url)]
+
+    def cited(self, citations: list[Any]) -> list[SourcePart]:
+        """Sources for the citations of a text block whose URL was not seen yet."""
+        new: list[SourcePart] = []
+        for citation in citations:
+            if not isinstance(citation, dict):
+                continue
+            source = citation_source(cast(dict[str, Any], citation), self._citations)
+            if source is not None and self._new(source.url):
+                self._citations += 1
+                new.append(source)
+        return new
+
+    def _new(self, url: str | None) -> bool:
+        if url is None:
+            return True
+        if url in self._urls:
+            return False
+        self._urls.add(url)
+        return True
 
 
 def read_error(status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:

@@ -34,7 +34,9 @@ from reverie._content import (
     ToolResultPart,
 )
 from reverie._errors import UserError
-from reverie._model import Call, ToolDefinition
+from reverie._model import Call, ProviderTool, ToolDefinition
+from reverie.providers.anthropic.server_tools import encode_server_call, encode_server_result
+from reverie.providers.anthropic.tools import BETAS, encode_provider_tool, tool_type
 from reverie.providers.anthropic.wire import PROVIDER
 
 if TYPE_CHECKING:
@@ -90,12 +92,27 @@ def request_body(call: Call, *, model_id: str, stream: bool, warnings: list[Call
             warnings.append(CallWarning(setting=key, message=f"{key} is not supported by anthropic"))
     if call.tools:
         body["tools"] = [_encode_tool(tool) for tool in call.tools]
-        body["tool_choice"] = _encode_tool_choice(call.tool_choice, bool(options.disable_parallel_tool_use))
+        # Recorded: a request with a beta tool (computer use) has no tool_choice unless one is asked for.
+        if not betas(call) or call.tool_choice is not None or options.disable_parallel_tool_use is not None:
+            body["tool_choice"] = _encode_tool_choice(
+                call.tool_choice, bool(options.disable_parallel_tool_use)
+            )
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
     if stream:
         body["stream"] = True
     return body
+
+
+def betas(call: Call) -> list[str]:
+    """The ``anthropic-beta`` flags the call's tools need (computer use), in order, once each."""
+    flags: list[str] = []
+    for tool in call.tools:
+        if isinstance(tool, ProviderTool):
+            flag = BETAS.get(tool_type(tool))
+            if flag is not None and flag not in flags:
+                flags.append(flag)
+    return flags
 
 
 def encode_prompt(
@@ -152,7 +169,9 @@ def _mark_last(blocks: list[dict[str, Any]], options: ProviderMetadata) -> list[
     return blocks
 
 
-def _encode_tool(tool: ToolDefinition) -> dict[str, Any]:
+def _encode_tool(tool: ToolDefinition | ProviderTool) -> dict[str, Any]:
+    if isinstance(tool, ProviderTool):
+        return encode_provider_tool(tool)
     entry: dict[str, Any] = {"name": tool.name, "input_schema": tool.parameters}
     if tool.description:
         entry["description"] = tool.description
@@ -207,12 +226,21 @@ def _encode_user_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
             block: dict[str, Any] = {
                 "type": "tool_result",
                 "tool_use_id": tool_use_id(part.tool_call_id),
-                "content": [{"type": "text", "text": part.output}],
+                "content": _tool_result_content(part),
             }
             if part.is_error:
                 block["is_error"] = True
             blocks.append(_with_cache(block, part.provider_options))
     return blocks
+
+
+def _tool_result_content(part: ToolResultPart) -> list[dict[str, Any]]:
+    # Recorded (computer use): a file the tool returned follows the text, which is left out
+    # when empty ("content": [{"type": "image", ...}]).
+    if part.media is None:
+        return [{"type": "text", "text": part.output}]
+    text = [{"type": "text", "text": part.output}] if part.output else []
+    return [*text, _encode_file(part.media)]
 
 
 def _encode_file(part: FilePart) -> dict[str, Any]:
@@ -252,6 +280,21 @@ def _encode_assistant_parts(
                 "input": json_object_or_empty(part.input),
             }
             blocks.append(_with_cache(block, part.provider_options))
+        elif isinstance(part, ToolCallPart | ToolResultPart):
+            # A tool the provider ran: Anthropic's own blocks go back as they came (the search
+            # results with their encrypted_content); another provider's cannot be sent here.
+            server = (
+                encode_server_call(part) if isinstance(part, ToolCallPart) else encode_server_result(part)
+            )
+            if server is not None:
+                blocks.append(_with_cache(server, part.provider_options))
+            else:
+                warnings.append(
+                    CallWarning(
+                        setting=part.type,
+                        message=f"the {part.tool_name!r} {part.type} another provider ran is not sent",
+                    )
+                )
     return blocks
 
 

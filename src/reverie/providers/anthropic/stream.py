@@ -9,15 +9,21 @@ the request itself. ``message_stop`` completes the answer even when no ``message
 named a stop reason (the finish reason is then ``unknown``, and nothing is retried); a stream
 that ends without ``message_stop`` raises a retryable error.
 
-The stop-reason map, the usage reader and the in-band error builder are shared with the
-non-streaming reader in ``decode.py``. This module does not build requests.
+Tools the API runs itself stream like tool calls (``server_tool_use`` with ``input_json_delta``
+pieces) and end as provider-executed ``tool_call`` parts; their results arrive whole in one
+``content_block_start`` (``web_search_tool_result``) and become provider-executed
+``tool_result`` parts plus ``source`` parts; ``citations_delta`` events add a ``source`` for
+each newly cited URL.
+
+The stop-reason map, the usage reader, the source list and the in-band error builder are
+shared with the non-streaming reader in ``decode.py``. This module does not build requests.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from reverie._codec import expect_string, loads_event, reads_payload
 from reverie._content import ToolCallPart, Usage
@@ -36,7 +42,13 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
-from reverie.providers.anthropic.decode import inband_error, map_stop_reason, read_usage
+from reverie.providers.anthropic.decode import SourceList, inband_error, map_stop_reason, read_usage
+from reverie.providers.anthropic.server_tools import (
+    is_server_call,
+    is_server_result,
+    server_call,
+    server_result,
+)
 from reverie.providers.anthropic.wire import (
     PROVIDER,
     ContentBlockPayload,
@@ -48,10 +60,12 @@ from reverie.providers.anthropic.wire import (
 
 @dataclass(slots=True)
 class _Block:
-    kind: Literal["text", "reasoning", "tool", "ignored"]
+    kind: Literal["text", "reasoning", "tool", "server_tool", "ignored"]
     id: str
     name: str = ""
     input: str = ""
+    start: dict[str, Any] | None = None
+    """A server tool's ``content_block_start`` block (its type and extra fields)."""
 
 
 class AnthropicStreamDecoder:
@@ -64,6 +78,8 @@ class AnthropicStreamDecoder:
         self._finished = False
         self._response_id: str | None = None
         self._model_id: str | None = None
+        self._tool_names: dict[str, str] = {}
+        self._sources = SourceList()
 
     @reads_payload("Anthropic stream event")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
@@ -86,7 +102,10 @@ class AnthropicStreamDecoder:
         elif kind == "content_block_delta":
             block = self._blocks.get(data.get("index", -1))
             if block is not None:
-                return _delta(block, data.get("delta") or {})
+                delta = data.get("delta") or {}
+                if delta.get("type") == "citations_delta":
+                    return list(self._sources.cited([delta.get("citation")]))
+                return _delta(block, delta)
         elif kind == "content_block_stop":
             block = self._blocks.pop(data.get("index", -1), None)
             if block is not None:
@@ -151,9 +170,12 @@ class AnthropicStreamDecoder:
                 ReasoningStartPart(id=block_id),
                 ReasoningDeltaPart(id=block_id, delta="", provider_metadata=metadata),
             ]
-        if kind == "tool_use":
+        if kind == "tool_use" or is_server_call(kind or ""):
             call_id = content.get("id") or f"toolu_{index}"
             block = _Block("tool", call_id, name=content.get("name") or "")
+            if kind != "tool_use":
+                block.kind, block.start = "server_tool", cast(dict[str, Any], content)
+                self._tool_names[call_id] = block.name
             self._blocks[index] = block
             # The block starts with "input": {} and the JSON follows in input_json_delta pieces.
             initial = content.get("input")
@@ -164,6 +186,9 @@ class AnthropicStreamDecoder:
                 parts.append(ToolInputDeltaPart(id=call_id, delta=block.input))
             return parts
         self._blocks[index] = _Block("ignored", block_id)
+        if is_server_result(kind or ""):
+            result, sources = server_result(cast(dict[str, Any], content), self._tool_names)
+            return [result, *self._sources.found(sources)]
         return []
 
 
@@ -180,7 +205,7 @@ def _delta(block: _Block, delta: DeltaPayload) -> list[ModelStreamPart]:
         return [
             ReasoningDeltaPart(id=block.id, delta="", provider_metadata={PROVIDER: {"signature": signature}})
         ]
-    if block.kind == "tool" and kind == "input_json_delta":
+    if block.kind in ("tool", "server_tool") and kind == "input_json_delta":
         # The first piece is "" (recorded); skip empty pieces.
         piece = delta.get("partial_json") or ""
         if not piece:
@@ -202,4 +227,6 @@ def _stop(block: _Block) -> list[ModelStreamPart]:
             ToolInputEndPart(id=block.id),
             ToolCallPart(tool_call_id=block.id, tool_name=block.name, input=block.input or "{}"),
         ]
+    if block.kind == "server_tool" and block.start is not None:
+        return [ToolInputEndPart(id=block.id), server_call(block.start, input_json=block.input)]
     return []

@@ -29,6 +29,10 @@ class ContentBlockPayload(TypedDict, total=False):
     id: str
     name: str
     input: Any
+    tool_use_id: str
+    """The call a server-side tool's result (``web_search_tool_result``, ...) answers."""
+    content: Any
+    citations: list[Any]
 
 
 class MessagePayload(TypedDict, total=False):
@@ -49,6 +53,7 @@ class DeltaPayload(TypedDict, total=False):
     thinking: str
     signature: str
     partial_json: str
+    citation: dict[str, Any]
     stop_reason: str | None
     stop_sequence: str | None
 

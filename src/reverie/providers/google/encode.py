@@ -20,7 +20,7 @@ import base64
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import json_object_or_empty, provider_options
+from reverie._codec import function_tools, json_object_or_empty, provider_options, tool_result_text
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -47,7 +47,7 @@ def request_body(call: Call, *, warnings: list[CallWarning]) -> dict[str, Any]:
     from reverie.providers.google._options import Options
 
     options = provider_options(call, PROVIDER, Options) or Options()
-    system, contents = encode_prompt(call.prompt)
+    system, contents = encode_prompt(call.prompt, warnings)
     body: dict[str, Any] = {"contents": contents}
     if system:
         body["systemInstruction"] = {"role": "user", "parts": system}
@@ -59,19 +59,24 @@ def request_body(call: Call, *, warnings: list[CallWarning]) -> dict[str, Any]:
     if options.cached_content:
         body["cachedContent"] = options.cached_content
     if call.tools:
-        body["tools"] = [{"functionDeclarations": [_declaration(tool, warnings) for tool in call.tools]}]
+        declarations = [_declaration(tool, warnings) for tool in function_tools(call, PROVIDER)]
+        body["tools"] = [{"functionDeclarations": declarations}]
         body["toolConfig"] = {"functionCallingConfig": _calling_config(call.tool_choice)}
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
     return body
 
 
-def encode_prompt(prompt: Sequence[Message]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def encode_prompt(
+    prompt: Sequence[Message], warnings: list[CallWarning] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``systemInstruction`` parts and the ``contents`` turns of a conversation.
 
     Tool results travel in ``user`` turns; consecutive turns of one role are merged, as
-    Gemini expects the roles to alternate. Reasoning is never sent back.
+    Gemini expects the roles to alternate. Reasoning is never sent back. A tool result's
+    file becomes a text placeholder, with a warning appended to ``warnings``.
     """
+    warnings = [] if warnings is None else warnings
     system: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
     for message in prompt:
@@ -81,7 +86,7 @@ def encode_prompt(prompt: Sequence[Message]) -> tuple[list[dict[str, Any]], list
         role = "model" if message.role == "assistant" else "user"
         if role == "user":
             _check_user_parts(message.content)
-        parts = _encode_parts(message.content)
+        parts = _encode_parts(message.content, warnings)
         if not parts:
             continue
         if contents and contents[-1]["role"] == role:
@@ -110,7 +115,7 @@ def _check_user_parts(parts: Sequence[ContentPart]) -> None:
             )
 
 
-def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
+def _encode_parts(parts: Sequence[ContentPart], warnings: list[CallWarning]) -> list[dict[str, Any]]:
     encoded: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
@@ -130,7 +135,11 @@ def _encode_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
                 encoded.append(_signed({"functionCall": call}, part))
         elif isinstance(part, ToolResultPart) and not part.provider_executed:
             # A provider-executed result (another provider's server tool) goes with its call.
-            response = {"id": part.tool_call_id, "name": part.tool_name, "response": {"result": part.output}}
+            response = {
+                "id": part.tool_call_id,
+                "name": part.tool_name,
+                "response": {"result": tool_result_text(part, PROVIDER, warnings)},
+            }
             encoded.append({"functionResponse": response})
     return encoded
 
