@@ -24,7 +24,6 @@ NOT_COLLECTED: dict[str, str] = {
     "TestGoogleCommon/vertex-claude-3-7-sonnet": _VERTEX,
     "TestGoogleCommon/vertex-gemini-2-5-flash": _VERTEX,
     "TestGoogleVertexObjectGeneration": _VERTEX,
-    "TestOpenAIWebSearch": "no openai.web_search() (provider-executed tools)",
 }
 """Suites (``Suite`` or ``Suite/model dir``) left out, each with the missing feature."""
 

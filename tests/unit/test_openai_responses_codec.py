@@ -508,3 +508,50 @@ def test_provider_executed_calls_are_not_sent_back() -> None:
     sent = body(Call(prompt=[Message.user("Tokyo?"), assistant, Message.user("And Osaka?")]))
     assert sent["input"][1] == {"role": "assistant", "content": "About 14 million."}
     assert len(sent["input"]) == 3
+
+
+def test_web_search_is_a_built_in_tool_of_the_responses_api() -> None:
+    assert body(Call(prompt=[Message.user("Tokyo?")], tools=[openai.web_search()]))["tools"] == [
+        {"type": "web_search"}
+    ]
+    configured = openai.web_search(
+        search_context_size="high",
+        user_location={"city": "Rome", "country": "IT"},
+        allowed_domains=["example.org"],
+    )
+    assert configured.id == "openai.web_search" and configured.name == "web_search"
+    assert body(Call(prompt=[Message.user("Rome?")], tools=[WEATHER, configured]))["tools"][1] == {
+        "type": "web_search",
+        "search_context_size": "high",
+        "user_location": {"type": "approximate", "city": "Rome", "country": "IT"},
+        "filters": {"allowed_domains": ["example.org"]},
+    }
+
+
+def test_web_search_is_refused_on_chat_completions() -> None:
+    from reverie.providers import azure
+
+    call = Call(prompt=[Message.user("Tokyo?")], tools=[openai.web_search()])
+    for model in (
+        openai.Provider(api_key="k").language_model("gpt-4.1"),
+        azure.Provider(base_url="https://r.openai.azure.com", api_key="k").language_model("gpt-4.1"),
+    ):
+        with pytest.raises(UserError, match='api="responses"'):
+            model.prepare(call, stream=False)
+
+
+def test_another_providers_tool_is_refused() -> None:
+    from reverie.providers import anthropic
+
+    with pytest.raises(UserError, match="anthropic"):
+        body(Call(prompt=[Message.user("Tokyo?")], tools=[anthropic.web_search()]))
+
+
+def test_a_tool_result_file_becomes_a_placeholder_with_a_warning() -> None:
+    image = FilePart(data=b"\x89PNG", media_type="image/png", filename="shot.png")
+    result = ToolResultPart(tool_call_id="call_1", tool_name="screenshot", output="done", media=image)
+    call = Call(prompt=[Message.user("look"), Message(role="tool", content=[result])])
+    request = codec().build_request(call, stream=False)
+    output = request.body["input"][1]["output"]
+    assert output.startswith("done\n") and "shot.png" in output and "image/png" in output
+    assert [warning.setting for warning in request.warnings] == ["tool_result.media"]

@@ -33,6 +33,7 @@ from reverie._errors import ProviderError, mentions_context_limit
 from reverie._model import Response
 from reverie.providers._openai_chat import decode as chat_decode
 from reverie.providers._openai_chat.content import refusal_metadata
+from reverie.providers._openai_responses.tools import WEB_SEARCH
 from reverie.providers._openai_responses.wire import (
     AnnotationPayload,
     ItemPayload,
@@ -117,10 +118,6 @@ def tool_call(item: ItemPayload) -> ToolCallPart:
         tool_name=expect_string(item.get("name"), "function_call.name"),
         input=expect_string(item.get("arguments"), "function_call.arguments"),
     )
-
-
-WEB_SEARCH = "web_search"
-"""The name of the built-in web search tool, as its provider-executed calls are named."""
 
 
 def web_search(item: ItemPayload) -> tuple[ToolCallPart, ToolResultPart]:

@@ -18,7 +18,7 @@ import base64
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import dump_options, function_tools, provider_options
+from reverie._codec import dump_options, provider_options, tool_result_text
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -31,8 +31,9 @@ from reverie._content import (
     ToolResultPart,
 )
 from reverie._errors import UserError
-from reverie._model import Call, ResponseFormat, ToolDefinition
+from reverie._model import Call, ProviderTool, ResponseFormat, ToolDefinition
 from reverie.providers._openai_chat.encode import is_reasoning_model, strict_schema
+from reverie.providers._openai_responses.tools import PROVIDER, encode_tool
 
 if TYPE_CHECKING:
     from reverie.providers._openai_responses.options import ResponsesOptions
@@ -58,13 +59,13 @@ def request_body(
     reasoning_model = is_reasoning_model(model_id)
     body: dict[str, Any] = {
         "model": model_id,
-        "input": encode_input(call.prompt, reasoning_model=reasoning_model),
+        "input": encode_input(call.prompt, reasoning_model=reasoning_model, warnings=warnings),
     }
     if call.max_output_tokens is not None:
         body["max_output_tokens"] = call.max_output_tokens
     _add_sampling(body, call, reasoning_model=reasoning_model, warnings=warnings)
     if call.tools:
-        body["tools"] = encode_tools(function_tools(call, "the OpenAI Responses API"))
+        body["tools"] = encode_tools(call.tools)
         body["tool_choice"] = encode_tool_choice(call.tool_choice or "auto")
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
@@ -134,18 +135,9 @@ def encode_text_format(response_format: ResponseFormat, *, strict: bool | None =
     return encoded
 
 
-def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
-    """The ``tools`` array: flat, non-strict function definitions."""
-    return [
-        {
-            "type": "function",
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-            "strict": False,
-        }
-        for tool in tools
-    ]
+def encode_tools(tools: Sequence[ToolDefinition | ProviderTool]) -> list[dict[str, Any]]:
+    """The ``tools`` array: flat, non-strict functions and OpenAI's built-in tools."""
+    return [encode_tool(tool) for tool in tools]
 
 
 def encode_tool_choice(choice: str) -> Any:
@@ -155,8 +147,14 @@ def encode_tool_choice(choice: str) -> Any:
     return {"type": "function", "name": choice}
 
 
-def encode_input(messages: Sequence[Message], *, reasoning_model: bool) -> list[dict[str, Any]]:
-    """The ``input`` array: one message or item per part, in conversation order."""
+def encode_input(
+    messages: Sequence[Message], *, reasoning_model: bool, warnings: list[CallWarning]
+) -> list[dict[str, Any]]:
+    """The ``input`` array: one message or item per part, in conversation order.
+
+    A tool result's file (``media``) cannot go in a ``function_call_output``: the model reads
+    a placeholder and ``warnings`` says so.
+    """
     items: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "system":
@@ -165,11 +163,11 @@ def encode_input(messages: Sequence[Message], *, reasoning_model: bool) -> list[
             content = _user_content(message.content)
             if content:
                 items.append({"role": "user", "content": content})
-            items.extend(_tool_results(message.content))
+            items.extend(_tool_results(message.content, warnings))
         elif message.role == "assistant":
-            items.extend(_assistant_items(message.content))
+            items.extend(_assistant_items(message.content, warnings))
         else:
-            items.extend(_tool_results(message.content))
+            items.extend(_tool_results(message.content, warnings))
     return items
 
 
@@ -196,7 +194,7 @@ def _encode_file(part: FilePart) -> dict[str, Any]:
     return {"type": "input_file", "filename": part.filename or "file", "file_data": url}
 
 
-def _assistant_items(parts: list[ContentPart]) -> list[dict[str, Any]]:
+def _assistant_items(parts: list[ContentPart], warnings: list[CallWarning]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
@@ -214,15 +212,16 @@ def _assistant_items(parts: list[ContentPart]) -> list[dict[str, Any]]:
                 )
         elif isinstance(part, ToolResultPart):
             if not part.provider_executed:
-                items.append(_tool_result(part))
+                items.append(_tool_result(part, warnings))
         elif not isinstance(part, ReasoningPart | SourcePart | FilePart):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UserError(f"an assistant message cannot carry a {part.type} part on the Responses API")
     return items
 
 
-def _tool_results(parts: list[ContentPart]) -> list[dict[str, Any]]:
-    return [_tool_result(part) for part in parts if isinstance(part, ToolResultPart)]
+def _tool_results(parts: list[ContentPart], warnings: list[CallWarning]) -> list[dict[str, Any]]:
+    return [_tool_result(part, warnings) for part in parts if isinstance(part, ToolResultPart)]
 
 
-def _tool_result(part: ToolResultPart) -> dict[str, Any]:
-    return {"type": "function_call_output", "call_id": part.tool_call_id, "output": part.output}
+def _tool_result(part: ToolResultPart, warnings: list[CallWarning]) -> dict[str, Any]:
+    output = tool_result_text(part, PROVIDER, warnings)
+    return {"type": "function_call_output", "call_id": part.tool_call_id, "output": output}

@@ -5,7 +5,8 @@
     responses = openai.Provider(api="responses").language_model("gpt-5")
 
 Chat completions take ``openai.Options``; the Responses API (``POST /responses``) takes
-``openai.ResponsesOptions``, both under the ``openai`` key of ``provider_options``.
+``openai.ResponsesOptions``, both under the ``openai`` key of ``provider_options``. The
+Responses API also runs OpenAI's built-in web search (``openai.web_search()``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2
 
-from reverie._codec import dump_options, provider_options
+from reverie._codec import WireRequest, dump_options, provider_options
 from reverie._content import CallWarning
 from reverie._errors import UserError
 from reverie._model import Call
@@ -24,11 +25,12 @@ from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.encode import is_reasoning_model
 from reverie.providers._openai_responses.codec import OpenAIResponsesCodec
+from reverie.providers._openai_responses.tools import check_chat_tools, web_search
 
 if TYPE_CHECKING:
     from reverie.providers.openai._options import Options, ResponsesOptions
 
-__all__ = ["Codec", "Options", "Provider", "ResponsesCodec", "ResponsesOptions"]
+__all__ = ["Codec", "Options", "Provider", "ResponsesCodec", "ResponsesOptions", "web_search"]
 
 Api = Literal["chat", "responses"]
 """Which OpenAI API a provider's models speak."""
@@ -42,6 +44,11 @@ class Codec(OpenAIChatCodec):
     def is_reasoning_model(self) -> bool:
         """OpenAI's reasoning models (o1, o3, o4, gpt-5 but not gpt-5-chat) follow their rules."""
         return is_reasoning_model(self.model_id)
+
+    def build_request(self, call: Call, *, stream: bool) -> WireRequest:
+        """The chat-completions request; OpenAI's built-in tools are refused (Responses API only)."""
+        check_chat_tools(call)
+        return super().build_request(call, stream=stream)
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
