@@ -1,9 +1,9 @@
 """Provider-shaped fake answers for the typed-output tests: one per API family, whole or streamed.
 
 Each ``Family`` turns an abstract answer (a text, or one tool call) into the body a real server
-of that family sends: OpenAI chat completions (``data: [DONE]`` streams), Anthropic Messages
-(named events) and Gemini (``alt=sse`` chunks). Streams cut text and tool input into small
-pieces so that partial output has something to grow from. ``Server`` is an
+of that family sends: OpenAI chat completions (``data: [DONE]`` streams), OpenAI's Responses
+API and Anthropic Messages (named events) and Gemini (``alt=sse`` chunks). Streams cut text
+and tool input into small pieces so that partial output has something to grow from. ``Server`` is an
 ``httpx2.MockTransport`` handler that answers from a script and keeps every request body.
 """
 
@@ -84,6 +84,41 @@ def _openai_stream(answer: Answer) -> bytes:
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
     events.append((None, {"id": "chatcmpl-1", "model": "gpt-4o", "choices": [], "usage": usage}))
     events.append((None, "[DONE]"))
+    return _sse(events)
+
+
+def _responses_item(answer: Answer) -> dict[str, Any]:
+    if isinstance(answer, str):
+        text = {"type": "output_text", "text": answer, "annotations": []}
+        return {"id": "msg_1", "type": "message", "role": "assistant", "content": [text]}
+    name, arguments = answer
+    return {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": name,
+            "arguments": json.dumps(arguments)}  # fmt: skip
+
+
+def _responses_whole(answer: Answer) -> dict[str, Any]:
+    usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    return {"id": "resp_1", "model": "gpt-4o", "status": "completed", "output": [_responses_item(answer)],
+            "usage": usage}  # fmt: skip
+
+
+def _responses_stream(answer: Answer) -> bytes:
+    item = _responses_item(answer)
+    events: list[tuple[str | None, Any]] = [
+        ("response.created", {"type": "response.created", "response": {"id": "resp_1", "model": "gpt-4o"}}),
+        (
+            "response.output_item.added",
+            {"type": "response.output_item.added", "item": {**item, "content": []}},
+        ),
+    ]
+    if isinstance(answer, str):
+        kind, pieces = "response.output_text.delta", _pieces(answer)
+    else:
+        kind, pieces = "response.function_call_arguments.delta", _pieces(item["arguments"])
+    events += [(kind, {"type": kind, "item_id": item["id"], "delta": piece}) for piece in pieces]
+    events.append(("response.output_item.done", {"type": "response.output_item.done", "item": item}))
+    done = {"type": "response.completed", "response": _responses_whole(answer)}
+    events.append(("response.completed", done))
     return _sse(events)
 
 
@@ -193,6 +228,15 @@ FAMILIES = [
         _openai_stream,
         lambda sync, async_: openai.Provider(
             api_key="k", http_client=sync, async_http_client=async_
+        ).language_model("gpt-4o"),
+        native_json=True,
+    ),
+    Family(
+        "openai-responses",
+        _responses_whole,
+        _responses_stream,
+        lambda sync, async_: openai.Provider(
+            api="responses", api_key="k", http_client=sync, async_http_client=async_
         ).language_model("gpt-4o"),
         native_json=True,
     ),

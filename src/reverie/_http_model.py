@@ -54,8 +54,10 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         host: ModelHost,
         auth: httpx2.Auth | None,
         max_response_bytes: int,
+        provider: str | None = None,
     ) -> None:
         self.codec = codec
+        self._provider = provider
         self._model_id = model_id
         self._host = host
         self._auth = auth
@@ -64,8 +66,12 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
 
     @property
     def provider(self) -> str:
-        """The provider's name."""
-        return self.codec.name
+        """The provider's name: the one it was built with, else its codec's (the options key).
+
+        They differ where a platform speaks another provider's API: Azure's models are
+        ``"azure"`` but read and write the ``openai`` options and metadata.
+        """
+        return self._provider or self.codec.name
 
     @property
     def model_id(self) -> str:

@@ -107,6 +107,7 @@ class Provider:
             host=self,
             auth=self._shared_auth(),
             max_response_bytes=self.max_response_bytes,
+            provider=self.name,
         )
 
     def codec(self, model_id: str) -> Codec:

@@ -1,8 +1,8 @@
 """Typed agent output through each API family's real codec, against provider-shaped answers.
 
-Every case runs for OpenAI chat completions, Anthropic and Gemini, whole and streamed: the
-request bodies are the codecs' own, the answers are shaped like each server's
-(``tests/output_servers.py``). This is the async source; the sync twin is generated.
+Every case runs for OpenAI chat completions, OpenAI's Responses API, Anthropic and Gemini,
+whole and streamed: the request bodies are the codecs' own, the answers are shaped like each
+server's (``tests/output_servers.py``). This is the async source; the sync twin is generated.
 """
 
 from __future__ import annotations
@@ -66,7 +66,11 @@ async def test_valid_output_the_first_time(family: Family, streaming: bool) -> N
     assert result.output == Person(**ALICE)
     body = json.dumps(server.bodies[0])
     if family.native_json:
-        assert "response_format" in body or "responseJsonSchema" in body
+        assert (
+            "response_format" in body
+            or "responseJsonSchema" in body
+            or '"format": {"type": "json_schema"' in body
+        )
     else:
         assert '"name": "Person"' in body
     if streaming:

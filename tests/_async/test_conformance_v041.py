@@ -19,7 +19,6 @@ from reverie.testing import Cassette
 from reverie.testing.scenarios import (
     Scenario,
     build_agent,
-    check_requests,
     check_scenario,
     load_manifest,
     run_scenario_async,
@@ -63,7 +62,6 @@ async def test_replays_v041_recording(scenario: Scenario) -> None:
         turns = [await run_scenario_async(scenario, agent)]
         if scenario.followup is not None:
             turns.append(await run_scenario_async(scenario, agent, first_turn=turns[0]))
-        assert check_scenario(scenario, turns) == []
-        assert check_requests(scenario.assertions, cassette.requests) == []
+        assert check_scenario(scenario, turns, requests=cassette.requests) == []
         cassette.assert_all_used()
     assert len(cassette.used) == len(cassette.interactions)

@@ -1,6 +1,6 @@
 """Strict replay of fantasy v0.41.2's object recordings through ``generate_object`` / ``stream_object``.
 
-Every ``*ObjectGeneration`` entry of the providers reverie has (OpenAI chat,
+Every ``*ObjectGeneration`` entry of the providers reverie has (OpenAI chat and Responses,
 OpenAI-compatible, Anthropic, Gemini; the tables in ``tests/conformance/v041.py`` leave the
 others out) runs with the schema in both forms, the manifest's dict and the equivalent
 pydantic model, which must send the same request body. The program is the one of

@@ -15,19 +15,7 @@ from __future__ import annotations
 
 from reverie.testing.scenarios import Scenario
 
-_RESPONSES = 'no Responses API (openai.Provider(api="responses"))'
-_AZURE = "no azure provider"
-
-NOT_COLLECTED: dict[str, str] = {
-    "TestAzureCommon": _AZURE,
-    "TestAzureThinking": _AZURE,
-    "TestAzureResponsesCommon": f"{_AZURE}; {_RESPONSES}",
-    "TestAzureResponsesWithSummaryThinking": f"{_AZURE}; {_RESPONSES}",
-    "TestOpenAIResponsesCommon": _RESPONSES,
-    "TestOpenAIResponsesObjectGeneration": _RESPONSES,
-    "TestOpenAIResponsesWithSummaryThinking": _RESPONSES,
-    "TestOpenAIWebSearch": f"{_RESPONSES}; no openai.web_search()",
-}
+NOT_COLLECTED: dict[str, str] = {}
 """Suites (``Suite`` or ``Suite/model dir``) left out, each with the missing feature."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from reverie import (
@@ -278,5 +279,42 @@ def test_request_header_checks_every_request_sent() -> None:
     assert check_requests(sigv4, sent(signed)) == []
     assert check_requests(sigv4, sent(signed.replace("us-east-1", "eu-west-1"))) != []
     assert check_requests(sigv4, [httpx2.Request("POST", "https://x.test")]) != []
-    # check_scenario leaves request checks to check_requests rather than failing them as unknown.
-    assert check_scenario(Scenario.from_entry(_entry(assertions=bearer)), AgentResult(steps=[])) == []
+
+
+def _sent(**headers: str) -> httpx2.Request:
+    return httpx2.Request("POST", "https://example.test/v1", headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("assertion", "sent", "problem"),
+    [
+        ({"name": "api-key", "equals": "test-key"}, [_sent(**{"api-key": "test-key"})] * 2, None),
+        (
+            {"name": "api-key", "equals": "test-key"},
+            [_sent(**{"api-key": "test-key"}), _sent()],
+            "request 1 has no",
+        ),
+        (
+            {"name": "api-key", "equals": "test-key"},
+            [_sent(**{"api-key": "other"})],
+            "not the expected value",
+        ),
+        ({"name": "authorization", "prefix": "Bearer "}, [_sent(authorization="Bearer t")], None),
+        ({"name": "authorization", "prefix": "AWS4"}, [_sent(authorization="Bearer t")], "does not start"),
+        ({"name": "authorization", "contains": "us-east-1"}, [_sent(authorization="x us-east-1 y")], None),
+        ({"name": "authorization", "contains": "us-east-1"}, [_sent(authorization="x")], "does not contain"),
+        ({"name": "api-key", "equals": "k"}, [], "no sent requests"),
+    ],
+)
+def test_request_header_checks_every_sent_request(
+    assertion: dict[str, Any], sent: list[httpx2.Request], problem: str | None
+) -> None:
+    failures = check_scenario(
+        _scenario({"check": "request_header", **assertion}), AgentResult(steps=[]), requests=sent
+    )
+    if problem is None:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and problem in failures[0]
+    # The value itself never appears in a failure (it may be a credential).
+    assert all("test-key" not in failure for failure in failures)

@@ -57,6 +57,7 @@ __all__ = [
     "load_manifest",
     "provider_arguments",
     "provider_tools",
+    "request_header_problem",
     "run_scenario",
     "run_scenario_async",
 ]
@@ -390,23 +391,32 @@ async def run_scenario_async(
     return await stream.result()
 
 
-def check_scenario(scenario: Scenario, result: AgentResult | Sequence[AgentResult]) -> list[str]:
+def check_scenario(
+    scenario: Scenario,
+    result: AgentResult | Sequence[AgentResult],
+    *,
+    requests: Sequence[httpx2.Request] | None = None,
+) -> list[str]:
     """The scenario's assertions that the run fails, as messages (empty when all hold).
 
     Args:
         scenario: The program whose ``assertions`` are checked.
         result: The result of the run, or of each of its turns in order; an assertion's
             ``turn`` (default 0) picks the turn it is about.
+        requests: The requests the run sent (e.g. ``Cassette.requests``), which the
+            ``request_header`` assertions check; without them those assertions fail.
 
-    ``all_interactions_used`` and ``request_header`` are about the requests sent, the
-    cassette's business (``check_requests``), and are skipped here.
+    ``all_interactions_used`` is the cassette's business and is skipped here.
     """
     turns = [result] if isinstance(result, AgentResult) else list(result)
     failures: list[str] = []
     for assertion in scenario.assertions:
         turn: int = assertion.get("turn", 0)
-        if turn >= len(turns):
-            problem: str | None = f"no turn {turn} (the run had {len(turns)})"
+        problem: str | None
+        if assertion["check"] == "request_header":  # about the requests, not a turn
+            problem = request_header_problem(assertion, requests)
+        elif turn >= len(turns):
+            problem = f"no turn {turn} (the run had {len(turns)})"
         else:
             problem = _CHECKS.get(assertion["check"], _unknown_check)(assertion, turns[turn])
         if problem:
@@ -418,43 +428,40 @@ def check_scenario(scenario: Scenario, result: AgentResult | Sequence[AgentResul
 def check_requests(assertions: Sequence[Mapping[str, Any]], requests: Sequence[httpx2.Request]) -> list[str]:
     """The ``request_header`` assertions that the sent ``requests`` fail, as messages.
 
-    Each says that every request carried the header ``name``, and that its value
-    ``equals`` a string, starts with a ``prefix`` and/or ``contains`` a string (the
-    credential checks: ``Bearer test-key``, or a SigV4 ``Credential=`` scope). A run that
-    sent no request fails them too.
-
     Args:
         assertions: A scenario's assertions; those of other checks are ignored.
         requests: The requests sent (e.g. ``Cassette.requests``).
     """
     failures: list[str] = []
     for assertion in assertions:
-        if assertion["check"] != "request_header":
-            continue
-        name: str = assertion["name"]
-        if not requests:
-            failures.append(f"request_header: no request was sent to carry {name!r}")
-            continue
-        for index, request in enumerate(requests):
-            problem = _header_problem(assertion, request.headers.get(name))
+        if assertion["check"] == "request_header":
+            problem = request_header_problem(assertion, requests)
             if problem:
-                failures.append(f"request_header: request {index}: {name!r} {problem}")
-                break
+                failures.append(f"request_header: {problem}")
     return failures
 
 
-def _header_problem(assertion: Mapping[str, Any], value: str | None) -> str | None:
-    if value is None:
-        return "is missing"
-    equals = assertion.get("equals")
-    if equals is not None and value != equals:
-        return f"is not {equals!r}"
-    prefix = assertion.get("prefix")
-    if prefix is not None and not value.startswith(prefix):
-        return f"does not start with {prefix!r}"
-    contains = assertion.get("contains")
-    if contains is not None and contains not in value:
-        return f"does not contain {contains!r}"
+def request_header_problem(
+    assertion: Mapping[str, Any], requests: Sequence[httpx2.Request] | None
+) -> str | None:
+    """Why a ``request_header`` assertion fails (``None`` when every request carried the header).
+
+    The assertion names the header (``name``) and one of ``equals``, ``prefix`` or
+    ``contains`` for its value.
+    """
+    if not requests:
+        return "no sent requests to check"
+    name: str = assertion["name"]
+    for index, request in enumerate(requests):
+        value = request.headers.get(name)
+        if value is None:
+            return f"request {index} has no {name!r} header"
+        if "equals" in assertion and value != assertion["equals"]:
+            return f"request {index}: {name!r} is not the expected value"
+        if "prefix" in assertion and not value.startswith(assertion["prefix"]):
+            return f"request {index}: {name!r} does not start with {assertion['prefix']!r}"
+        if "contains" in assertion and assertion["contains"] not in value:
+            return f"request {index}: {name!r} does not contain {assertion['contains']!r}"
     return None
 
 

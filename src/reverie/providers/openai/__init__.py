@@ -1,25 +1,39 @@
-"""OpenAI, over the chat-completions API.
+"""OpenAI, over the chat-completions API or the Responses API.
 
-from reverie.providers import openai
-model = openai.Provider().language_model("gpt-4o")   # key from OPENAI_API_KEY
+    from reverie.providers import openai
+    model = openai.Provider().language_model("gpt-4o")   # key from OPENAI_API_KEY
+    responses = openai.Provider(api="responses").language_model("gpt-5")
+
+Chat completions take ``openai.Options``; the Responses API (``POST /responses``) takes
+``openai.ResponsesOptions``, both under the ``openai`` key of ``provider_options``. The
+Responses API also runs OpenAI's built-in web search (``openai.web_search()``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
-from reverie._codec import dump_options, provider_options
+import httpx2
+
+from reverie._codec import WireRequest, dump_options, provider_options
 from reverie._content import CallWarning
+from reverie._errors import UserError
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.encode import is_reasoning_model
+from reverie.providers._openai_responses.codec import OpenAIResponsesCodec
+from reverie.providers._openai_responses.tools import check_chat_tools, web_search
 
 if TYPE_CHECKING:
-    from reverie.providers.openai._options import Options
+    from reverie.providers.openai._options import Options, ResponsesOptions
 
-__all__ = ["Codec", "Options", "Provider"]
+__all__ = ["Codec", "Options", "Provider", "ResponsesCodec", "ResponsesOptions", "web_search"]
+
+Api = Literal["chat", "responses"]
+"""Which OpenAI API a provider's models speak."""
 
 
 class Codec(OpenAIChatCodec):
@@ -30,6 +44,11 @@ class Codec(OpenAIChatCodec):
     def is_reasoning_model(self) -> bool:
         """OpenAI's reasoning models (o1, o3, o4, gpt-5 but not gpt-5-chat) follow their rules."""
         return is_reasoning_model(self.model_id)
+
+    def build_request(self, call: Call, *, stream: bool) -> WireRequest:
+        """The chat-completions request; OpenAI's built-in tools are refused (Responses API only)."""
+        check_chat_tools(call)
+        return super().build_request(call, stream=stream)
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
@@ -42,13 +61,54 @@ class Codec(OpenAIChatCodec):
             body.update(dump_options(options))
 
 
+class ResponsesCodec(OpenAIResponsesCodec):
+    """OpenAI's Responses API codec."""
+
+    name = "openai"
+
+
 class Provider(_BaseProvider):
-    """OpenAI (``https://api.openai.com/v1``); the key defaults to ``OPENAI_API_KEY``."""
+    """OpenAI (``https://api.openai.com/v1``); the key defaults to ``OPENAI_API_KEY``.
+
+    Args:
+        api: ``"chat"`` (``POST /chat/completions``, the default) or ``"responses"``
+            (``POST /responses``: reasoning summaries, encrypted reasoning, built-in tools).
+        **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
+            ``http_client``, ``async_http_client``, ``max_response_bytes``.
+    """
 
     name = "openai"
     api_key_env = "OPENAI_API_KEY"
     default_base_url = "https://api.openai.com/v1"
     codec_type = Codec
 
+    def __init__(
+        self,
+        *,
+        api: Api = "chat",
+        api_key: str | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx2.Client | None = None,
+        async_http_client: httpx2.AsyncClient | None = None,
+        max_response_bytes: int | None = None,
+    ) -> None:
+        if api not in ("chat", "responses"):
+            raise UserError(f"api must be 'chat' or 'responses', not {api!r}")
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            headers=headers,
+            http_client=http_client,
+            async_http_client=async_http_client,
+        )
+        if max_response_bytes is not None:  # None keeps the base class's default
+            self.max_response_bytes = max_response_bytes
+        self.api: Api = api
 
-__getattr__ = lazy_exports(__name__, "reverie.providers.openai._options", ["Options"])
+    def codec(self, model_id: str) -> Codec | ResponsesCodec:
+        """The chat-completions or the Responses codec for ``model_id``, as ``api`` says."""
+        return ResponsesCodec(model_id) if self.api == "responses" else Codec(model_id)
+
+
+__getattr__ = lazy_exports(__name__, "reverie.providers.openai._options", ["Options", "ResponsesOptions"])

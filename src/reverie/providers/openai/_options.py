@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from reverie._codec import OPTIONS_CONFIG
+from reverie.providers._openai_responses.options import ResponsesOptions
 
-__all__ = ["Options"]
+__all__ = ["Options", "ResponsesOptions"]
 
 
 class Options(BaseModel):
