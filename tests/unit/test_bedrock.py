@@ -73,13 +73,18 @@ def test_the_bearer_token_comes_from_the_environment(monkeypatch: pytest.MonkeyP
     assert prepared.headers["authorization"] == "Bearer from-env"
 
 
-def test_credentials_sign_with_sigv4_and_explicit_arguments_win(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "from-env")
+def test_credentials_sign_with_sigv4_after_the_bearer_token_in_the_documented_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     auth = bedrock.Provider(credentials=CREDENTIALS)._shared_auth()
     assert isinstance(auth, SigV4Auth)
     assert "secret" not in repr(CREDENTIALS)
+    # First found: api_key or AWS_BEARER_TOKEN_BEDROCK, then credentials, then the chain.
     with_key = bedrock.Provider(api_key="k", credentials=CREDENTIALS)._shared_auth()
     assert not isinstance(with_key, SigV4Auth)
+    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "from-env")
+    from_env = bedrock.Provider(credentials=CREDENTIALS)._shared_auth()
+    assert not isinstance(from_env, SigV4Auth)
 
 
 def test_without_credentials_the_default_chain_is_used() -> None:

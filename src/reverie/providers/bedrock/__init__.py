@@ -7,8 +7,8 @@
     p = bedrock.Provider()                                # AWS_BEARER_TOKEN_BEDROCK, else the AWS chain
     model = p.language_model("us.anthropic.claude-haiku-4-5-20251001-v1:0")
 
-Credentials, first found: ``api_key``; ``credentials`` (signed with SigV4, service
-``bedrock``); the ``AWS_BEARER_TOKEN_BEDROCK`` environment variable; the AWS default chain
+Credentials, first found: ``api_key`` or the ``AWS_BEARER_TOKEN_BEDROCK`` environment variable
+(bearer); ``credentials`` (signed with SigV4, service ``bedrock``); the AWS default chain
 through botocore (``pip install "reverie[bedrock]"``, imported only when a request needs it).
 None found: ``MissingAPIKeyError`` naming every way. ``region`` defaults to ``AWS_REGION``,
 then ``AWS_DEFAULT_REGION``, then ``us-east-1``. Options and metadata use the ``anthropic``
@@ -52,7 +52,7 @@ class Provider(_BaseProvider):
     Args:
         region: The AWS region (default: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, ``us-east-1``).
         api_key: A Bedrock API key, sent as ``Authorization: Bearer`` (default:
-            ``AWS_BEARER_TOKEN_BEDROCK`` when no ``credentials`` are given).
+            ``AWS_BEARER_TOKEN_BEDROCK``); it comes before ``credentials``.
         credentials: ``AWSCredentials``, or a sync or async callable returning them, called
             before every request; requests are signed with SigV4.
         base_url: Replaces the regional endpoint (e.g. a VPC endpoint).
@@ -83,10 +83,12 @@ class Provider(_BaseProvider):
     ) -> None:
         self.region = region or _default_region()
         self._credentials_source = credentials
-        if not api_key and credentials is None:
+        # First found, in the documented order: api_key or AWS_BEARER_TOKEN_BEDROCK (bearer),
+        # then credentials (SigV4), then the AWS default chain.
+        if not api_key:
             api_key = os.environ.get(BEARER_TOKEN_ENV) or None
-            if api_key is None and importlib.util.find_spec("botocore") is None:
-                raise missing_credentials()
+        if api_key is None and credentials is None and importlib.util.find_spec("botocore") is None:
+            raise missing_credentials()
         super().__init__(
             api_key=api_key,
             base_url=base_url or f"https://bedrock-runtime.{self.region}.amazonaws.com",
