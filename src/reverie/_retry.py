@@ -9,6 +9,7 @@ runner's job; nothing here waits.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,7 +49,19 @@ def is_retryable(error: BaseException) -> bool:
 
 def backoff_delay(policy: RetryPolicy, retry_number: int) -> float:
     """The exponential delay before retry ``retry_number`` (1-based)."""
-    return min(policy.initial_delay * policy.backoff_factor ** (retry_number - 1), policy.max_delay)
+    # Compare in logarithms and cap before the power: ``10.0 ** 400`` overflows a float long
+    # before anyone would wait that long.
+    exponent = retry_number - 1
+    if policy.initial_delay <= 0 or exponent <= 0 or policy.backoff_factor == 1:
+        return min(policy.initial_delay, policy.max_delay)
+    if policy.max_delay <= policy.initial_delay or exponent * math.log(policy.backoff_factor) >= math.log(
+        policy.max_delay / policy.initial_delay
+    ):
+        return policy.max_delay
+    try:
+        return min(policy.initial_delay * policy.backoff_factor**exponent, policy.max_delay)
+    except OverflowError:  # only reachable with an infinite max_delay
+        return policy.max_delay
 
 
 def server_delay(error: ReverieError, *, now: float | None = None) -> float | None:

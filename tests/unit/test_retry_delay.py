@@ -224,3 +224,12 @@ def test_retry_error_carries_the_last_partial_step() -> None:
     assert error.partial_step is step
     assert error.partial_text == "Hel"
     assert failure(503).partial_text == ""
+
+
+def test_huge_retry_numbers_and_factors_stay_at_the_cap() -> None:
+    policy = RetryPolicy(max_retries=400, backoff_factor=10)
+    assert backoff_delay(policy, 400) == policy.max_delay
+    assert retry_delay(policy, [failure()] * 400) == policy.max_delay
+    assert backoff_delay(RetryPolicy(initial_delay=0.0, backoff_factor=1e308), 10_000) == 0.0
+    unbounded = RetryPolicy(max_retries=400, backoff_factor=10, max_delay=float("inf"))
+    assert backoff_delay(unbounded, 400) == float("inf")
