@@ -27,10 +27,10 @@ asks the codec through the ``StreamHooks`` protocol. This module builds no reque
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, cast
 
+from reverie import _json
 from reverie._codec import expect_string, reads_payload
 from reverie._content import ProviderMetadata, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
@@ -132,7 +132,7 @@ class ChatStreamDecoder:
             self._done = True
             return []
         try:
-            payload = json.loads(event.data)
+            payload = _json.loads(event.data)
         except ValueError:
             raise InvalidResponseError("malformed JSON in stream event", body=event.data) from None
         if not isinstance(payload, dict):
