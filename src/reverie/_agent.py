@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
+from reverie._http.headers import check_headers, merge_headers
 from reverie._model import Call, LanguageModel, ToolChoice
 from reverie._parts import RetryPart
 from reverie._results import AgentResult, StepResult
@@ -109,6 +110,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> None:
         _check_settings(settings)
+        _check_model(model)
+        check_headers(settings.get("headers"), "Agent(headers=...)")
         self.output: OutputSpec | None = _output_spec(output_type, output_mode, output_retries)
         for item in tools:
             if not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
@@ -192,6 +195,7 @@ class Agent(Generic[OutputT]):
         overrides: CallSettings,
     ) -> RunConfig:
         _check_settings(overrides)
+        check_headers(overrides.get("headers"), "the call's headers=")
         settings: CallSettings = {**self.settings, **overrides}
         conversation: list[Message] = []
         if self.system_prompt:
@@ -222,7 +226,8 @@ class Agent(Generic[OutputT]):
             stop_sequences=settings.get("stop_sequences"),
             seed=settings.get("seed"),
             provider_options=dict(settings.get("provider_options") or {}),
-            headers=dict(settings.get("headers") or {}),
+            # Merged name by name: a call's headers add to the agent's instead of replacing them.
+            headers=merge_headers(self.settings.get("headers"), overrides.get("headers")),
         )
         return RunConfig(
             model=self.model,
@@ -237,6 +242,20 @@ class Agent(Generic[OutputT]):
             callbacks=self.callbacks,
             hooks=self._hooks,
             output=self.output,
+        )
+
+
+def _check_model(model: object) -> None:
+    if isinstance(model, str):
+        raise UserError(
+            f"Agent needs a model object, not the string {model!r}; build one from a provider, e.g. "
+            "`from reverie.providers import openai` then "
+            '`Agent(openai.Provider().language_model("gpt-4o"))`'
+        )
+    if not any(hasattr(model, name) for name in ("generate", "stream", "generate_async", "stream_async")):
+        raise UserError(
+            "Agent needs a language model (from a provider's language_model(...)); "
+            f"got a {type(model).__name__}"
         )
 
 

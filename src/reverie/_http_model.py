@@ -19,6 +19,7 @@ from reverie._async.objects import AsyncObjectMethods
 from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, stream_framing
 from reverie._http.auth import HeaderAuth
 from reverie._http.endpoint import Endpoint
+from reverie._http.headers import check_headers, merge_headers
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sync import engine as sync_engine
@@ -104,9 +105,9 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         """The request without credentials: the engine sends it with ``auth``."""
         wire = self.codec.build_request(call, stream=stream)
         endpoint = self._host.endpoint(self._model_id, wire, stream=stream)
-        headers = {**endpoint.headers, **wire.headers}
-        if call.headers:
-            headers.update({name.lower(): value for name, value in call.headers.items()})
+        check_headers(call.headers, "the call's headers")
+        headers = merge_headers(endpoint.headers, wire.headers, call.headers)
+        check_headers(headers, f"the headers of a request to {self.provider}")
         if stream:
             headers["accept"] = self._accept_stream
         return PreparedRequest(

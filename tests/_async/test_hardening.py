@@ -1,0 +1,117 @@
+"""First-hour surprises, through the public API in both modes: each was a raw error or a silent no-op.
+
+This is the async source; ``tests/_sync/test_hardening.py`` is generated from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import pytest
+
+from reverie import Agent, AgentResult, AgentStreamPart, RetryPolicy, UserError, tool
+from reverie.providers import openaicompat
+from reverie.testing import MockModel
+
+MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
+
+
+async def run(
+    agent: Agent, prompt: str | None = "Go.", *, streaming: bool, **settings: Any
+) -> tuple[AgentResult, list[AgentStreamPart]]:
+    """Run ``agent`` once, whole or streamed; the parts are empty when not streaming."""
+    if not streaming:
+        return await agent.generate_async(prompt, **settings), []
+    stream = agent.stream_async(prompt, **settings)
+    parts = [part async for part in stream]
+    return await stream.result(), parts
+
+
+class Abort(BaseException):
+    """Not an ``Exception``: a tool's way to stop everything."""
+
+
+@pytest.mark.anyio
+@MODES
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+async def test_a_base_exception_from_a_tool_propagates_unwrapped(streaming: bool, parallel: bool) -> None:
+    @tool(parallel=parallel)
+    async def stop() -> str:
+        """Stop."""
+        raise Abort("enough")
+
+    @tool(parallel=parallel)
+    def other() -> str:
+        """Another."""
+        return "fine"
+
+    model = MockModel([MockModel.tool_calls(("other", {}), ("stop", {})), "never"])
+    with pytest.raises(Abort, match="enough"):
+        await run(Agent(model, tools=[stop, other]), streaming=streaming)
+
+
+@pytest.mark.anyio
+@MODES
+@pytest.mark.parametrize("layer", ["provider", "agent", "call", "key"])
+async def test_a_header_value_with_a_line_break_is_a_user_error_before_any_request(
+    streaming: bool, layer: str
+) -> None:
+    requests: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        requests.append(request)
+        return httpx2.Response(500)
+
+    bad = {"x-team": "blue\r\nx-injected: 1"}
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as client:
+        with pytest.raises(UserError, match=r"x-team|authorization") as caught:
+            provider = openaicompat.Provider(
+                base_url="http://test/v1",
+                api_key="sk-secret\n" if layer == "key" else "sk-secret",
+                headers=bad if layer == "provider" else None,
+                async_http_client=client,
+            )
+            settings: dict[str, Any] = {"headers": bad} if layer == "agent" else {}
+            agent = Agent(provider.language_model("m"), retry=RetryPolicy(max_retries=3), **settings)
+            await run(agent, streaming=streaming, **({"headers": bad} if layer == "call" else {}))
+    assert requests == []
+    assert "sk-secret" not in str(caught.value)
+
+
+@pytest.mark.anyio
+@MODES
+async def test_headers_merge_call_over_agent_over_provider(streaming: bool) -> None:
+    seen: list[httpx2.Headers] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.headers)
+        if streaming:
+            body = (
+                'data: {"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}\n\n'
+                "data: [DONE]\n\n"
+            )
+            return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body.encode())
+        return httpx2.Response(200, json=_completion("ok"))
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as client:
+        provider = openaicompat.Provider(
+            base_url="http://test/v1",
+            headers={"X-Provider": "p", "X-Shared": "provider", "X-Both": "provider"},
+            async_http_client=client,
+        )
+        agent = Agent(provider.language_model("m"), headers={"X-Agent": "a", "x-shared": "agent"})
+        await run(agent, streaming=streaming, headers={"X-Call": "c", "X-SHARED": "call", "x-both": "call"})
+    headers = seen[0]
+    assert (headers["x-provider"], headers["x-agent"], headers["x-call"]) == ("p", "a", "c")
+    assert (headers["x-shared"], headers["x-both"]) == ("call", "call")
+
+
+def _completion(content: str) -> dict[str, object]:
+    message = {"role": "assistant", "content": content}
+    return {"id": "c", "model": "m", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+
+
+def test_a_string_model_is_a_user_error_that_says_how_to_build_one() -> None:
+    with pytest.raises(UserError, match=r"language_model\(\"gpt-4o\"\)"):
+        Agent("openai:gpt-4o")  # pyright: ignore[reportArgumentType]
