@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -794,3 +795,38 @@ def test_plugin_record_failure_keeps_existing_file(pytester: pytest.Pytester) ->
     result = _inner(pytester, RECORD_TEST.replace('== {"got"', '== {"nope"'), "--record-cassettes")
     result.assert_outcomes(failed=1)
     assert target.read_text(encoding="utf-8") == before
+
+
+def _alias_bomb(levels: int) -> str:
+    """A small cassette whose nested aliases expand to 9 ** levels header values."""
+    lines = ['x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"x{level}: &x{level} [{','.join([f'*x{level - 1}'] * 9)}]" for level in range(1, levels)]
+    top = f"*x{levels - 1}"
+    lines.append("interactions:")
+    lines.append(f"- request: {{method: GET, url: 'http://test/', body: '', headers: {{X-Bomb: {top}}}}}")
+    lines.append(f"  response: {{code: 200, body: '', headers: {{X-Bomb: {top}}}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_nested_aliases_are_refused_fast(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_alias_bomb(9))
+    assert len(path.read_bytes()) < 1000
+    started = time.perf_counter()
+    with pytest.raises(CassetteError, match="aliases expand"):
+        Cassette.load(path)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_few_aliases_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "small.yaml"
+    path.write_text(_alias_bomb(1))
+    (interaction,) = Cassette.load(path).interactions
+    assert interaction.request_headers["X-Bomb"] == ["lol"] * 9
+
+
+def test_a_self_referring_alias_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("interactions: &loop [*loop]\n")
+    with pytest.raises(CassetteError):
+        Cassette.load(path)
