@@ -8,7 +8,7 @@ The class only holds configuration and resolves it per call; the work is done by
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 
 from reverie._async import runner as async_runner
@@ -78,6 +78,9 @@ class Agent(Generic[OutputT]):
         on_tool_result: Called with each tool result.
         on_retry: Called with the ``RetryPart`` before each retry.
         on_finish: Called with the ``AgentResult`` at the end of a run.
+
+            Any ``on_*`` callback may be ``async def``: async runs await it before going on;
+            sync runs refuse it with a ``UserError`` before any request.
         output_type: The type (or JSON-schema dict) the run must end with; ``result.output`` is
             then a validated instance. Without it, ``result.output`` is the final text.
         output_mode: How the output is asked for: ``"auto"`` (native JSON output where the model
@@ -96,14 +99,14 @@ class Agent(Generic[OutputT]):
         retry: RetryPolicy | None = None,
         prepare_step: PrepareStep | None = None,
         repair_tool_call: RepairToolCall | None = None,
-        on_step_start: Callable[[int], None] | None = None,
-        on_step_finish: Callable[[StepResult], None] | None = None,
-        on_text_delta: Callable[[str], None] | None = None,
-        on_reasoning_delta: Callable[[str], None] | None = None,
-        on_tool_call: Callable[[ToolCallPart], None] | None = None,
-        on_tool_result: Callable[[ToolResultPart], None] | None = None,
-        on_retry: Callable[[RetryPart], None] | None = None,
-        on_finish: Callable[[AgentResult[Any]], None] | None = None,
+        on_step_start: Callable[[int], Awaitable[None] | None] | None = None,
+        on_step_finish: Callable[[StepResult], Awaitable[None] | None] | None = None,
+        on_text_delta: Callable[[str], Awaitable[None] | None] | None = None,
+        on_reasoning_delta: Callable[[str], Awaitable[None] | None] | None = None,
+        on_tool_call: Callable[[ToolCallPart], Awaitable[None] | None] | None = None,
+        on_tool_result: Callable[[ToolResultPart], Awaitable[None] | None] | None = None,
+        on_retry: Callable[[RetryPart], Awaitable[None] | None] | None = None,
+        on_finish: Callable[[AgentResult[Any]], Awaitable[None] | None] | None = None,
         output_type: type[OutputT] | Any = None,
         output_mode: OutputMode = "auto",
         output_retries: int = 1,
@@ -153,7 +156,7 @@ class Agent(Generic[OutputT]):
 
         Args:
             prompt: The user's message (a string) or messages to append.
-            messages: Earlier conversation to continue (e.g. ``result.response_messages``).
+            messages: Earlier conversation to continue (e.g. an earlier ``result.messages``).
             **settings: Overrides of the agent's settings for this run.
         """
         return sync_runner.generate(self._config(prompt, messages, settings))
@@ -242,6 +245,7 @@ class Agent(Generic[OutputT]):
             callbacks=self.callbacks,
             hooks=self._hooks,
             output=self.output,
+            input_messages=conversation[1:] if self.system_prompt else list(conversation),
         )
 
 

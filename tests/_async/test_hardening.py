@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from reverie import Agent, AgentResult, AgentStreamPart, RetryPolicy, UserError, tool
+from reverie import Agent, AgentResult, AgentStreamPart, Message, RetryPolicy, StepResult, UserError, tool
 from reverie.providers import openaicompat
 from reverie.testing import MockModel
 
@@ -115,3 +115,57 @@ def _completion(content: str) -> dict[str, object]:
 def test_a_string_model_is_a_user_error_that_says_how_to_build_one() -> None:
     with pytest.raises(UserError, match=r"language_model\(\"gpt-4o\"\)"):
         Agent("openai:gpt-4o")  # pyright: ignore[reportArgumentType]
+
+
+@pytest.mark.anyio
+@MODES
+async def test_result_messages_are_the_whole_conversation_to_continue_from(streaming: bool) -> None:
+    @tool
+    def weather(city: str) -> str:
+        """Weather."""
+        return f"hot in {city}"
+
+    model = MockModel(
+        [MockModel.tool_calls(("weather", {"city": "Florence"})), "Hot.", "You asked about Florence."]
+    )
+    agent = Agent(model, tools=[weather], system_prompt="Be brief.")
+    history = [Message.user("Hello."), Message.assistant("Hi.")]
+    first, _ = await run(agent, "Weather in Florence?", streaming=streaming, messages=history)
+    assert first.messages == [*history, Message.user("Weather in Florence?"), *first.response_messages]
+    second, _ = await run(agent, "What did I ask?", streaming=streaming, messages=first.messages)
+    assert model.calls[-1].prompt == [
+        Message.system("Be brief."),
+        *first.messages,
+        Message.user("What did I ask?"),
+    ]
+    assert second.messages == [*first.messages, Message.user("What did I ask?"), *second.response_messages]
+
+
+@pytest.mark.anyio
+@MODES
+async def test_total_cost_is_none_when_no_step_reported_a_cost(streaming: bool) -> None:
+    result, _ = await run(Agent(MockModel(["Free?"])), streaming=streaming)
+    assert result.total_cost is None
+    assert result.steps[0].cost == 0
+
+
+@pytest.mark.anyio
+@MODES
+async def test_async_callbacks_are_awaited_in_async_runs(streaming: bool) -> None:
+    seen: list[str] = []
+
+    async def on_text_delta(delta: str) -> None:
+        seen.append(f"delta:{delta}")
+
+    async def on_step_finish(step: StepResult) -> None:
+        seen.append(f"step:{step.text}")
+
+    async def on_finish(result: AgentResult) -> None:
+        seen.append(f"finish:{result.text}")
+
+    agent = Agent(
+        MockModel(["Done."]), on_text_delta=on_text_delta, on_step_finish=on_step_finish, on_finish=on_finish
+    )
+    await run(agent, streaming=streaming)
+    deltas = ["delta:Done."] if streaming else []  # text deltas are reported while streaming
+    assert seen == [*deltas, "step:Done.", "finish:Done."]

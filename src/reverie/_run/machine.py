@@ -381,7 +381,7 @@ class Run:
     def _result(self) -> AgentResult[Any]:
         output = self._output
         if output is None:
-            return AgentResult(steps=self.steps)
+            return AgentResult(steps=self.steps, input_messages=self._input_messages())
         last = self.steps[-1]
         if not output.done:
             raise NoObjectGeneratedError(
@@ -395,4 +395,13 @@ class Run:
             final = output.final_value()
             if final != output.stream.last:
                 self._events.append(OutputPart(object=final))
-        return AgentResult(steps=self.steps, typed_output=output.value, has_typed_output=True)
+        return AgentResult(
+            steps=self.steps,
+            input_messages=self._input_messages(),
+            typed_output=output.value,
+            has_typed_output=True,
+        )
+
+    def _input_messages(self) -> list[Message]:
+        given = self.config.input_messages
+        return list(self.config.messages if given is None else given)
