@@ -169,3 +169,40 @@ async def test_async_callbacks_are_awaited_in_async_runs(streaming: bool) -> Non
     await run(agent, streaming=streaming)
     deltas = ["delta:Done."] if streaming else []  # text deltas are reported while streaming
     assert seen == [*deltas, "step:Done.", "finish:Done."]
+
+
+@pytest.mark.anyio
+@MODES
+async def test_a_misspelt_provider_in_provider_options_is_a_user_error(streaming: bool) -> None:
+    model = MockModel(["never"])
+    with pytest.raises(UserError, match=r"'opneai'.*did you mean 'openai'"):
+        await run(Agent(model), streaming=streaming, provider_options={"opneai": {"user": "x"}})
+    assert model.calls == []
+
+
+@pytest.mark.anyio
+@MODES
+async def test_known_and_custom_provider_names_are_accepted(streaming: bool) -> None:
+    class CustomProvider(openaicompat.Provider):
+        name = "acme-llm"
+
+    del CustomProvider
+    options = {"anthropic": {}, "acme-llm": {"x": 1}, "custom": {"y": 2}}
+    model = MockModel(["fine"], provider="custom")
+    result, _ = await run(Agent(model), streaming=streaming, provider_options=options)
+    assert result.text == "fine"
+    assert model.calls[0].provider_options == options
+
+
+@pytest.mark.anyio
+@MODES
+async def test_a_tool_choice_naming_no_tool_of_the_step_is_a_user_error(streaming: bool) -> None:
+    @tool
+    def weather(city: str) -> str:
+        """Weather."""
+        return city
+
+    model = MockModel(["never"])
+    with pytest.raises(UserError, match=r"tool_choice 'wheather' names no tool.*'weather'"):
+        await run(Agent(model, tools=[weather]), streaming=streaming, tool_choice="wheather")
+    assert model.calls == []

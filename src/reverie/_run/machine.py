@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart, Usage
-from reverie._errors import NoObjectGeneratedError, ProviderError, ReverieError
+from reverie._errors import NoObjectGeneratedError, ProviderError, ReverieError, UserError
 from reverie._model import Call, LanguageModel, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
@@ -39,6 +39,7 @@ from reverie._parts import (
     ToolInputDeltaPart,
     ToolInputStartPart,
 )
+from reverie._provider_names import check_provider_options
 from reverie._results import AgentResult, StepResult
 from reverie._retry import final_error, retry_delay
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
@@ -272,6 +273,7 @@ class Run:
         )
         if self._output is not None:
             call, self._tools = self._output.plan(call, model, self._tools)
+        _check_call(call, model, step_number)
         self._call = call
         self._errors = []
         on_step_start = config.callbacks.on_step_start
@@ -405,3 +407,20 @@ class Run:
     def _input_messages(self) -> list[Message]:
         given = self.config.input_messages
         return list(self.config.messages if given is None else given)
+
+
+_TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
+
+
+def _check_call(call: Call, model: LanguageModel, step_number: int) -> None:
+    """Refuse, before any request, options the provider would ignore or reject late."""
+    check_provider_options(call.provider_options, in_use=model.provider)
+    choice = call.tool_choice
+    if choice is not None and choice not in _TOOL_CHOICE_MODES:
+        names = [definition.name for definition in call.tools]
+        if choice not in names:
+            offered = ", ".join(repr(name) for name in names) or "none"
+            raise UserError(
+                f"tool_choice {choice!r} names no tool of step {step_number} (its tools: {offered}); "
+                "use 'auto', 'none', 'required' or one of the tool names"
+            )
