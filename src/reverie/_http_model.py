@@ -9,6 +9,7 @@ and handing it, with the provider's ``httpx2.Auth``, to the engine:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Literal, Protocol
 
@@ -20,6 +21,7 @@ from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, str
 from reverie._http.auth import HeaderAuth
 from reverie._http.endpoint import Endpoint
 from reverie._http.headers import check_headers, merge_headers
+from reverie._log import logger, safe_url
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sync import engine as sync_engine
@@ -119,20 +121,35 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
             auth=self._auth,
         )
 
+    def _outgoing(self, call: Call, *, stream: bool) -> PreparedRequest:
+        """The request about to be sent, logged at DEBUG (URL credentials masked)."""
+        request = self._prepare(call, stream=stream)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "request POST %s (%s, %s, %d bytes)",
+                safe_url(request.url),
+                self.provider,
+                "stream" if stream else "whole",
+                len(request.content),
+            )
+        return request
+
     def generate(self, call: Call) -> Response:
         """Answer ``call`` with one request."""
-        return sync_engine.generate(self._host.http_client, self.codec, self._prepare(call, stream=False))
+        return sync_engine.generate(self._host.http_client, self.codec, self._outgoing(call, stream=False))
 
     def stream(self, call: Call) -> Iterator[ModelStreamPart]:
         """Answer ``call`` as a stream of parts."""
-        return sync_engine.stream(self._host.http_client, self.codec, self._prepare(call, stream=True))
+        return sync_engine.stream(self._host.http_client, self.codec, self._outgoing(call, stream=True))
 
     async def generate_async(self, call: Call) -> Response:
         """Async ``generate``."""
         return await async_engine.generate(
-            self._host.async_http_client, self.codec, self._prepare(call, stream=False)
+            self._host.async_http_client, self.codec, self._outgoing(call, stream=False)
         )
 
     def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
         """Async ``stream``."""
-        return async_engine.stream(self._host.async_http_client, self.codec, self._prepare(call, stream=True))
+        return async_engine.stream(
+            self._host.async_http_client, self.codec, self._outgoing(call, stream=True)
+        )

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart, Usage
 from reverie._errors import NoObjectGeneratedError, ProviderError, ReverieError, UserError
+from reverie._log import logger
 from reverie._model import Call, LanguageModel, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
@@ -207,6 +208,7 @@ class Run:
         delay = retry_delay(policy, errors, now=None if self.now is None else self.now())
         if delay is None:
             self._phase = "done"
+            logger.debug("step %d attempt %d failed, not retrying: %s", self.step_number, len(errors), error)
             failure = final_error(policy, errors)
             if failure is error:
                 raise error
@@ -217,6 +219,9 @@ class Run:
             delay=delay,
             error=error,
             discarded=tuple(self._emitted),
+        )
+        logger.debug(
+            "step %d attempt %d failed, retrying in %.3f s: %s", self.step_number, len(errors), delay, error
         )
         on_retry = self.config.callbacks.on_retry
         if on_retry is not None:
@@ -345,6 +350,14 @@ class Run:
         step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
         if output is not None and output.feedback is not None:
             step.messages.append(output.feedback)  # what was wrong, for the model's next try
+        for warning in step.warnings:
+            logger.warning(
+                "step %d: %s ignored %s: %s",
+                step.step_number,
+                self._model.provider,
+                warning.setting,
+                warning.message,
+            )
         callbacks = self.config.callbacks
         if callbacks.on_step_finish is not None:
             callbacks.on_step_finish(step)
