@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from reverie._errors import UserError
+
 _BYTE_ORDER_MARK = "\ufeff"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -54,11 +56,18 @@ def dumps(value: Any) -> str:
 
 
 def encode(value: Any) -> bytes:
-    """``value`` as compact UTF-8 JSON, ready to send (lone surrogates become U+FFFD)."""
+    """``value`` as compact UTF-8 JSON, ready to send (lone surrogates become U+FFFD).
+
+    Raises:
+        UserError: ``value`` holds something JSON cannot (an object of another type) or is
+            nested too deep; it came from the caller's messages, settings or options.
+    """
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     except RecursionError:
-        raise ValueError("value nested too deep to encode as JSON") from None
+        raise UserError("the request cannot be encoded as JSON: it is nested too deep") from None
+    except (TypeError, ValueError) as error:
+        raise UserError(f"the request cannot be encoded as JSON: {error}") from None
     try:
         return text.encode()
     except UnicodeEncodeError:  # rare: encode twice only then

@@ -40,6 +40,8 @@ class RetryPolicy:
             raise ValueError("max_retries must be >= 0")
         if self.initial_delay < 0 or self.backoff_factor < 1 or self.max_delay < 0:
             raise ValueError("delays must be >= 0 and backoff_factor >= 1")
+        if any(math.isnan(value) for value in (self.initial_delay, self.backoff_factor, self.max_delay)):
+            raise ValueError("delays and backoff_factor must be numbers, not NaN")
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -54,8 +54,9 @@ async def test_a_base_exception_from_a_tool_propagates_unwrapped(streaming: bool
 @pytest.mark.anyio
 @MODES
 @pytest.mark.parametrize("layer", ["provider", "agent", "call", "key"])
-async def test_a_header_value_with_a_line_break_is_a_user_error_before_any_request(
-    streaming: bool, layer: str
+@pytest.mark.parametrize("value", ["blue\r\nx-injected: 1", "blue\n", "caf\u00e9", "bell\x07"])
+async def test_a_header_value_that_cannot_be_sent_is_a_user_error_before_any_request(
+    streaming: bool, layer: str, value: str
 ) -> None:
     requests: list[httpx2.Request] = []
 
@@ -63,12 +64,12 @@ async def test_a_header_value_with_a_line_break_is_a_user_error_before_any_reque
         requests.append(request)
         return httpx2.Response(500)
 
-    bad = {"x-team": "blue\r\nx-injected: 1"}
+    bad = {"x-team": value}
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as client:
         with pytest.raises(UserError, match=r"x-team|authorization") as caught:
             provider = openaicompat.Provider(
                 base_url="http://test/v1",
-                api_key="sk-secret\n" if layer == "key" else "sk-secret",
+                api_key=f"sk-secret{value}" if layer == "key" else "sk-secret",
                 headers=bad if layer == "provider" else None,
                 async_http_client=client,
             )

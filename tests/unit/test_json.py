@@ -28,3 +28,15 @@ def test_lone_surrogates_are_replaced_when_encoding_and_pairs_are_kept() -> None
     assert json.loads(_json.encode(value)) == {"text": "a \ufffd b \ufffd c \U0001f600"}
     assert _json.dumps(value) == '{"text":"a \ufffd b \ufffd c \U0001f600"}'
     assert _json.encode({"a": [1, "é"]}) == '{"a":[1,"é"]}'.encode()
+
+
+def test_a_request_that_cannot_be_encoded_is_a_user_error() -> None:
+    from reverie import UserError
+
+    with pytest.raises(UserError, match="cannot be encoded as JSON"):
+        _json.encode({"options": {"when": object()}})
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(UserError, match="nested too deep"):
+        _json.encode({"value": deep})
