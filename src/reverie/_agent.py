@@ -257,6 +257,11 @@ def _check_model(model: object) -> None:
             '`Agent(openai.Provider().language_model("gpt-4o"))`'
         )
     if not any(hasattr(model, name) for name in ("generate", "stream", "generate_async", "stream_async")):
+        if hasattr(model, "language_model"):
+            raise UserError(
+                f"Agent needs a model, not the provider {type(model).__name__}; "
+                'build one with provider.language_model("model-id")'
+            )
         raise UserError(
             "Agent needs a language model (from a provider's language_model(...)); "
             f"got a {type(model).__name__}"

@@ -199,3 +199,17 @@ def test_a_tool_choice_naming_no_tool_of_the_step_is_a_user_error(streaming: boo
     with pytest.raises(UserError, match=r"tool_choice 'wheather' names no tool.*'weather'"):
         run(Agent(model, tools=[weather]), streaming=streaming, tool_choice="wheather")
     assert model.calls == []
+
+
+def test_a_misspelt_provider_in_object_generation_is_a_user_error() -> None:
+    model = MockModel(['{"a": 1}'])
+    with pytest.raises(UserError, match="'opneai'"):
+        model.generate_object("hi", schema={"type": "object"}, provider_options={"opneai": {}})
+    assert model.calls == []
+
+
+def test_a_provider_or_another_object_as_the_model_is_a_user_error() -> None:
+    with pytest.raises(UserError, match=r"not the provider Provider.*language_model"):
+        Agent(openaicompat.Provider(base_url="http://test/v1"))  # pyright: ignore[reportArgumentType]
+    with pytest.raises(UserError, match="needs a language model"):
+        Agent(None)  # pyright: ignore[reportArgumentType]
