@@ -51,3 +51,21 @@ async def test_a_callback_returning_an_awaitable_is_awaited_by_async_runs() -> N
 
     await Agent(MockModel(["Done."]), on_step_start=on_step_start).generate_async("Go.")
     assert seen == [0]
+
+
+async def async_prepare_step(context: Any) -> None:
+    del context
+
+
+@pytest.mark.parametrize("colour", ["sync", "async"])
+def test_an_async_prepare_step_is_refused_before_any_request(colour: str) -> None:
+    import asyncio
+
+    model = MockModel(["Done."])
+    agent = Agent(model, prepare_step=async_prepare_step)
+    with pytest.raises(UserError, match="prepare_step must be a plain def"):
+        if colour == "sync":
+            agent.generate("Go.")
+        else:
+            asyncio.run(agent.generate_async("Go."))
+    assert model.calls == []

@@ -5,7 +5,9 @@ adopts the agent's callbacks here: in an async run each callback is wrapped so t
 returns, when awaitable (an ``async def`` callback's coroutine), is queued for the driver to
 await before it goes on; a sync run refuses an ``async def`` callback with a ``UserError``
 before any request, and any other callback that returns an awaitable when it is called.
-This module does not await anything itself.
+``prepare_step`` and ``repair_tool_call`` answer with a value the run needs at once, so they
+must be plain functions in both colours: an ``async def`` one is a ``UserError`` before any
+request. This module does not await anything itself.
 """
 
 from __future__ import annotations
@@ -35,15 +37,13 @@ def adopt_callbacks_async(config: RunConfig) -> tuple[RunConfig, list[Awaitable[
 
         return queued
 
-    return _wrapped(config, wrap), pending
+    return _wrapped(_plain_hooks(config), wrap), pending
 
 
 def adopt_callbacks(config: RunConfig) -> tuple[RunConfig, list[Awaitable[Any]]]:
     """``config`` for a sync run: an ``async def`` callback is a ``UserError`` now, not ignored later."""
     for name, callback in _set_callbacks(config.callbacks):
-        if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
-            getattr(callback, "__call__", None)  # noqa: B004 (an object with an async __call__)
-        ):
+        if _is_async(callback):
             raise _refusal(name)
 
     def wrap(name: str, callback: Callable[[Any], Any]) -> Callable[[Any], None]:
@@ -57,7 +57,43 @@ def adopt_callbacks(config: RunConfig) -> tuple[RunConfig, list[Awaitable[Any]]]
 
         return checked
 
-    return _wrapped(config, wrap), []
+    return _wrapped(_plain_hooks(config), wrap), []
+
+
+def _plain_hooks(config: RunConfig) -> RunConfig:
+    """``config`` with ``prepare_step`` and ``repair_tool_call`` checked to answer synchronously."""
+    changes: dict[str, Any] = {}
+    for name in ("prepare_step", "repair_tool_call"):
+        hook: Callable[..., Any] | None = getattr(config, name)
+        if hook is None:
+            continue
+        if _is_async(hook):
+            raise _hook_refusal(name)
+        changes[name] = _answering(name, hook)
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _answering(name: str, hook: Callable[..., Any]) -> Callable[..., Any]:
+    def checked(*arguments: Any) -> Any:
+        answer = hook(*arguments)
+        if answer is not None and inspect.isawaitable(answer):
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+            raise _hook_refusal(name)
+        return answer
+
+    return checked
+
+
+def _hook_refusal(name: str) -> UserError:
+    return UserError(f"{name} must be a plain def: the run needs its answer at once, so it cannot be awaited")
+
+
+def _is_async(callback: object) -> bool:
+    return inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
+        getattr(callback, "__call__", None)  # noqa: B004 (an object with an async __call__)
+    )
 
 
 def _refusal(name: str) -> UserError:

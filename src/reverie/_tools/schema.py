@@ -114,7 +114,7 @@ def _indescribable(
 
 
 def _type_name(annotation: Any) -> str:
-    return str(getattr(annotation, "__qualname__", annotation))
+    return annotation.__qualname__ if isinstance(annotation, type) else repr(annotation)
 
 
 def validate_input(model: type[BaseModel], tool_name: str, input_json: str) -> BaseModel:
