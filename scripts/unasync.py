@@ -44,6 +44,7 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\brun_model_calls_async\b", "run_model_calls"),
     (r"\bcall_async\b", "call"),
     (r"\bclose_stream_async\b", "close_stream"),
+    (r"\badopt_callbacks_async\b", "adopt_callbacks"),
     (r"^ *@pytest\.mark\.anyio\n", ""),
 ]
 COMPILED = [(re.compile(pattern, re.MULTILINE), replacement) for pattern, replacement in SUBSTITUTIONS]

@@ -8,12 +8,13 @@ The class only holds configuration and resolves it per call; the work is done by
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 
 from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
+from reverie._http.headers import check_headers, merge_headers
 from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
 from reverie._parts import RetryPart
 from reverie._results import AgentResult, StepResult
@@ -79,6 +80,9 @@ class Agent(Generic[OutputT]):
         on_tool_result: Called with each tool result.
         on_retry: Called with the ``RetryPart`` before each retry.
         on_finish: Called with the ``AgentResult`` at the end of a run.
+
+            Any ``on_*`` callback may be ``async def``: async runs await it before going on;
+            sync runs refuse it with a ``UserError`` before any request.
         output_type: The type (or JSON-schema dict) the run must end with; ``result.output`` is
             then a validated instance. Without it, ``result.output`` is the final text.
         output_mode: How the output is asked for: ``"auto"`` (native JSON output where the model
@@ -97,20 +101,22 @@ class Agent(Generic[OutputT]):
         retry: RetryPolicy | None = None,
         prepare_step: PrepareStep | None = None,
         repair_tool_call: RepairToolCall | None = None,
-        on_step_start: Callable[[int], None] | None = None,
-        on_step_finish: Callable[[StepResult], None] | None = None,
-        on_text_delta: Callable[[str], None] | None = None,
-        on_reasoning_delta: Callable[[str], None] | None = None,
-        on_tool_call: Callable[[ToolCallPart], None] | None = None,
-        on_tool_result: Callable[[ToolResultPart], None] | None = None,
-        on_retry: Callable[[RetryPart], None] | None = None,
-        on_finish: Callable[[AgentResult[Any]], None] | None = None,
+        on_step_start: Callable[[int], Awaitable[None] | None] | None = None,
+        on_step_finish: Callable[[StepResult], Awaitable[None] | None] | None = None,
+        on_text_delta: Callable[[str], Awaitable[None] | None] | None = None,
+        on_reasoning_delta: Callable[[str], Awaitable[None] | None] | None = None,
+        on_tool_call: Callable[[ToolCallPart], Awaitable[None] | None] | None = None,
+        on_tool_result: Callable[[ToolResultPart], Awaitable[None] | None] | None = None,
+        on_retry: Callable[[RetryPart], Awaitable[None] | None] | None = None,
+        on_finish: Callable[[AgentResult[Any]], Awaitable[None] | None] | None = None,
         output_type: type[OutputT] | Any = None,
         output_mode: OutputMode = "auto",
         output_retries: int = 1,
         **settings: Unpack[CallSettings],
     ) -> None:
         _check_settings(settings)
+        _check_model(model)
+        check_headers(settings.get("headers"), "Agent(headers=...)")
         self.output: OutputSpec | None = _output_spec(output_type, output_mode, output_retries)
         tools = [as_tool(item) for item in tools]
         for item in tools:
@@ -156,7 +162,7 @@ class Agent(Generic[OutputT]):
 
         Args:
             prompt: The user's message (a string) or messages to append.
-            messages: Earlier conversation to continue (e.g. ``result.response_messages``).
+            messages: Earlier conversation to continue (e.g. an earlier ``result.messages``).
             **settings: Overrides of the agent's settings for this run.
         """
         return sync_runner.generate(self._config(prompt, messages, settings))
@@ -198,6 +204,7 @@ class Agent(Generic[OutputT]):
         overrides: CallSettings,
     ) -> RunConfig:
         _check_settings(overrides)
+        check_headers(overrides.get("headers"), "the call's headers=")
         settings: CallSettings = {**self.settings, **overrides}
         conversation: list[Message] = []
         if self.system_prompt:
@@ -228,7 +235,8 @@ class Agent(Generic[OutputT]):
             stop_sequences=settings.get("stop_sequences"),
             seed=settings.get("seed"),
             provider_options=dict(settings.get("provider_options") or {}),
-            headers=dict(settings.get("headers") or {}),
+            # Merged name by name: a call's headers add to the agent's instead of replacing them.
+            headers=merge_headers(self.settings.get("headers"), overrides.get("headers")),
         )
         return RunConfig(
             model=self.model,
@@ -243,6 +251,26 @@ class Agent(Generic[OutputT]):
             callbacks=self.callbacks,
             hooks=self._hooks,
             output=self.output,
+            input_messages=conversation[1:] if self.system_prompt else list(conversation),
+        )
+
+
+def _check_model(model: object) -> None:
+    if isinstance(model, str):
+        raise UserError(
+            f"Agent needs a model object, not the string {model!r}; build one from a provider, e.g. "
+            "`from reverie.providers import openai` then "
+            '`Agent(openai.Provider().language_model("gpt-4o"))`'
+        )
+    if not any(hasattr(model, name) for name in ("generate", "stream", "generate_async", "stream_async")):
+        if hasattr(model, "language_model"):
+            raise UserError(
+                f"Agent needs a model, not the provider {type(model).__name__}; "
+                'build one with provider.language_model("model-id")'
+            )
+        raise UserError(
+            "Agent needs a language model (from a provider's language_model(...)); "
+            f"got a {type(model).__name__}"
         )
 
 

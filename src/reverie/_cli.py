@@ -29,6 +29,7 @@ from reverie._parts import RetryPart, TextDeltaPart
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._tools.protocol import Tool
+from reverie._version import __version__
 
 _LIVE_MODELS = {
     "openrouter": ("moonshotai/kimi-k2-0905", "OPENROUTER_API_KEY"),
@@ -73,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="reverie", description="reverie: AI agents over many LLM providers."
     )
+    parser.add_argument("--version", action="version", version=f"reverie {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the two demo agents (offline replay by default)")
     demo.add_argument("--live", action="store_true", help="call the real service instead of replaying")

@@ -8,11 +8,11 @@ into reverie types. It never performs I/O and has no sync/async split; the engin
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
+from reverie import _json
 from reverie._content import CallWarning, ToolResultPart
 from reverie._errors import (
     InvalidResponseError,
@@ -98,7 +98,7 @@ def stream_framing(codec: Codec) -> Framing:
 def loads_event(event: SSEEvent) -> Any:
     """Parse an SSE event's JSON data, raising ``InvalidResponseError`` on malformed JSON."""
     try:
-        return json.loads(event.data)
+        return _json.loads(event.data)
     except ValueError:
         raise InvalidResponseError("malformed JSON in stream event", body=event.data) from None
 
@@ -160,7 +160,7 @@ def json_object_or_empty(text: str) -> dict[str, Any]:
     call's unparseable input; the call's error result tells the model what went wrong.
     """
     try:
-        value: Any = json.loads(text) if text else {}
+        value: Any = _json.loads(text) if text else {}
     except ValueError:
         return {}
     return cast(dict[str, Any], value) if isinstance(value, dict) else {}
@@ -263,4 +263,4 @@ class PreparedRequest:
 
 def encode_body(body: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON, as the recorded requests were sent."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _json.encode(body)

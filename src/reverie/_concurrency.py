@@ -76,17 +76,35 @@ def run_all(calls: Sequence[Callable[[], T]]) -> list[T]:
 
 
 async def run_all_async(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
-    """Run ``calls`` concurrently in one task group; results in order."""
+    """Run ``calls`` concurrently in one task group; results in order.
+
+    When calls raise, the first exception is raised as is, not inside an exception group.
+    """
     import anyio
 
     results: list[T | None] = [None] * len(calls)
+    failures: list[BaseException] = []
+    cancelled = anyio.get_cancelled_exc_class()
 
     async def run_into(index: int, call: Callable[[], Awaitable[T]]) -> None:
-        results[index] = await call()
+        try:
+            results[index] = await call()
+        except cancelled:
+            raise
+        except BaseException as error:  # kept to re-raise it unwrapped below
+            failures.append(error)
+            raise
 
-    async with anyio.create_task_group() as group:
-        for index, call in enumerate(calls):
-            group.start_soon(run_into, index, call)
+    try:
+        async with anyio.create_task_group() as group:
+            for index, call in enumerate(calls):
+                group.start_soon(run_into, index, call)
+    except BaseExceptionGroup:
+        # The task group wraps what a call raised; re-raise the first one as it was raised,
+        # as the sequential and sync paths do, so ``except MyError`` still catches it.
+        if failures:
+            raise failures[0]  # noqa: B904 (its own traceback and cause are what matter)
+        raise
     return results  # pyright: ignore[reportReturnType] - every slot was filled by its task
 
 

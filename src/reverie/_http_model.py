@@ -9,6 +9,7 @@ and handing it, with the provider's ``httpx2.Auth``, to the engine:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Literal, Protocol
 
@@ -19,6 +20,8 @@ from reverie._async.objects import AsyncObjectMethods
 from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, stream_framing
 from reverie._http.auth import HeaderAuth
 from reverie._http.endpoint import Endpoint
+from reverie._http.headers import check_headers, merge_headers
+from reverie._log import logger, safe_url
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sync import engine as sync_engine
@@ -110,9 +113,9 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         """The request without credentials: the engine sends it with ``auth``."""
         wire = self.codec.build_request(call, stream=stream)
         endpoint = self._host.endpoint(self._model_id, wire, stream=stream)
-        headers = {**endpoint.headers, **wire.headers}
-        if call.headers:
-            headers.update({name.lower(): value for name, value in call.headers.items()})
+        check_headers(call.headers, "the call's headers")
+        headers = merge_headers(endpoint.headers, wire.headers, call.headers)
+        check_headers(headers, f"the headers of a request to {self.provider}")
         if stream:
             headers["accept"] = self._accept_stream
         return PreparedRequest(
@@ -124,20 +127,35 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
             auth=self._auth,
         )
 
+    def _outgoing(self, call: Call, *, stream: bool) -> PreparedRequest:
+        """The request about to be sent, logged at DEBUG (URL credentials masked)."""
+        request = self._prepare(call, stream=stream)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "request POST %s (%s, %s, %d bytes)",
+                safe_url(request.url),
+                self.provider,
+                "stream" if stream else "whole",
+                len(request.content),
+            )
+        return request
+
     def generate(self, call: Call) -> Response:
         """Answer ``call`` with one request."""
-        return sync_engine.generate(self._host.http_client, self.codec, self._prepare(call, stream=False))
+        return sync_engine.generate(self._host.http_client, self.codec, self._outgoing(call, stream=False))
 
     def stream(self, call: Call) -> Iterator[ModelStreamPart]:
         """Answer ``call`` as a stream of parts."""
-        return sync_engine.stream(self._host.http_client, self.codec, self._prepare(call, stream=True))
+        return sync_engine.stream(self._host.http_client, self.codec, self._outgoing(call, stream=True))
 
     async def generate_async(self, call: Call) -> Response:
         """Async ``generate``."""
         return await async_engine.generate(
-            self._host.async_http_client, self.codec, self._prepare(call, stream=False)
+            self._host.async_http_client, self.codec, self._outgoing(call, stream=False)
         )
 
     def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
         """Async ``stream``."""
-        return async_engine.stream(self._host.async_http_client, self.codec, self._prepare(call, stream=True))
+        return async_engine.stream(
+            self._host.async_http_client, self.codec, self._outgoing(call, stream=True)
+        )

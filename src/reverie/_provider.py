@@ -21,6 +21,7 @@ from reverie._errors import MissingAPIKeyError
 from reverie._http.auth import HeaderAuth, Secret
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
+from reverie._provider_names import register_provider_name
 from reverie._version import __version__
 
 _DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=15.0)
@@ -55,6 +56,12 @@ class Provider:
     default_base_url: ClassVar[str | None] = None
     codec_type: ClassVar[CodecFactory]
     """The provider's codec class; a model's codec is ``codec_type(model_id)``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if isinstance(name, str):
+            register_provider_name(name)  # a known provider_options key from now on
 
     def __init__(
         self,

@@ -74,7 +74,7 @@ class StepResult:
     @property
     def cost(self) -> float:
         """The cost the provider reported for this step (OpenRouter's ``usage.cost``), else 0."""
-        return sum(_cost_of(values) for values in self.provider_metadata.values())
+        return sum(_cost_of(values) or 0.0 for values in self.provider_metadata.values())
 
 
 if TYPE_CHECKING:
@@ -93,6 +93,8 @@ class AgentResult(Generic[OutputT]):
     """The outcome of a whole run; ``output`` is typed by the agent's ``output_type``."""
 
     steps: list[StepResult]
+    input_messages: list[Message] = field(default_factory=list[Message])
+    """The conversation the run started from (history and prompt, without the agent's system prompt)."""
     typed_output: Any = None
     """The validated output of an agent with ``output_type`` (``None`` without one)."""
     has_typed_output: bool = False
@@ -120,9 +122,14 @@ class AgentResult(Generic[OutputT]):
         return total
 
     @property
-    def total_cost(self) -> float:
-        """Reported cost summed over all steps."""
-        return sum(step.cost for step in self.steps)
+    def total_cost(self) -> float | None:
+        """Reported cost summed over all steps; ``None`` when no step reported a cost.
+
+        Only some providers report a cost (OpenRouter's ``usage.cost``); ``None`` says "not
+        reported", where ``0`` would look free.
+        """
+        reported = [step.cost for step in self.steps if _reports_cost(step)]
+        return sum(reported) if reported else None
 
     @property
     def finish_reason(self) -> FinishReason:
@@ -131,8 +138,17 @@ class AgentResult(Generic[OutputT]):
 
     @property
     def response_messages(self) -> list[Message]:
-        """The messages the run added to the conversation, to continue it later."""
+        """The messages the run added to the conversation (every step's)."""
         return [message for step in self.steps for message in step.messages]
+
+    @property
+    def messages(self) -> list[Message]:
+        """The whole conversation: the run's input messages, then every step's.
+
+        Pass it as ``messages=`` to continue the conversation. The agent's ``system_prompt``
+        is not in it (the agent adds it to every run); system messages you passed are.
+        """
+        return [*self.input_messages, *self.response_messages]
 
     @property
     def tool_calls(self) -> list[ToolCallPart]:
@@ -140,6 +156,10 @@ class AgentResult(Generic[OutputT]):
         return [call for step in self.steps for call in step.tool_calls]
 
 
-def _cost_of(values: Mapping[str, Any]) -> float:
+def _reports_cost(step: StepResult) -> bool:
+    return any(_cost_of(values) is not None for values in step.provider_metadata.values())
+
+
+def _cost_of(values: Mapping[str, Any]) -> float | None:
     cost = values.get("cost")
-    return float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else 0.0
+    return float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None

@@ -9,6 +9,7 @@ runner's job; nothing here waits.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ class RetryPolicy:
             raise ValueError("max_retries must be >= 0")
         if self.initial_delay < 0 or self.backoff_factor < 1 or self.max_delay < 0:
             raise ValueError("delays must be >= 0 and backoff_factor >= 1")
+        if any(math.isnan(value) for value in (self.initial_delay, self.backoff_factor, self.max_delay)):
+            raise ValueError("delays and backoff_factor must be numbers, not NaN")
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -48,7 +51,19 @@ def is_retryable(error: BaseException) -> bool:
 
 def backoff_delay(policy: RetryPolicy, retry_number: int) -> float:
     """The exponential delay before retry ``retry_number`` (1-based)."""
-    return min(policy.initial_delay * policy.backoff_factor ** (retry_number - 1), policy.max_delay)
+    # Compare in logarithms and cap before the power: ``10.0 ** 400`` overflows a float long
+    # before anyone would wait that long.
+    exponent = retry_number - 1
+    if policy.initial_delay <= 0 or exponent <= 0 or policy.backoff_factor == 1:
+        return min(policy.initial_delay, policy.max_delay)
+    if policy.max_delay <= policy.initial_delay or exponent * math.log(policy.backoff_factor) >= math.log(
+        policy.max_delay / policy.initial_delay
+    ):
+        return policy.max_delay
+    try:
+        return min(policy.initial_delay * policy.backoff_factor**exponent, policy.max_delay)
+    except OverflowError:  # only reachable with an infinite max_delay
+        return policy.max_delay
 
 
 def server_delay(error: ReverieError, *, now: float | None = None) -> float | None:

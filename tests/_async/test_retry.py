@@ -260,6 +260,7 @@ async def test_non_retryable_error_after_a_retry_ends_with_retry_error(
 
 
 @pytest.mark.anyio
+@pytest.mark.real_retry_waits  # the point is that nothing is slept, so sleeping must be real
 async def test_zero_initial_delay_does_not_wait() -> None:
     server = Server(error_response(500), error_response(500), "fast")
     start = time.monotonic()

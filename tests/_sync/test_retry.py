@@ -252,6 +252,7 @@ def test_non_retryable_error_after_a_retry_ends_with_retry_error(
     assert sleeps == [5.0]
 
 
+@pytest.mark.real_retry_waits  # the point is that nothing is slept, so sleeping must be real
 def test_zero_initial_delay_does_not_wait() -> None:
     server = Server(error_response(500), error_response(500), "fast")
     start = time.monotonic()

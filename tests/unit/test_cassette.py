@@ -814,3 +814,36 @@ def test_binary_bodies_are_recorded_as_yaml_binary_and_replayed_byte_for_byte(tm
     assert replay.interactions[0].response_body == frames
     with httpx2.Client(transport=replay) as client:
         assert client.post("https://bedrock.example/invoke", content=b"{}").content == frames
+
+
+def _alias_bomb(levels: int) -> str:
+    """A small cassette whose nested aliases expand to 9 ** levels header values."""
+    lines = ['x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"x{level}: &x{level} [{','.join([f'*x{level - 1}'] * 9)}]" for level in range(1, levels)]
+    top = f"*x{levels - 1}"
+    lines.append("interactions:")
+    lines.append(f"- request: {{method: GET, url: 'http://test/', body: '', headers: {{X-Bomb: {top}}}}}")
+    lines.append(f"  response: {{code: 200, body: '', headers: {{X-Bomb: {top}}}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_nested_aliases_are_refused_fast(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_alias_bomb(9))
+    assert len(path.read_bytes()) < 1000
+    with pytest.raises(CassetteError, match="aliases expand"):
+        Cassette.load(path)
+
+
+def test_a_few_aliases_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "small.yaml"
+    path.write_text(_alias_bomb(1))
+    (interaction,) = Cassette.load(path).interactions
+    assert interaction.request_headers["X-Bomb"] == ["lol"] * 9
+
+
+def test_a_self_referring_alias_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("interactions: &loop [*loop]\n")
+    with pytest.raises(CassetteError):
+        Cassette.load(path)

@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from reverie._cli import main
+from tests.conftest import FIXTURES
 
 
 def test_offline_demo_replays_both_programs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,6 +73,7 @@ def test_kit():
     return sorted(name for name in sys.modules if name.startswith("reverie.testing"))
 
 from reverie._cli import main
+from tests.conftest import FIXTURES
 seen = {"import": test_kit()}
 offline = main(["demo"])
 seen["offline"] = test_kit()
@@ -102,3 +105,65 @@ def test_cli_never_imports_the_test_kit() -> None:
     assert seen["import"] == []
     assert seen["offline"] == []
     assert seen["live"] == []
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import reverie
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"reverie {reverie.__version__}"
+
+
+NO_YAML_PROBE = """
+import sys
+sys.modules["yaml"] = None  # as on a plain install: importing it raises ImportError
+from reverie._cli import main
+from tests.conftest import FIXTURES
+code = main(["demo"])
+assert "yaml" not in [name for name, module in sys.modules.items() if module is not None]
+sys.exit(code)
+"""
+
+
+def test_the_demo_runs_without_pyyaml() -> None:
+    environment = {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
+    completed = subprocess.run(
+        [sys.executable, "-c", NO_YAML_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment,
+    )
+    assert completed.returncode == 0, completed.stderr + completed.stdout
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["openrouter-kimi-k2-siliconflow-tool", "openrouter-kimi-k2-wandb-simple_streaming"]
+)
+def test_the_bundled_json_recordings_are_the_recorded_cassettes(name: str) -> None:
+    from importlib import resources
+
+    from reverie._cassette.file_format import load_interactions
+
+    bundled = resources.files("reverie._demo").joinpath(f"{name}.json")
+    with resources.as_file(bundled) as path:
+        assert load_interactions(path) == load_interactions(FIXTURES / f"{name}.yaml")
+
+
+def test_the_wheel_ships_py_typed_and_the_demo_recordings(tmp_path: Path) -> None:
+    import zipfile
+
+    from hatchling.builders.wheel import WheelBuilder
+
+    root = Path(__file__).resolve().parents[2]
+    (wheel,) = WheelBuilder(str(root)).build(directory=str(tmp_path), versions=["standard"])
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "reverie/py.typed" in names
+    assert {
+        "reverie/_demo/openrouter-kimi-k2-siliconflow-tool.json",
+        "reverie/_demo/openrouter-kimi-k2-wandb-simple_streaming.json",
+    } <= names

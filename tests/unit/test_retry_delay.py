@@ -224,3 +224,24 @@ def test_retry_error_carries_the_last_partial_step() -> None:
     assert error.partial_step is step
     assert error.partial_text == "Hel"
     assert failure(503).partial_text == ""
+
+
+def test_huge_retry_numbers_and_factors_stay_at_the_cap() -> None:
+    policy = RetryPolicy(max_retries=400, backoff_factor=10)
+    assert backoff_delay(policy, 400) == policy.max_delay
+    assert retry_delay(policy, [failure()] * 400) == policy.max_delay
+    assert backoff_delay(RetryPolicy(initial_delay=0.0, backoff_factor=1e308), 10_000) == 0.0
+    unbounded = RetryPolicy(max_retries=400, backoff_factor=10, max_delay=float("inf"))
+    assert backoff_delay(unbounded, 400) == float("inf")
+
+
+@pytest.mark.parametrize("field", ["initial_delay", "backoff_factor", "max_delay"])
+def test_nan_settings_are_refused(field: str) -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        RetryPolicy(**{field: float("nan")})
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400", "-5"])
+def test_odd_retry_after_values_never_give_an_odd_delay(value: str) -> None:
+    delay = retry_delay(RetryPolicy(), [failure(503, **{"retry-after": value})], now=NOW)
+    assert delay is not None and 0 <= delay <= RetryPolicy().max_delay

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import pytest
@@ -11,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from reverie import Tool, ToolCallPart, ToolDefinition, UserError, tool
 from reverie._run.tools import encode_tool_output, prepare_tool_call
+from reverie._tools.function import FunctionTool
 from reverie._tools.protocol import ToolInputError
 from reverie.testing.scenarios import SCENARIO_TOOLS
 
@@ -444,3 +447,43 @@ def test_wrapped_args_descriptions_are_joined() -> None:
     assert properties["city"]["description"] == "The city to look up, wrapped onto a second line."
     assert properties["days"]["description"] == "How many days."
     assert forecast.description == "Forecast the weather."
+
+
+# --- parameters pydantic cannot describe fail at @tool ------------------------------------
+
+
+def test_a_parameter_pydantic_has_no_schema_for_fails_at_decoration_naming_it() -> None:
+    with pytest.raises(UserError, match=r"tool 'locked'.*parameter 'guard'.*lock"):
+
+        @tool
+        def locked(city: str, guard: threading.Lock) -> str:  # pyright: ignore[reportUnusedFunction]
+            """Use a lock."""
+            return city
+
+
+def test_a_parameter_with_no_json_schema_fails_at_decoration_naming_it() -> None:
+    with pytest.raises(UserError, match=r"tool 'callback'.*parameter 'then'"):
+
+        @tool
+        def callback(then: Callable[[int], int], count: int = 1) -> int:  # pyright: ignore[reportUnusedFunction]
+            """Call back."""
+            return then(count)
+
+
+def test_annotations_naming_types_defined_later_still_resolve_on_first_use() -> None:
+    namespace: dict[str, object] = {}
+    exec(
+        "from __future__ import annotations\n"
+        "from reverie import tool\n"
+        "@tool\n"
+        "def later(value: Later) -> str:\n"
+        "    return str(value)\n"
+        "from dataclasses import dataclass\n"
+        "@dataclass\n"
+        "class Later:\n"
+        "    number: int\n",
+        namespace,
+    )
+    later = namespace["later"]
+    assert isinstance(later, FunctionTool)
+    assert later.parameters["properties"]["value"]["$ref"].startswith("#/$defs/")

@@ -8,12 +8,12 @@ go through the codec's ``parse_error``; unreadable bodies become ``InvalidRespon
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 
+from reverie import _json
 from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._http.endpoint import parse_url
@@ -106,7 +106,7 @@ def _parse_json(body: str, url: str) -> Any:
     if not body.strip():
         raise InvalidResponseError("empty response body", url=url)
     try:
-        return json.loads(body)
+        return _json.loads(body)
     except ValueError:
         raise InvalidResponseError("response body is not valid JSON", body=body, url=url) from None
 

@@ -9,7 +9,7 @@ I/O an action names and feeds the outcome back, each action wrapped in the run's
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from types import TracebackType
 from typing import Any
 
@@ -20,16 +20,23 @@ from reverie._errors import ReverieError, UserError
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
+from reverie._run.callbacks import adopt_callbacks_async
 from reverie._run.config import RunConfig
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
 
 
-async def drive(run: Run) -> AsyncIterator[AgentStreamPart]:
-    """Carry out ``run``'s actions, yielding its parts; the result is left in ``run.result``."""
+async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentStreamPart]:
+    """Carry out ``run``'s actions, yielding its parts; the result is left in ``run.result``.
+
+    ``pending`` holds what async callbacks returned (``adopt_callbacks_async``); each is
+    awaited before the driver goes on.
+    """
     hooks = run.config.hooks
     while True:
         action = run.next_action()
+        if pending:
+            await _settle(pending)
         for event in run.events():
             yield event
         if isinstance(action, Finish):
@@ -43,6 +50,8 @@ async def drive(run: Run) -> AsyncIterator[AgentStreamPart]:
                         try:
                             async for part in stream:
                                 forwarded = feed_part(part)
+                                if pending:
+                                    await _settle(pending)
                                 if forwarded is not None:
                                     yield forwarded
                         finally:
@@ -53,13 +62,23 @@ async def drive(run: Run) -> AsyncIterator[AgentStreamPart]:
                         run.feed_response(await action.model.generate_async(action.call))
                 except ReverieError as error:
                     run.feed_error(error)  # raises the final error when retrying stops
+                if pending:
+                    await _settle(pending)
             elif isinstance(action, Wait):
                 await _concurrency.async_sleep(action.seconds)
             else:
                 async for result in _run_tools(action):
                     run.feed_tool_result(result)
+                    if pending:
+                        await _settle(pending)
                     for event in run.events():
                         yield event
+
+
+async def _settle(pending: list[Awaitable[Any]]) -> None:
+    """Await what async callbacks returned, in the order they were called."""
+    while pending:
+        await pending.pop(0)
 
 
 async def _run_tools(action: RunTools) -> AsyncIterator[ToolResultPart]:
@@ -89,8 +108,9 @@ async def _run_one(job: ToolJob) -> ToolResultPart:
 
 async def generate(config: RunConfig) -> AgentResult[Any]:
     """Run to the end without streaming and return the result."""
+    config, pending = adopt_callbacks_async(config)
     run = Run(config, streaming=False)
-    parts = drive(run)
+    parts = drive(run, pending)
     try:
         async for _ in parts:
             pass
@@ -109,12 +129,13 @@ class AsyncAgentStream:
     """
 
     def __init__(self, config: RunConfig) -> None:
+        config, self._pending = adopt_callbacks_async(config)
         self._run = Run(config, streaming=True)
         self._parts: AsyncIterator[AgentStreamPart] | None = None
 
     def _iterator(self) -> AsyncIterator[AgentStreamPart]:
         if self._parts is None:
-            self._parts = drive(self._run)
+            self._parts = drive(self._run, self._pending)
         return self._parts
 
     def __aiter__(self) -> AsyncIterator[AgentStreamPart]:

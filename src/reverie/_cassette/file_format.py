@@ -14,7 +14,8 @@ What it does:
 
 What it does not do: decide which interaction answers a request (``matching``) or talk HTTP
 (``transport``). PyYAML (the ``testing`` extra) is imported on first load or save, not at
-import time.
+import time; a ``.json`` file holding the same document (as the bundled demo recordings do)
+loads without it. YAML aliases are refused beyond a small expansion (``MAX_ALIAS_EXPANSION``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
+
+from reverie import _json
 
 if TYPE_CHECKING:
     import yaml
@@ -233,16 +236,19 @@ def load_interactions(path: Path) -> list[Interaction]:
 
     Raises:
         CassetteError: If the file cannot be read or is not a go-vcr v2 cassette.
-        ImportError: If PyYAML is not installed.
+        ImportError: If PyYAML is not installed (a ``.json`` file, the same document as JSON,
+            needs no PyYAML).
     """
-    loader, _ = _yaml_io()
-    yaml_error = cast("type[Exception]", _import_yaml().YAMLError)
+    as_json = path.suffix == ".json"
+    unreadable: tuple[type[Exception], ...] = (ValueError, TypeError)
+    if not as_json:
+        unreadable = (*unreadable, cast("type[Exception]", _import_yaml().YAMLError))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CassetteError(f"cassette {path}: cannot read the file ({exc})") from exc
     try:
-        document: object = _import_yaml().load(text, Loader=loader)
+        document = _json.loads(text) if as_json else _load_yaml(text, _yaml_io()[0])
         top = _mapping(document, "the document")
         raw_interactions: object = top.get("interactions") or []
         if not isinstance(raw_interactions, list):
@@ -250,8 +256,70 @@ def load_interactions(path: Path) -> list[Interaction]:
         return [
             _parse_interaction(raw, index) for index, raw in enumerate(cast("list[object]", raw_interactions))
         ]
-    except (yaml_error, ValueError, TypeError) as exc:
+    except RecursionError:
+        raise CassetteError(f"cassette {path}: nested too deep to read") from None
+    except unreadable as exc:
         raise CassetteError(f"cassette {path}: not a go-vcr v2 cassette ({exc})") from exc
+
+
+MAX_ALIAS_EXPANSION = 10_000
+"""How many nodes aliases may add to a cassette once expanded. go-vcr never writes aliases; the
+bound stops a small file of nested aliases (a "billion laughs") from expanding to millions of
+values while it is read."""
+
+
+def _load_yaml(text: str, loader: type[yaml.SafeLoader]) -> object:
+    """The YAML document in ``text``, refusing one whose aliases expand beyond the bound."""
+    reader: Any = loader(text)  # the loader's stages are untyped in PyYAML's stubs
+    try:
+        node = reader.get_single_node()
+        if node is None:
+            return None
+        _check_alias_expansion(node)
+        return cast(object, reader.construct_document(node))
+    finally:
+        reader.dispose()
+
+
+def _check_alias_expansion(root: yaml.Node) -> None:
+    """Raise ``ValueError`` if ``root`` (a composed node graph) expands past the alias bound.
+
+    Aliases make the graph share nodes; its expanded size counts a shared node once per use.
+    Sizes are summed bottom-up, each distinct node once, so the check is linear in the file.
+    """
+    import yaml as yaml_module
+
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node, yaml_module)
+        if children_done:
+            visiting.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] - len(sizes) > MAX_ALIAS_EXPANSION:
+                raise ValueError(
+                    f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} extra values; refused"
+                )
+            continue
+        if key in visiting:
+            raise ValueError("a YAML alias refers to a value that contains it; refused")
+        visiting.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node, yaml_module: Any) -> list[yaml.Node]:
+    if isinstance(node, yaml_module.SequenceNode):
+        return list(cast("list[yaml.Node]", node.value))
+    if isinstance(node, yaml_module.MappingNode):
+        pairs = cast("list[tuple[yaml.Node, yaml.Node]]", node.value)
+        return [part for pair in pairs for part in pair]
+    return []
 
 
 # --------------------------------------------------------------------------- saving

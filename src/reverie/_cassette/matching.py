@@ -34,6 +34,7 @@ from typing import Literal, cast
 
 import httpx2
 
+from reverie import _json
 from reverie._cassette.file_format import Interaction, strip_key_param
 
 __all__ = ["MATCH_MODES", "MatchMode", "Matcher", "SentRequest"]
@@ -55,7 +56,7 @@ def _normalise(text: str) -> str:
 
 def _parse_json(text: str) -> object:
     try:
-        return cast(object, json.loads(text))
+        return cast(object, _json.loads(text))
     except ValueError:
         return _NOT_JSON
 

@@ -45,7 +45,7 @@ PROGRAMS = (
         prompt="What's the weather in Florence,Italy?",
         tools=("weather",),
         streaming=False,
-        recording="openrouter-kimi-k2-siliconflow-tool.yaml",
+        recording="openrouter-kimi-k2-siliconflow-tool.json",
         upstream="siliconflow",
     ),
     Program(
@@ -53,7 +53,7 @@ PROGRAMS = (
         prompt="Say hi in Portuguese",
         tools=(),
         streaming=True,
-        recording="openrouter-kimi-k2-wandb-simple_streaming.yaml",
+        recording="openrouter-kimi-k2-wandb-simple_streaming.json",
         upstream="wandb",
     ),
 )

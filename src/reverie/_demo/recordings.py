@@ -1,8 +1,8 @@
 """Open a recording bundled with the package as a replaying httpx2 transport.
 
 The recordings are replayed strictly (method, URL and JSON-equal body) through
-``reverie._cassette``, never through ``reverie.testing``. PyYAML is imported when the first
-recording is opened; without it, opening raises ``ImportError``.
+``reverie._cassette``, never through ``reverie.testing``. They are go-vcr cassettes stored as
+JSON, so the demo runs on a plain install without PyYAML (the ``testing`` extra).
 """
 
 from __future__ import annotations
@@ -22,9 +22,6 @@ def open_recording(name: str) -> Cassette:
 
     Returns:
         The cassette, ready to serve as an ``httpx2.Client`` transport.
-
-    Raises:
-        ImportError: If PyYAML is not installed.
     """
     path = resources.files("reverie._demo").joinpath(name)
     # The cassette reads the whole file now, so a temporary copy (zipped installs) may go.

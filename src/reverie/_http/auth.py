@@ -26,6 +26,7 @@ from typing import Generic, TypeVar
 import httpx2
 
 from reverie._errors import UserError
+from reverie._http.headers import check_headers
 
 ValueT = TypeVar("ValueT")
 
@@ -60,6 +61,7 @@ class HeaderAuth(httpx2.Auth):
     """
 
     def __init__(self, headers: Mapping[str, str]) -> None:
+        check_headers(headers, "the API key's headers")
         self._headers = Secret({name.lower(): value for name, value in headers.items()})
 
     @property

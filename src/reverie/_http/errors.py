@@ -3,6 +3,7 @@
     httpx2.HTTPError
     ├── RequestError
     │   ├── TransportError     timeouts, network and protocol errors  -> ProviderError, retryable
+    │   │   └── LocalProtocolError a request the client cannot send    -> ProviderError, not retryable
     │   ├── DecodingError      a corrupt gzip/deflate/brotli/zstd body -> ProviderError, retryable
     │   └── TooManyRedirects                                          -> ProviderError
     └── HTTPStatusError        (from raise_for_status)                -> ProviderError with the status
@@ -32,7 +33,11 @@ def http_error(error: httpx2.HTTPError, *, url: str, request_body: bytes, during
     detail = str(error) or type(error).__name__
     status_code: int | None = None
     retryable: bool | None
-    if isinstance(error, httpx2.TransportError):
+    if isinstance(error, httpx2.LocalProtocolError):
+        # We could not send the request as built (a header the client refuses): the same
+        # request fails the same way, so retrying only repeats it.
+        retryable = False
+    elif isinstance(error, httpx2.TransportError):
         # A refused connection, a timeout, a reset mid-body: the same request may succeed.
         retryable = True
     elif isinstance(error, httpx2.DecodingError):

@@ -27,10 +27,10 @@ module cannot read (an unknown header type, a frame over the size limit) raises
 from __future__ import annotations
 
 import binascii
-import json
 import struct
 from typing import Any, cast
 
+from reverie import _json
 from reverie._errors import InvalidResponseError, ProviderError, ReverieError
 from reverie._http.sse import SSEEvent
 
@@ -203,7 +203,7 @@ def _exception(name: str, message: str, body: str) -> ProviderError:
 
 def _payload_message(text: str) -> str:
     try:
-        payload: Any = json.loads(text)
+        payload: Any = _json.loads(text)
     except ValueError:
         return ""
     if isinstance(payload, dict):

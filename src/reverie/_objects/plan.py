@@ -31,6 +31,7 @@ from reverie._objects.partial import NOTHING, PartialObjectParser
 from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
 from reverie._objects.schema import ObjectSchema
 from reverie._parts import FinishPart, ModelStreamPart, TextDeltaPart
+from reverie._provider_names import check_provider_options
 
 ObjectMode: TypeAlias = Literal["auto", "json", "tool", "text"]
 """How the object is asked for; see the module docstring."""
@@ -71,7 +72,8 @@ class ObjectPlan:
         """Resolve ``mode`` for ``model`` and build the call (``settings`` are ``Call`` fields).
 
         Raises:
-            UserError: an unknown mode, or ``"json"`` on a model without native JSON output.
+            UserError: an unknown mode, ``"json"`` on a model without native JSON output, or a
+                ``provider_options`` key naming no known provider.
         """
         if mode not in _MODES:
             raise UserError(f"mode must be one of {', '.join(_MODES)}; got {mode!r}")
@@ -85,6 +87,7 @@ class ObjectPlan:
         object_schema = ObjectSchema.build(schema, name=schema_name, description=schema_description)
         messages = [Message.user(prompt)] if isinstance(prompt, str) else list(prompt)
         call = Call(prompt=messages, **{key: value for key, value in settings.items() if value is not None})
+        check_provider_options(call.provider_options, in_use=getattr(model, "provider", None))
         return cls(schema=object_schema, mode=resolved, call=_shape_call(call, object_schema, resolved))
 
     def read_response(self, response: Response) -> ObjectResult[Any]:

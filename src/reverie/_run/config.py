@@ -6,7 +6,7 @@ decides anything on its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -80,16 +80,16 @@ RepairToolCall: TypeAlias = Callable[[ToolCallPart, str], ToolCallPart | None]
 
 @dataclass(slots=True, kw_only=True)
 class Callbacks:
-    """Hooks called during a run; each is a plain (sync) function."""
+    """Hooks called during a run: plain functions, or `async def` ones in async runs (awaited)."""
 
-    on_step_start: Callable[[int], None] | None = None
-    on_step_finish: Callable[[StepResult], None] | None = None
-    on_text_delta: Callable[[str], None] | None = None
-    on_reasoning_delta: Callable[[str], None] | None = None
-    on_tool_call: Callable[[ToolCallPart], None] | None = None
-    on_tool_result: Callable[[ToolResultPart], None] | None = None
-    on_retry: Callable[[Any], None] | None = None
-    on_finish: Callable[[AgentResult[Any]], None] | None = None
+    on_step_start: Callable[[int], Awaitable[None] | None] | None = None
+    on_step_finish: Callable[[StepResult], Awaitable[None] | None] | None = None
+    on_text_delta: Callable[[str], Awaitable[None] | None] | None = None
+    on_reasoning_delta: Callable[[str], Awaitable[None] | None] | None = None
+    on_tool_call: Callable[[ToolCallPart], Awaitable[None] | None] | None = None
+    on_tool_result: Callable[[ToolResultPart], Awaitable[None] | None] | None = None
+    on_retry: Callable[[Any], Awaitable[None] | None] | None = None
+    on_finish: Callable[[AgentResult[Any]], Awaitable[None] | None] | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -110,3 +110,6 @@ class RunConfig:
     """The typed output the run must end with (``Agent(output_type=...)``); ``None``: text."""
     hooks: RunHooks = NO_HOOKS
     """Wrapped around every action the driver carries out (tracing goes here); no-op by default."""
+    input_messages: list[Message] | None = None
+    """Where ``AgentResult.messages`` starts: the caller's conversation without the agent's
+    system prompt (``None``: ``messages``)."""

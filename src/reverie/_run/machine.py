@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart, Usage
-from reverie._errors import NoObjectGeneratedError, ProviderError, ReverieError
+from reverie._errors import NoObjectGeneratedError, ProviderError, ReverieError, UserError
+from reverie._log import logger
 from reverie._model import Call, LanguageModel, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
@@ -39,6 +40,7 @@ from reverie._parts import (
     ToolInputDeltaPart,
     ToolInputStartPart,
 )
+from reverie._provider_names import check_provider_options
 from reverie._results import AgentResult, StepResult
 from reverie._retry import final_error, retry_delay
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
@@ -207,6 +209,7 @@ class Run:
         delay = retry_delay(policy, errors, now=None if self.now is None else self.now())
         if delay is None:
             self._phase = "done"
+            logger.debug("step %d attempt %d failed, not retrying: %s", self.step_number, len(errors), error)
             failure = final_error(policy, errors)
             if failure is error:
                 raise error
@@ -217,6 +220,9 @@ class Run:
             delay=delay,
             error=error,
             discarded=tuple(self._emitted),
+        )
+        logger.debug(
+            "step %d attempt %d failed, retrying in %.3f s: %s", self.step_number, len(errors), delay, error
         )
         on_retry = self.config.callbacks.on_retry
         if on_retry is not None:
@@ -274,6 +280,7 @@ class Run:
         )
         if self._output is not None:
             call, self._tools = self._output.plan(call, model, self._tools)
+        _check_call(call, model, step_number)
         self._call = call
         self._errors = []
         on_step_start = config.callbacks.on_step_start
@@ -345,6 +352,14 @@ class Run:
         step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
         if output is not None and output.feedback is not None:
             step.messages.append(output.feedback)  # what was wrong, for the model's next try
+        for warning in step.warnings:
+            logger.warning(
+                "step %d: %s ignored %s: %s",
+                step.step_number,
+                self._model.provider,
+                warning.setting,
+                warning.message,
+            )
         callbacks = self.config.callbacks
         if callbacks.on_step_finish is not None:
             callbacks.on_step_finish(step)
@@ -383,7 +398,7 @@ class Run:
     def _result(self) -> AgentResult[Any]:
         output = self._output
         if output is None:
-            return AgentResult(steps=self.steps)
+            return AgentResult(steps=self.steps, input_messages=self._input_messages())
         last = self.steps[-1]
         if not output.done:
             raise NoObjectGeneratedError(
@@ -397,4 +412,30 @@ class Run:
             final = output.final_value()
             if final != output.stream.last:
                 self._events.append(OutputPart(object=final))
-        return AgentResult(steps=self.steps, typed_output=output.value, has_typed_output=True)
+        return AgentResult(
+            steps=self.steps,
+            input_messages=self._input_messages(),
+            typed_output=output.value,
+            has_typed_output=True,
+        )
+
+    def _input_messages(self) -> list[Message]:
+        given = self.config.input_messages
+        return list(self.config.messages if given is None else given)
+
+
+_TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
+
+
+def _check_call(call: Call, model: LanguageModel, step_number: int) -> None:
+    """Refuse, before any request, options the provider would ignore or reject late."""
+    check_provider_options(call.provider_options, in_use=model.provider)
+    choice = call.tool_choice
+    if choice is not None and choice not in _TOOL_CHOICE_MODES:
+        names = [definition.name for definition in call.tools]
+        if choice not in names:
+            offered = ", ".join(repr(name) for name in names) or "none"
+            raise UserError(
+                f"tool_choice {choice!r} names no tool of step {step_number} (its tools: {offered}); "
+                "use 'auto', 'none', 'required' or one of the tool names"
+            )

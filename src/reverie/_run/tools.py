@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
+from reverie import _json
 from reverie._content import FilePart, ToolCallPart, ToolResultPart
 from reverie._run.actions import PreparedToolCall, ToolJob
 from reverie._run.config import RepairToolCall
@@ -62,17 +63,18 @@ def repair_json_arguments(text: str) -> str | None:
     An input that repairs to nothing (prose, an empty string) is beyond repair: it must not
     turn into an empty argument object that a tool without parameters would accept.
     """
-    import json
-
     import json_repair
 
     try:
-        json.loads(text)
+        _json.loads(text)
     except ValueError:
         pass
     else:
         return None  # valid JSON: what failed is validation, which repair cannot fix
-    repaired = json_repair.repair_json(text, skip_json_loads=True)
+    try:
+        repaired = json_repair.repair_json(text, skip_json_loads=True)
+    except RecursionError:  # the repairer recurses per nesting level
+        return None
     if repaired.strip() in ("", '""'):
         return None
     return repaired

@@ -10,7 +10,7 @@ I/O an action names and feeds the outcome back, each action wrapped in the run's
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Awaitable
 from types import TracebackType
 from typing import Any
 
@@ -21,16 +21,23 @@ from reverie._errors import ReverieError, UserError
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
+from reverie._run.callbacks import adopt_callbacks
 from reverie._run.config import RunConfig
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
 
 
-def drive(run: Run) -> Iterator[AgentStreamPart]:
-    """Carry out ``run``'s actions, yielding its parts; the result is left in ``run.result``."""
+def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
+    """Carry out ``run``'s actions, yielding its parts; the result is left in ``run.result``.
+
+    ``pending`` holds what async callbacks returned (``adopt_callbacks``); each is
+    awaited before the driver goes on.
+    """
     hooks = run.config.hooks
     while True:
         action = run.next_action()
+        if pending:
+            _settle(pending)
         for event in run.events():
             yield event
         if isinstance(action, Finish):
@@ -44,6 +51,8 @@ def drive(run: Run) -> Iterator[AgentStreamPart]:
                         try:
                             for part in stream:
                                 forwarded = feed_part(part)
+                                if pending:
+                                    _settle(pending)
                                 if forwarded is not None:
                                     yield forwarded
                         finally:
@@ -54,13 +63,23 @@ def drive(run: Run) -> Iterator[AgentStreamPart]:
                         run.feed_response(action.model.generate(action.call))
                 except ReverieError as error:
                     run.feed_error(error)  # raises the final error when retrying stops
+                if pending:
+                    _settle(pending)
             elif isinstance(action, Wait):
                 _concurrency.sleep(action.seconds)
             else:
                 for result in _run_tools(action):
                     run.feed_tool_result(result)
+                    if pending:
+                        _settle(pending)
                     for event in run.events():
                         yield event
+
+
+def _settle(pending: list[Awaitable[Any]]) -> None:
+    """Await what async callbacks returned, in the order they were called."""
+    while pending:
+        pending.pop(0)
 
 
 def _run_tools(action: RunTools) -> Iterator[ToolResultPart]:
@@ -90,8 +109,9 @@ def _run_one(job: ToolJob) -> ToolResultPart:
 
 def generate(config: RunConfig) -> AgentResult[Any]:
     """Run to the end without streaming and return the result."""
+    config, pending = adopt_callbacks(config)
     run = Run(config, streaming=False)
-    parts = drive(run)
+    parts = drive(run, pending)
     try:
         for _ in parts:
             pass
@@ -110,12 +130,13 @@ class AgentStream:
     """
 
     def __init__(self, config: RunConfig) -> None:
+        config, self._pending = adopt_callbacks(config)
         self._run = Run(config, streaming=True)
         self._parts: Iterator[AgentStreamPart] | None = None
 
     def _iterator(self) -> Iterator[AgentStreamPart]:
         if self._parts is None:
-            self._parts = drive(self._run)
+            self._parts = drive(self._run, self._pending)
         return self._parts
 
     def __iter__(self) -> Iterator[AgentStreamPart]:

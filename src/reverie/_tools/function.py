@@ -2,7 +2,9 @@
 
 The name and description come from the function and its docstring, the input schema
 from its signature (``reverie._tools.schema``), and the same pydantic model validates
-the model's input. Schema work happens on first use, not at decoration time.
+the model's input. The schema is built at decoration time, so a parameter type pydantic
+cannot describe fails at ``@tool`` naming the tool and the parameter; only a function whose
+annotations name types defined later in its module waits for first use.
 A ``def`` tool called from async code runs in a worker thread; an ``async def`` tool
 called from sync code gets a private event loop (``reverie._concurrency``).
 """
@@ -58,6 +60,8 @@ class FunctionTool(Generic[P, R]):
         for parameter in self._signature.parameters.values():
             if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
                 raise UserError(f"tool {self.name!r}: *args and **kwargs cannot be described to a model")
+        if schema.annotations_resolve(function):
+            self.parameters  # noqa: B018 (built now so that an indescribable parameter fails here)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.function(*args, **kwargs)
@@ -81,7 +85,8 @@ class FunctionTool(Generic[P, R]):
     @cached_property
     def parameters(self) -> dict[str, Any]:
         """The JSON schema of the input, without ``title`` keys."""
-        return schema.json_schema(self._input_model[0])
+        model, single = self._input_model
+        return schema.json_schema(model, self.name, single)
 
     def definition(self) -> ToolDefinition:
         """The tool as sent to the model."""

@@ -51,17 +51,70 @@ def input_model(
             fields[parameter.name] = (annotation, Field(default, description=arg_docs[parameter.name]))
         else:
             fields[parameter.name] = (annotation, default)
-    model = create_model(  # pyright: ignore[reportCallIssue, reportUnknownVariableType]
-        f"{name}_input",
-        __config__=ConfigDict(extra="ignore"),
-        **fields,
-    )
+    from pydantic import PydanticUserError
+
+    try:
+        model = create_model(  # pyright: ignore[reportCallIssue, reportUnknownVariableType]
+            f"{name}_input",
+            __config__=ConfigDict(extra="ignore"),
+            **fields,
+        )
+    except PydanticUserError as error:
+        raise _indescribable(name, hints, parameters, error) from error
     return model, None
 
 
-def json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON schema of ``model`` without pydantic's ``title`` keys."""
-    return cast(dict[str, Any], strip_titles(model.model_json_schema()))
+def json_schema(model: type[BaseModel], tool_name: str, single: str | None = None) -> dict[str, Any]:
+    """The JSON schema of ``model`` without pydantic's ``title`` keys.
+
+    Raises:
+        UserError: a parameter's type has no JSON schema; the message names the tool and it.
+    """
+    from pydantic import PydanticUserError
+
+    try:
+        return cast(dict[str, Any], strip_titles(model.model_json_schema()))
+    except PydanticUserError as error:
+        if single is not None:
+            raise UserError(
+                f"tool {tool_name!r}: parameter {single!r} ({model.__name__}) cannot be described "
+                f"as JSON schema: {error.message}"
+            ) from error
+        fields = {field_name: field.annotation for field_name, field in model.model_fields.items()}
+        parameters = [inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY) for field_name in fields]
+        raise _indescribable(tool_name, fields, parameters, error) from error
+
+
+def annotations_resolve(function: Callable[..., Any]) -> bool:
+    """Whether every annotation of ``function`` names a type that exists now."""
+    try:
+        get_type_hints(function, include_extras=True)
+    except (NameError, TypeError):
+        return False
+    return True
+
+
+def _indescribable(
+    tool_name: str, hints: dict[str, Any], parameters: list[inspect.Parameter], error: Exception
+) -> UserError:
+    """The error for a parameter whose type pydantic cannot describe, naming the first such one."""
+    from pydantic import PydanticUserError, TypeAdapter
+
+    detail = str(getattr(error, "message", error)).strip().splitlines()[0]
+    for parameter in parameters:
+        annotation = hints.get(parameter.name, Any)
+        try:
+            TypeAdapter(annotation).json_schema()
+        except PydanticUserError:
+            return UserError(
+                f"tool {tool_name!r}: parameter {parameter.name!r} has a type pydantic cannot describe "
+                f"as JSON schema ({_type_name(annotation)}): {detail}"
+            )
+    return UserError(f"tool {tool_name!r}: its parameters cannot be described as JSON schema: {detail}")
+
+
+def _type_name(annotation: Any) -> str:
+    return annotation.__qualname__ if isinstance(annotation, type) else repr(annotation)
 
 
 def validate_input(model: type[BaseModel], tool_name: str, input_json: str) -> BaseModel:

@@ -31,6 +31,7 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
+from reverie._provider_names import register_provider_name
 from reverie._sync.objects import ObjectMethods
 
 __all__ = ["MockModel", "ScriptItem"]
@@ -73,6 +74,7 @@ class MockModel(ObjectMethods, AsyncObjectMethods):
             object_mode == "json" if supports_json_output is None else supports_json_output
         )
         self._provider = provider
+        register_provider_name(provider)
         self._model_id = model_id
         self.calls: list[Call] = []
 

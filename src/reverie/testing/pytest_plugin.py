@@ -1,4 +1,4 @@
-"""pytest plugin: the ``cassette`` marker, fixture and ``--record-cassettes`` option.
+"""pytest plugin: the ``cassette`` marker, fixture and ``--record-cassettes`` option; instant retry waits.
 
 Usage::
 
@@ -19,6 +19,10 @@ With ``--record-cassettes`` the fixture yields a cassette in record mode instead
 go to the network and, if the test passes, the conversation is written to the marked path
 (a failing test leaves an existing recording untouched).
 
+Retry waits are instant in every test: the ``retry_waits`` fixture (autouse) records the
+delays a run asks for (``RetryPolicy`` backoff, ``Retry-After``) instead of sleeping, so a
+recorded 429 does not cost seconds. Mark a test ``@pytest.mark.real_retry_waits`` to sleep.
+
 The plugin is registered through the ``pytest11`` entry point
 ``reverie = reverie.testing.pytest_plugin``; without the installed package, enable it with
 ``-p reverie.testing.pytest_plugin``.
@@ -31,14 +35,16 @@ from pathlib import Path
 
 import pytest
 
+from reverie import _concurrency
 from reverie._cassette.matching import MATCH_MODES, MatchMode
 from reverie.testing.cassette import Cassette, CassetteError
 
-__all__ = ["cassette", "pytest_addoption", "pytest_configure", "pytest_runtest_call"]
+__all__ = ["cassette", "pytest_addoption", "pytest_configure", "pytest_runtest_call", "retry_waits"]
 
 _CASSETTE_KEY = pytest.StashKey[Cassette]()
 _PASSED_KEY = pytest.StashKey[bool]()
 _RECORD_OPTION = "reverie_record_cassettes"
+_REAL_WAITS_MARKER = "real_retry_waits"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,6 +76,40 @@ def pytest_configure(config: pytest.Config) -> None:
         "(relative to the test file's directory) through the `cassette` fixture; match='lenient' "
         "compares method and URL only and serves interactions in recorded order",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{_REAL_WAITS_MARKER}: really sleep for retry delays (reverie makes them instant in tests)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(request: pytest.FixtureRequest) -> Iterator[list[float]]:
+    """The retry delays runs asked for during the test, recorded instead of slept.
+
+    Autouse: no test waits for a retry unless it is marked ``real_retry_waits`` (then the
+    delays are slept and the list stays empty).
+
+    Args:
+        request: The fixture request.
+
+    Yields:
+        The delays in seconds, in the order they were asked for.
+    """
+    waits: list[float] = []
+    if request.node.get_closest_marker(_REAL_WAITS_MARKER) is not None:
+        yield waits
+        return
+
+    def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def record_async(seconds: float) -> None:
+        waits.append(seconds)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_concurrency, "sleep", record)
+        patch.setattr(_concurrency, "async_sleep", record_async)
+        yield waits
 
 
 @pytest.hookimpl(wrapper=True)

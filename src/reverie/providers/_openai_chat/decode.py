@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast
 
+from reverie import _json
 from reverie._codec import expect_object, expect_string, status_error
 from reverie._content import (
     ContentPart,
@@ -230,7 +231,7 @@ def inband_error(error: Any) -> ProviderError:
 
 def _error_message(body: str) -> str | None:
     try:
-        payload = json.loads(body)
+        payload = _json.loads(body)
     except ValueError:
         return None
     if not isinstance(payload, dict):
@@ -247,7 +248,7 @@ def _error_message(body: str) -> str | None:
 def _error_object(body: str) -> Any:
     """The ``error`` member of a JSON object body, or ``None``."""
     try:
-        payload = json.loads(body)
+        payload = _json.loads(body)
     except ValueError:
         return None
     return cast(dict[str, Any], payload).get("error") if isinstance(payload, dict) else None

@@ -27,10 +27,10 @@ asks the codec through the ``StreamHooks`` protocol. This module builds no reque
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from reverie import _json
 from reverie._codec import expect_string, reads_payload
 from reverie._content import ProviderMetadata, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
@@ -135,7 +135,7 @@ class ChatStreamDecoder:
             return []
         # Annotations rather than cast() calls below: this runs once per streamed token.
         try:
-            chunk: CompletionPayload = json.loads(event.data)
+            chunk: CompletionPayload = _json.loads(event.data)
         except ValueError:
             raise InvalidResponseError("malformed JSON in stream event", body=event.data) from None
         if type(chunk) is not dict:  # pyright: ignore[reportUnnecessaryComparison] - untrusted JSON

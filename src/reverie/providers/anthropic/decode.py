@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
+from reverie import _json
 from reverie._codec import expect_object, expect_string, status_error
 from reverie._content import (
     ContentPart,
@@ -199,7 +200,7 @@ def read_error(status_code: int, headers: Mapping[str, str], body: str, url: str
 
 def _error_message(body: str) -> str | None:
     try:
-        payload = json.loads(body)
+        payload = _json.loads(body)
     except ValueError:
         return None
     if not isinstance(payload, dict) or "error" not in payload:

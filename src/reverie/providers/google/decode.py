@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from reverie import _json
 from reverie._codec import expect_object, expect_string, status_error
 from reverie._content import (
     ContentPart,
@@ -262,7 +263,7 @@ def read_error(status_code: int, headers: Mapping[str, str], body: str, url: str
 
 def _error_message(body: str) -> str | None:
     try:
-        payload: Any = json.loads(body)
+        payload: Any = _json.loads(body)
     except ValueError:
         return None
     if isinstance(payload, list) and payload:

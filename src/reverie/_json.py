@@ -1,0 +1,83 @@
+"""JSON in and out of the wire: the one place untrusted JSON is decoded and request JSON encoded.
+
+Decoding turns every way a payload can be unreadable into a ``ValueError`` (the standard
+library's own ``json.JSONDecodeError`` and, for a payload nested deeper than the interpreter's
+recursion limit, a ``RecursionError``), and accepts a leading UTF-8 byte order mark, which
+some servers send. Encoding writes compact UTF-8 as the recordings were sent, replacing lone
+surrogates (what escaped surrogate halves in a model's JSON decode to; UTF-8 cannot hold them) with
+U+FFFD. Nothing here knows a provider's payload shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from reverie._errors import UserError
+
+_BYTE_ORDER_MARK = "\ufeff"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class UnreadableJSONError(ValueError):
+    """A payload that is not JSON this process can read (malformed, or nested too deep)."""
+
+
+def loads(text: str | bytes) -> Any:
+    """Decode untrusted JSON ``text``.
+
+    Raises:
+        UnreadableJSONError: (a ``ValueError``) for malformed JSON, a payload nested too deep
+            to decode, or bytes that are not UTF-8.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise UnreadableJSONError(f"not UTF-8: {error}") from None
+    if text.startswith(_BYTE_ORDER_MARK):
+        text = text[len(_BYTE_ORDER_MARK) :]
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise UnreadableJSONError("JSON nested too deep to decode") from None
+    except ValueError as error:
+        raise UnreadableJSONError(str(error)) from None
+
+
+def dumps(value: Any) -> str:
+    """``value`` as compact JSON text (no ASCII escaping), with lone surrogates replaced by U+FFFD."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        raise ValueError("value nested too deep to encode as JSON") from None
+    return replace_lone_surrogates(text)
+
+
+def encode(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON, ready to send (lone surrogates become U+FFFD).
+
+    Raises:
+        UserError: ``value`` holds something JSON cannot (an object of another type) or is
+            nested too deep; it came from the caller's messages, settings or options.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        raise UserError("the request cannot be encoded as JSON: it is nested too deep") from None
+    except (TypeError, ValueError) as error:
+        raise UserError(f"the request cannot be encoded as JSON: {error}") from None
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # rare: encode twice only then
+        return _LONE_SURROGATE.sub("\ufffd", text).encode()
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (not encodable as UTF-8) replaced by U+FFFD."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    return text

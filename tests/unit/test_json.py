@@ -1,0 +1,42 @@
+"""The one decoder of untrusted JSON and the encoder of request bodies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reverie import _json
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{", "", "[" * 100_000 + "]" * 100_000, '{"a": ' * 50_000 + "1" + "}" * 50_000, b"\xff\xfe{}", "NaN]"],
+)
+def test_every_unreadable_payload_is_a_value_error(text: str | bytes) -> None:
+    with pytest.raises(_json.UnreadableJSONError):
+        _json.loads(text)
+
+
+def test_a_leading_byte_order_mark_is_accepted_as_text_and_as_bytes() -> None:
+    assert _json.loads('\ufeff{"a": 1}') == {"a": 1}
+    assert _json.loads(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
+
+
+def test_lone_surrogates_are_replaced_when_encoding_and_pairs_are_kept() -> None:
+    value = {"text": "a \ud800 b \udfff c \U0001f600"}
+    assert json.loads(_json.encode(value)) == {"text": "a \ufffd b \ufffd c \U0001f600"}
+    assert _json.dumps(value) == '{"text":"a \ufffd b \ufffd c \U0001f600"}'
+    assert _json.encode({"a": [1, "é"]}) == '{"a":[1,"é"]}'.encode()
+
+
+def test_a_request_that_cannot_be_encoded_is_a_user_error() -> None:
+    from reverie import UserError
+
+    with pytest.raises(UserError, match="cannot be encoded as JSON"):
+        _json.encode({"options": {"when": object()}})
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(UserError, match="nested too deep"):
+        _json.encode({"value": deep})
