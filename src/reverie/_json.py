@@ -18,6 +18,7 @@ from reverie._errors import UserError
 
 _BYTE_ORDER_MARK = "\ufeff"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_DECODE = json.JSONDecoder().decode
 
 
 class UnreadableJSONError(ValueError):
@@ -31,18 +32,19 @@ def loads(text: str | bytes) -> Any:
         UnreadableJSONError: (a ``ValueError``) for malformed JSON, a payload nested too deep
             to decode, or bytes that are not UTF-8.
     """
-    if isinstance(text, bytes):
+    if not isinstance(text, str):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
             raise UnreadableJSONError(f"not UTF-8: {error}") from None
-    if text.startswith(_BYTE_ORDER_MARK):
-        text = text[len(_BYTE_ORDER_MARK) :]
     try:
-        return json.loads(text)
+        # The decoder itself, not json.loads: this runs for every streamed event.
+        return _DECODE(text)
     except RecursionError:
         raise UnreadableJSONError("JSON nested too deep to decode") from None
     except ValueError as error:
+        if text.startswith(_BYTE_ORDER_MARK):  # rare: checked only when decoding failed
+            return loads(text[len(_BYTE_ORDER_MARK) :])
         raise UnreadableJSONError(str(error)) from None
 
 

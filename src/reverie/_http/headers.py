@@ -10,6 +10,7 @@ over the agent's over the provider's. This module does not send anything.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -29,10 +30,12 @@ def check_headers(headers: Mapping[str, str] | None, where: str) -> None:
         where: Where they were given, for the message (e.g. ``"the call's headers"``).
     """
     for name, value in (headers or {}).items():
-        if not isinstance(name, str) or _NAME.fullmatch(name) is None:  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not isinstance(name, str) or not _valid_name(name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UserError(f"{where}: {name!r} is not a valid header name")
         if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UserError(f"{where}: header {name!r} must be a string, got {type(value).__name__}")
+        if value.isascii() and value.isprintable():  # the common case, checked in C (every request)
+            continue
         found = _FORBIDDEN_IN_VALUE.search(value)
         if found is not None:
             # The value is not shown: it may be a credential.
@@ -44,6 +47,12 @@ def check_headers(headers: Mapping[str, str] | None, where: str) -> None:
                 "(only printable ASCII, spaces and tabs)"
             )
             raise UserError(f"{where}: the value of header {name!r} contains {what}")
+
+
+@functools.lru_cache(maxsize=256)
+def _valid_name(name: str) -> bool:
+    # Names are few and never secret: remembering them keeps the regex off the hot path.
+    return _NAME.fullmatch(name) is not None
 
 
 def merge_headers(*layers: Mapping[str, str] | None) -> dict[str, str]:

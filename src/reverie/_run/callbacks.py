@@ -103,13 +103,12 @@ def _refusal(name: str) -> UserError:
     )
 
 
+_CALLBACK_NAMES = tuple(item.name for item in dataclasses.fields(Callbacks))
+
+
 def _set_callbacks(callbacks: Callbacks) -> list[tuple[str, Callable[[Any], Any]]]:
-    found: list[tuple[str, Callable[[Any], Any]]] = []
-    for item in dataclasses.fields(callbacks):
-        value: Callable[[Any], Any] | None = getattr(callbacks, item.name)
-        if value is not None:
-            found.append((item.name, value))
-    return found
+    # The names are computed once: this runs at the start of every run.
+    return [(name, value) for name in _CALLBACK_NAMES if (value := getattr(callbacks, name)) is not None]
 
 
 def _wrapped(config: RunConfig, wrap: _Wrap) -> RunConfig:
