@@ -19,6 +19,9 @@ from reverie import (
     FinishPart,
     NoObjectGeneratedError,
     OutputPart,
+    TextDeltaPart,
+    TextEndPart,
+    TextStartPart,
     ToolCallPart,
     ToolInputDeltaPart,
     ToolInputEndPart,
@@ -212,3 +215,19 @@ def _grows(before: Any, after: Any) -> bool:
     if isinstance(before, str) and isinstance(after, str):
         return after.startswith(before)
     return before == after
+
+
+@pytest.mark.anyio
+async def test_partial_output_arrives_while_the_model_is_still_streaming() -> None:
+    text = json.dumps({"name": "Alice Pleasance Liddell", "age": 30})
+    parts: tuple[Any, ...] = (
+        TextStartPart(id="t"),
+        *(TextDeltaPart(id="t", delta=text[index : index + 4]) for index in range(0, len(text), 4)),
+        TextEndPart(id="t"),
+        FinishPart(finish_reason="stop", usage=Usage(total_tokens=9)),
+    )
+    stream = Agent(MockModel([parts]), output_type=Person).stream_async("Alice")
+    kinds = [part.type async for part in stream]
+    first_output = kinds.index("output")
+    assert first_output < kinds.index("text_end")
+    assert "text_delta" in kinds[first_output:]  # the model was still writing

@@ -47,6 +47,7 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
                     if action.streaming:
                         stream = action.model.stream_async(action.call)
                         feed_part = run.feed_part  # bound once: this loop runs for every part
+                        produced = run.pending  # parts a model part led to (partial output)
                         try:
                             async for part in stream:
                                 forwarded = feed_part(part)
@@ -54,6 +55,9 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
                                     await _settle(pending)
                                 if forwarded is not None:
                                     yield forwarded
+                                if produced:
+                                    for event in run.events():
+                                        yield event
                         finally:
                             # Close the HTTP response as soon as the run is closed, not whenever
                             # the event loop finalizes an abandoned generator.

@@ -62,7 +62,6 @@ class Run:
         "_call",
         "_emitted",
         "_errors",
-        "_events",
         "_jobs",
         "_model",
         "_on_text_delta",
@@ -75,6 +74,7 @@ class Run:
         "config",
         "messages",
         "now",
+        "pending",
         "result",
         "steps",
         "streaming",
@@ -89,7 +89,8 @@ class Run:
         self.steps: list[StepResult] = []
         self.result: AgentResult[Any] | None = None
         self._phase: _Phase = "plan"
-        self._events: list[AgentStreamPart] = []
+        self.pending: list[AgentStreamPart] = []
+        """Parts produced and not yet handed over by ``events()`` (always the same list object)."""
         self._on_text_delta = config.callbacks.on_text_delta
         # The step in progress.
         self._model: LanguageModel = config.model
@@ -137,9 +138,11 @@ class Run:
 
     def events(self) -> list[AgentStreamPart]:
         """The agent stream parts produced since the last call, in order."""
-        events = self._events
-        if events:
-            self._events = []
+        pending = self.pending
+        if not pending:
+            return []
+        events = pending[:]
+        pending.clear()
         return events
 
     # -- what happened ---------------------------------------------------------------------
@@ -189,7 +192,7 @@ class Run:
         else:
             return
         if value is not NOTHING:
-            self._events.append(OutputPart(object=value))
+            self.pending.append(OutputPart(object=value))
 
     def feed_response(self, response: Response) -> None:
         """Take the whole answer of a non-streaming call."""
@@ -227,7 +230,7 @@ class Run:
         on_retry = self.config.callbacks.on_retry
         if on_retry is not None:
             on_retry(retry)
-        self._events.append(retry)
+        self.pending.append(retry)
         self._wait = Wait(seconds=delay, step_number=self.step_number, attempt=len(errors))
         self._phase = "wait"
 
@@ -237,7 +240,7 @@ class Run:
         on_tool_result = self.config.callbacks.on_tool_result
         if on_tool_result is not None:
             on_tool_result(result)
-        self._events.append(result)
+        self.pending.append(result)
 
     # -- transitions -----------------------------------------------------------------------
 
@@ -286,7 +289,7 @@ class Run:
         on_step_start = config.callbacks.on_step_start
         if on_step_start is not None:
             on_step_start(step_number)
-        self._events.append(StepStartPart(step_number=step_number))
+        self.pending.append(StepStartPart(step_number=step_number))
         return self._call_model()
 
     def _call_model(self) -> CallModel:
@@ -363,7 +366,7 @@ class Run:
         callbacks = self.config.callbacks
         if callbacks.on_step_finish is not None:
             callbacks.on_step_finish(step)
-        self._events.append(
+        self.pending.append(
             StepFinishPart(
                 step_number=step.step_number,
                 step=step,
@@ -380,7 +383,7 @@ class Run:
         result = self.result = self._result()
         if callbacks.on_finish is not None:
             callbacks.on_finish(result)
-        self._events.append(FinishPart(finish_reason=result.finish_reason, usage=result.total_usage))
+        self.pending.append(FinishPart(finish_reason=result.finish_reason, usage=result.total_usage))
         return Finish(result)
 
     def _continues(self) -> bool:
@@ -411,7 +414,7 @@ class Run:
         if output.stream is not None:
             final = output.final_value()
             if final != output.stream.last:
-                self._events.append(OutputPart(object=final))
+                self.pending.append(OutputPart(object=final))
         return AgentResult(
             steps=self.steps,
             input_messages=self._input_messages(),

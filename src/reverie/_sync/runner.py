@@ -48,6 +48,7 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
                     if action.streaming:
                         stream = action.model.stream(action.call)
                         feed_part = run.feed_part  # bound once: this loop runs for every part
+                        produced = run.pending  # parts a model part led to (partial output)
                         try:
                             for part in stream:
                                 forwarded = feed_part(part)
@@ -55,6 +56,9 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
                                     _settle(pending)
                                 if forwarded is not None:
                                     yield forwarded
+                                if produced:
+                                    for event in run.events():
+                                        yield event
                         finally:
                             # Close the HTTP response as soon as the run is closed, not whenever
                             # the event loop finalizes an abandoned generator.
