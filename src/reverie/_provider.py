@@ -5,7 +5,8 @@ its requests are sent: ``endpoint`` resolves each request's URL and headers (per
 per request), ``auth`` builds the ``httpx2.Auth`` that adds credentials as requests are
 sent. It creates its default httpx2 clients lazily and closes only those; clients passed
 in by the caller stay the caller's. The API key is held in a ``Secret``, out of ``repr``,
-``vars()`` and every message.
+``vars()`` and every message; credentials in a base URL (``user:password@``) are taken out
+of it and sent as basic auth, so no URL shown or logged holds them.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx2
 
 from reverie._codec import Codec, WireRequest
 from reverie._errors import MissingAPIKeyError
-from reverie._http.auth import HeaderAuth, Secret
+from reverie._http.auth import HeaderAuth, Secret, UrlCredentialsAuth
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
@@ -78,6 +80,7 @@ class Provider:
         url = base_url or self.default_base_url
         if not url:
             raise TypeError(f"{type(self).__name__}() needs base_url=...")
+        url, self._url_credentials = _split_credentials(url)
         self.base_url = url.rstrip("/")
         self.headers: dict[str, str] = dict(headers or {})
         self._http_client = http_client
@@ -115,6 +118,7 @@ class Provider:
             auth=self._shared_auth(),
             max_response_bytes=self.max_response_bytes,
             provider=self.name,
+            url_user=self._url_credentials.reveal()[0] if self._url_credentials else None,
         )
 
     def codec(self, model_id: str) -> Codec:
@@ -143,7 +147,11 @@ class Provider:
 
     def _shared_auth(self) -> httpx2.Auth | None:
         if not self._auth_built:
-            self._auth, self._auth_built = self.auth(), True
+            auth = self.auth()
+            if self._url_credentials is not None:
+                user, password = self._url_credentials.reveal()
+                auth = UrlCredentialsAuth(user, password, auth)
+            self._auth, self._auth_built = auth, True
         return self._auth
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
@@ -202,3 +210,18 @@ class Provider:
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.aclose()
+
+
+def _split_credentials(url: str) -> tuple[str, Secret[tuple[str, str]] | None]:
+    """``url`` without ``user:password@``, and those credentials (held in a ``Secret``).
+
+    The password never stays in a URL: URLs are shown in reprs, errors and httpx2's own log
+    lines. The credentials travel as basic auth instead (``UrlCredentialsAuth``).
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    stripped = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return stripped, Secret((unquote(user), unquote(password)))
