@@ -3,8 +3,9 @@
 A provider holds configuration and hands out ``HttpLanguageModel``s. Two hooks say how
 its requests are sent: ``endpoint`` resolves each request's URL and headers (per model and
 per request), ``auth`` builds the ``httpx2.Auth`` that adds credentials as requests are
-sent. It creates its default httpx2 clients lazily and closes only those; clients passed
-in by the caller stay the caller's. The API key is held in a ``Secret``, out of ``repr``,
+sent. It creates its default httpx2 clients lazily (``reverie._clients``: one per provider
+under threads, one per event loop, fresh after a fork) and closes only those; clients
+passed in by the caller stay the caller's. The API key is held in a ``Secret``, out of ``repr``,
 ``vars()`` and every message; credentials in a base URL (``user:password@``) are taken out
 of it and sent as basic auth, so no URL shown or logged holds them.
 """
@@ -18,6 +19,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx2
 
+from reverie._clients import DefaultClients
 from reverie._codec import Codec, WireRequest
 from reverie._errors import MissingAPIKeyError
 from reverie._http.auth import HeaderAuth, Secret, UrlCredentialsAuth
@@ -83,10 +85,12 @@ class Provider:
         url, self._url_credentials = _split_credentials(url)
         self.base_url = url.rstrip("/")
         self.headers: dict[str, str] = dict(headers or {})
-        self._http_client = http_client
+        self._http_client = http_client  # the caller's, never closed here
         self._async_http_client = async_http_client
-        self._owns_client = http_client is None
-        self._owns_async_client = async_http_client is None
+        self._default_clients = DefaultClients(
+            lambda: httpx2.Client(timeout=_DEFAULT_TIMEOUT),
+            lambda: httpx2.AsyncClient(timeout=_DEFAULT_TIMEOUT),
+        )
         self.max_response_bytes = max_response_bytes
         self._auth: httpx2.Auth | None = None
         self._auth_built = False
@@ -174,30 +178,35 @@ class Provider:
 
     @property
     def http_client(self) -> httpx2.Client:
-        """The sync client, created on first use unless one was passed."""
-        if self._http_client is None:
-            self._http_client = httpx2.Client(timeout=_DEFAULT_TIMEOUT)
-        return self._http_client
+        """The sync client: the one passed in, else one created on first use.
+
+        One per provider, whichever thread asks first; a fresh one in a forked child.
+        """
+        if self._http_client is not None:
+            return self._http_client
+        return self._default_clients.sync_client()
 
     @property
     def async_http_client(self) -> httpx2.AsyncClient:
-        """The async client, created on first use unless one was passed."""
-        if self._async_http_client is None:
-            self._async_http_client = httpx2.AsyncClient(timeout=_DEFAULT_TIMEOUT)
-        return self._async_http_client
+        """The async client: the one passed in, else the running event loop's.
+
+        Created on first use in each loop (a client's connections belong to its loop); it is
+        closed as its loop ends.
+        """
+        if self._async_http_client is not None:
+            return self._async_http_client
+        return self._default_clients.async_client()
 
     def close(self) -> None:
-        """Close the sync client if this provider created it."""
-        if self._owns_client and self._http_client is not None:
-            self._http_client.close()
-            self._http_client = None
+        """Close the sync client if this provider created it (a later use creates a new one)."""
+        if self._http_client is None:
+            self._default_clients.close_sync()
 
     async def aclose(self) -> None:
-        """Close both clients this provider created."""
+        """Close the sync client and the running loop's async client, if this provider created them."""
         self.close()
-        if self._owns_async_client and self._async_http_client is not None:
-            await self._async_http_client.aclose()
-            self._async_http_client = None
+        if self._async_http_client is None:
+            await self._default_clients.aclose_async()
 
     def __enter__(self) -> Provider:
         return self
