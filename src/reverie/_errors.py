@@ -10,13 +10,16 @@
 
 ``ProviderError`` knows whether a retry may help (``is_retryable``). httpx2's own
 exceptions are mapped to these in a single place, ``reverie._http.errors``. Messages, reprs and
-attributes never hold API keys: request headers are not kept at all.
+attributes never hold API keys: request headers are not kept at all, and every known secret
+(``reverie._secrets``) is redacted from messages, URLs and the bodies an error keeps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+
+from reverie._secrets import redact
 
 if TYPE_CHECKING:
     from reverie._content import FinishReason, Usage
@@ -71,10 +74,11 @@ class InvalidResponseError(ReverieError):
     """The provider sent something we cannot read (bad JSON, wrong shape)."""
 
     def __init__(self, message: str, *, body: str | None = None, url: str | None = None) -> None:
+        body = redact(body) if body is not None else None
         detail = f": {clip_body(body)}" if body else ""
-        super().__init__(f"{message}{detail}")
+        super().__init__(redact(f"{message}{detail}"))
         self.body = body
-        self.url = url
+        self.url = redact(url) if url is not None else None
 
 
 class ProviderError(ReverieError):
@@ -97,13 +101,18 @@ class ProviderError(ReverieError):
         retryable: bool | None = None,
         is_context_too_large: bool = False,
     ) -> None:
+        # A server may echo the key it was sent (in its message or body): known secrets
+        # are redacted from everything the error keeps, so no str, repr or log shows them.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
-        self.url = url
-        self.request_body = request_body
-        self.response_headers: dict[str, str] = {k.lower(): v for k, v in (response_headers or {}).items()}
-        self.response_body = response_body
+        self.url = redact(url) if url is not None else None
+        self.request_body = redact(request_body) if request_body is not None else None
+        self.response_headers: dict[str, str] = {
+            k.lower(): redact(v) for k, v in (response_headers or {}).items()
+        }
+        self.response_body = redact(response_body) if response_body is not None else None
         self.is_context_too_large = is_context_too_large
         self._retryable = retryable
 

@@ -21,7 +21,7 @@ from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, str
 from reverie._http.auth import HeaderAuth
 from reverie._http.endpoint import Endpoint
 from reverie._http.headers import check_headers, merge_headers
-from reverie._log import logger, safe_url
+from reverie._log import logger, safe_url, with_masked_credentials
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
 from reverie._sync import engine as sync_engine
@@ -58,8 +58,10 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         auth: httpx2.Auth | None,
         max_response_bytes: int,
         provider: str | None = None,
+        url_user: str | None = None,
     ) -> None:
         self.codec = codec
+        self._url_user = url_user
         self._provider = provider
         self._model_id = model_id
         self._host = host
@@ -131,9 +133,12 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         """The request about to be sent, logged at DEBUG (URL credentials masked)."""
         request = self._prepare(call, stream=stream)
         if logger.isEnabledFor(logging.DEBUG):
+            url = request.url
+            if self._url_user is not None:  # credentials taken out of the base URL
+                url = with_masked_credentials(url, self._url_user)
             logger.debug(
                 "request POST %s (%s, %s, %d bytes)",
-                safe_url(request.url),
+                safe_url(url),
                 self.provider,
                 "stream" if stream else "whole",
                 len(request.content),

@@ -37,3 +37,15 @@ def safe_url(url: str) -> str:
             [(name, MASK if _SECRET_PARAMETER.search(name) else value) for name, value in pairs], safe="*"
         )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def with_masked_credentials(url: str, user: str) -> str:
+    """``url`` shown as it was configured, ``user:***@`` before its host (the password masked).
+
+    Providers take credentials out of their base URL before sending; a log line still says
+    which user the request was sent as.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    return f"{scheme}://{user}:{MASK}@{rest}"

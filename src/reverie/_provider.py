@@ -3,9 +3,11 @@
 A provider holds configuration and hands out ``HttpLanguageModel``s. Two hooks say how
 its requests are sent: ``endpoint`` resolves each request's URL and headers (per model and
 per request), ``auth`` builds the ``httpx2.Auth`` that adds credentials as requests are
-sent. It creates its default httpx2 clients lazily and closes only those; clients passed
-in by the caller stay the caller's. The API key is held in a ``Secret``, out of ``repr``,
-``vars()`` and every message.
+sent. It creates its default httpx2 clients lazily (``reverie._clients``: one per provider
+under threads, one per event loop, fresh after a fork) and closes only those; clients
+passed in by the caller stay the caller's. The API key is held in a ``Secret``, out of ``repr``,
+``vars()`` and every message; credentials in a base URL (``user:password@``) are taken out
+of it and sent as basic auth, so no URL shown or logged holds them.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx2
 
+from reverie._clients import DefaultClients
 from reverie._codec import Codec, WireRequest
 from reverie._errors import MissingAPIKeyError
-from reverie._http.auth import HeaderAuth, Secret
+from reverie._http.auth import HeaderAuth, Secret, UrlCredentialsAuth
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
@@ -78,12 +82,15 @@ class Provider:
         url = base_url or self.default_base_url
         if not url:
             raise TypeError(f"{type(self).__name__}() needs base_url=...")
+        url, self._url_credentials = _split_credentials(url)
         self.base_url = url.rstrip("/")
         self.headers: dict[str, str] = dict(headers or {})
-        self._http_client = http_client
+        self._http_client = http_client  # the caller's, never closed here
         self._async_http_client = async_http_client
-        self._owns_client = http_client is None
-        self._owns_async_client = async_http_client is None
+        self._default_clients = DefaultClients(
+            lambda: httpx2.Client(timeout=_DEFAULT_TIMEOUT),
+            lambda: httpx2.AsyncClient(timeout=_DEFAULT_TIMEOUT),
+        )
         self.max_response_bytes = max_response_bytes
         self._auth: httpx2.Auth | None = None
         self._auth_built = False
@@ -115,6 +122,7 @@ class Provider:
             auth=self._shared_auth(),
             max_response_bytes=self.max_response_bytes,
             provider=self.name,
+            url_user=self._url_credentials.reveal()[0] if self._url_credentials else None,
         )
 
     def codec(self, model_id: str) -> Codec:
@@ -143,7 +151,11 @@ class Provider:
 
     def _shared_auth(self) -> httpx2.Auth | None:
         if not self._auth_built:
-            self._auth, self._auth_built = self.auth(), True
+            auth = self.auth()
+            if self._url_credentials is not None:
+                user, password = self._url_credentials.reveal()
+                auth = UrlCredentialsAuth(user, password, auth)
+            self._auth, self._auth_built = auth, True
         return self._auth
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
@@ -166,30 +178,35 @@ class Provider:
 
     @property
     def http_client(self) -> httpx2.Client:
-        """The sync client, created on first use unless one was passed."""
-        if self._http_client is None:
-            self._http_client = httpx2.Client(timeout=_DEFAULT_TIMEOUT)
-        return self._http_client
+        """The sync client: the one passed in, else one created on first use.
+
+        One per provider, whichever thread asks first; a fresh one in a forked child.
+        """
+        if self._http_client is not None:
+            return self._http_client
+        return self._default_clients.sync_client()
 
     @property
     def async_http_client(self) -> httpx2.AsyncClient:
-        """The async client, created on first use unless one was passed."""
-        if self._async_http_client is None:
-            self._async_http_client = httpx2.AsyncClient(timeout=_DEFAULT_TIMEOUT)
-        return self._async_http_client
+        """The async client: the one passed in, else the running event loop's.
+
+        Created on first use in each loop (a client's connections belong to its loop); it is
+        closed as its loop ends.
+        """
+        if self._async_http_client is not None:
+            return self._async_http_client
+        return self._default_clients.async_client()
 
     def close(self) -> None:
-        """Close the sync client if this provider created it."""
-        if self._owns_client and self._http_client is not None:
-            self._http_client.close()
-            self._http_client = None
+        """Close the sync client if this provider created it (a later use creates a new one)."""
+        if self._http_client is None:
+            self._default_clients.close_sync()
 
     async def aclose(self) -> None:
-        """Close both clients this provider created."""
+        """Close the sync client and the running loop's async client, if this provider created them."""
         self.close()
-        if self._owns_async_client and self._async_http_client is not None:
-            await self._async_http_client.aclose()
-            self._async_http_client = None
+        if self._async_http_client is None:
+            await self._default_clients.aclose_async()
 
     def __enter__(self) -> Provider:
         return self
@@ -202,3 +219,18 @@ class Provider:
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.aclose()
+
+
+def _split_credentials(url: str) -> tuple[str, Secret[tuple[str, str]] | None]:
+    """``url`` without ``user:password@``, and those credentials (held in a ``Secret``).
+
+    The password never stays in a URL: URLs are shown in reprs, errors and httpx2's own log
+    lines. The credentials travel as basic auth instead (``UrlCredentialsAuth``).
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    stripped = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return stripped, Secret((unquote(user), unquote(password)))

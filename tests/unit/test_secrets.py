@@ -366,3 +366,126 @@ def test_demo_output_never_shows_the_key(
     assert "Weather agent" in out and "Streamed greeting" in out
     assert_clean(out, err)
     assert_clean_logs(debug_logs)
+
+
+# --- keys echoed, URL credentials, keys in bodies ------------------------------------------------
+
+
+def test_a_key_echoed_by_the_server_is_redacted_from_the_error(debug_logs: pytest.LogCaptureFixture) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        message = f"Incorrect API key provided: {CANARY}. You can find your key at ..."
+        return httpx2.Response(400, json={"error": {"message": message, "code": "invalid_api_key"}})
+
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        model = make_provider("openaicompat", http_client=client).language_model("m")
+        with pytest.raises(ProviderError) as info:
+            Agent(model, retry=POLICY).generate("hi")
+    error = info.value
+    assert error.status_code == 400
+    assert "Incorrect API key provided" in str(error)  # the message is kept, the key is not
+    assert error.response_body is not None and "Incorrect API key" in error.response_body
+    assert_clean(*texts_of(error), repr(error.response_body), repr(error.request_body))
+    assert_clean_logs(debug_logs)
+
+
+def test_a_password_in_the_base_url_is_masked_everywhere(debug_logs: pytest.LogCaptureFixture) -> None:
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(401, json={"error": {"message": "Invalid credentials", "code": 401}})
+
+    module = importlib.import_module("reverie.providers.openaicompat")
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        provider = module.Provider(
+            base_url=f"https://proxy-user:{CANARY}@gateway.example/v1", http_client=client
+        )
+        model = provider.language_model("m")
+        with pytest.raises(ProviderError) as info:
+            Agent(model, retry=POLICY).generate("hi")
+    request = seen[0]
+    assert request.url.host == "gateway.example" and not request.url.userinfo
+    assert request.headers["authorization"].startswith("Basic ")  # the credentials are still sent
+    assert "proxy-user" in httpx2_basic_user(request.headers["authorization"])
+    assert provider.base_url == "https://gateway.example/v1"
+    assert_clean(
+        *texts_of(info.value), *views_of(provider), *views_of(model), *views_of(provider.auth() or "")
+    )
+    assert any(record.name.startswith("httpx2") for record in debug_logs.records)  # its INFO line
+    assert_clean_logs(debug_logs)
+
+
+def httpx2_basic_user(header: str) -> str:
+    import base64
+
+    return base64.b64decode(header.split(" ", 1)[1]).decode()
+
+
+def test_url_credentials_and_an_api_key_both_travel() -> None:
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json=success_body("anthropic"))
+
+    module = importlib.import_module("reverie.providers.anthropic")
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        provider = module.Provider(
+            api_key="sk-other", base_url="https://u:p@gateway.example/v1", http_client=client
+        )
+        assert Agent(provider.language_model("m")).generate("hi").text == "hi"
+    assert seen[0].headers["x-api-key"] == "sk-other"
+    assert httpx2_basic_user(seen[0].headers["authorization"]) == "u:p"
+
+
+def test_recording_scrubs_known_keys_from_urls_headers_and_both_bodies(tmp_path: Path) -> None:
+    module = importlib.import_module("reverie.providers.openaicompat")
+
+    class KeyInQuery(module.Provider):
+        def endpoint(self, model_id: str, request: Any, *, stream: bool) -> Any:
+            endpoint = super().endpoint(model_id, request, stream=stream)
+            return type(endpoint)(endpoint.url + f"?auth={CANARY}", endpoint.headers)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        assert CANARY in request.url.query.decode() and CANARY in request.content.decode()
+        body = success_body("openaicompat")
+        body["choices"][0]["message"]["content"] = f"you said {CANARY}"
+        return httpx2.Response(200, json=body, headers={"x-echo": CANARY})
+
+    path = tmp_path / "echo.yaml"
+    cassette = Cassette(path, mode="record", real_transport=httpx2.MockTransport(handler))
+    with httpx2.Client(transport=cassette) as client:
+        provider = KeyInQuery(api_key=CANARY, base_url="https://compat.example/v1", http_client=client)
+        agent = Agent(provider.language_model("m"), retry=POLICY)
+        assert CANARY in agent.generate(f"my key is {CANARY}").text  # the live answer is untouched
+    cassette.save()
+    text = path.read_text(encoding="utf-8")
+    assert "my key is" in text and "you said" in text
+    assert_clean(text, repr(cassette))
+
+
+def test_a_recording_with_a_redacted_key_replays(tmp_path: Path) -> None:
+    path = tmp_path / "body.yaml"
+    recorder = Cassette(
+        path, mode="record", real_transport=httpx2.MockTransport(Handler("success", "openai"))
+    )
+    prompt = f"my key is {CANARY}"
+    with httpx2.Client(transport=recorder) as client:
+        Agent(make_provider("openaicompat", http_client=client).language_model("m")).generate(prompt)
+    recorder.save()
+    with Cassette(path) as replay, httpx2.Client(transport=replay) as client:
+        agent = Agent(make_provider("openaicompat", http_client=client).language_model("m"))
+        assert agent.generate(prompt).text == "hi"
+
+
+def test_redaction_hides_known_values_and_url_passwords_only() -> None:
+    from reverie._secrets import known_secrets, redact, redact_bytes, register_secret
+
+    register_secret("provider")  # reads like a word: never redacted
+    register_secret("short-1")
+    register_secret("zz-unit-test-secret-42")
+    assert "provider" not in known_secrets() and "short-1" not in known_secrets()
+    assert redact("a provider said zz-unit-test-secret-42!") == "a provider said ***!"
+    assert redact_bytes(b"\x00zz-unit-test-secret-42\xff") == b"\x00***\xff"
+    assert redact("see https://ann:pw@host/x and ftp://tok@h") == "see https://ann:***@host/x and ftp://***@h"
+    assert redact("mail ann@example.com") == "mail ann@example.com"

@@ -10,7 +10,9 @@ What it does:
 * ``scrubbed_interaction`` turns a live request/response pair into an interaction that
   holds no credentials: only the ``Accept``, ``Content-Type`` and ``User-Agent`` request
   headers and the ``Content-Type`` response header are kept (never ``Authorization``,
-  ``x-api-key`` or ``x-goog-api-key``), and ``key=`` query parameters are removed from URLs.
+  ``x-api-key`` or ``x-goog-api-key``), ``key=`` query parameters are removed from URLs, and
+  every known secret (``reverie._secrets``: the keys of the providers in use, URL passwords,
+  tokens) is replaced by ``***`` in the URL, the kept headers and both bodies.
 
 What it does not do: decide which interaction answers a request (``matching``) or talk HTTP
 (``transport``). PyYAML (the ``testing`` extra) is imported on first load or save, not at
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx2
 
 from reverie import _json
+from reverie._secrets import redact, redact_bytes
 
 if TYPE_CHECKING:
     import yaml
@@ -110,7 +113,7 @@ def _pick_headers(headers: httpx2.Headers, names: tuple[str, ...]) -> dict[str, 
             continue
         values = headers.get_list(name)
         if values:
-            picked[name] = list(values)
+            picked[name] = [redact(value) for value in values]
     return picked
 
 
@@ -131,8 +134,8 @@ def scrubbed_interaction(
     return Interaction(
         id=interaction_id,
         method=request.method.upper(),
-        url=strip_key_param(str(request.url)),
-        request_body=request.content.decode("utf-8", errors="replace"),
+        url=redact(strip_key_param(str(request.url))),
+        request_body=redact(request.content.decode("utf-8", errors="replace")),
         request_headers=_pick_headers(request.headers, _STORED_REQUEST_HEADERS),
         status_code=response.status_code,
         response_headers=_pick_headers(response.headers, _STORED_RESPONSE_HEADERS),
@@ -143,9 +146,9 @@ def scrubbed_interaction(
 def _text_or_bytes(body: bytes) -> str | bytes:
     # Binary bodies (the AWS event stream) are stored as they are: decoding would damage them.
     try:
-        return body.decode("utf-8")
+        return redact(body.decode("utf-8"))
     except UnicodeDecodeError:
-        return body
+        return redact_bytes(body)
 
 
 # --------------------------------------------------------------------------- loading

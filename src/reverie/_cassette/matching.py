@@ -10,7 +10,8 @@ What it does, in the default ``"strict"`` mode:
   booleans never equal numbers and strings compare exactly.
 * ``key=`` query parameters are credentials, not request semantics: they are ignored on
   both sides when URLs are compared, so a request that carries an API key in its query
-  string replays against a scrubbed recording.
+  string replays against a scrubbed recording. Known secrets (``reverie._secrets``) are
+  redacted from a sent request's URL and body before comparing, as they were when recording.
 * :class:`Matcher` serves each interaction at most once; a request gets the first unused
   match in recorded order. For a request that matches nothing it explains why: an equal
   request already served, the closest unused candidate with the differences of its body,
@@ -36,6 +37,7 @@ import httpx2
 
 from reverie import _json
 from reverie._cassette.file_format import Interaction, strip_key_param
+from reverie._secrets import redact
 
 __all__ = ["MATCH_MODES", "MatchMode", "Matcher", "SentRequest"]
 
@@ -169,9 +171,11 @@ class SentRequest:
     def __init__(self, request: httpx2.Request) -> None:
         """Reduce a request whose content has been read."""
         self.method = request.method.upper()
-        self.url_text = str(request.url)
+        # Known secrets were redacted when recording: redact them here too so the request
+        # matches its recording (and no message about it shows them).
+        self.url_text = redact(str(request.url))
         self.url = strip_key_param(self.url_text)
-        self.body = _Body(request.content.decode("utf-8", errors="replace"))
+        self.body = _Body(redact(request.content.decode("utf-8", errors="replace")))
 
 
 def _bodies_match(recorded: _Body, sent: _Body) -> bool:

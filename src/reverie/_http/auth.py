@@ -16,6 +16,7 @@ these objects shows a credential. This module sends nothing itself; httpx2 drive
 
 from __future__ import annotations
 
+import base64
 import inspect
 import threading
 import time
@@ -27,6 +28,7 @@ import httpx2
 
 from reverie._errors import UserError
 from reverie._http.headers import check_headers
+from reverie._secrets import register_secret
 
 ValueT = TypeVar("ValueT")
 
@@ -42,6 +44,8 @@ class Secret(Generic[ValueT]):
 
     def __init__(self, value: ValueT) -> None:
         self._value = value
+        if isinstance(value, str):
+            register_secret(value)  # redacted from errors and recordings from now on
 
     def reveal(self) -> ValueT:
         """The secret value itself, for the one place that sends it."""
@@ -63,6 +67,9 @@ class HeaderAuth(httpx2.Auth):
     def __init__(self, headers: Mapping[str, str]) -> None:
         check_headers(headers, "the API key's headers")
         self._headers = Secret({name.lower(): value for name, value in headers.items()})
+        for value in headers.values():
+            register_secret(value)
+            register_secret(value.partition(" ")[2])  # the credential after a scheme ("Bearer")
 
     @property
     def header_names(self) -> frozenset[str]:
@@ -82,6 +89,66 @@ class HeaderAuth(httpx2.Auth):
 
     def __repr__(self) -> str:
         return f"HeaderAuth(names={sorted(self.header_names)!r})"
+
+
+class UrlCredentialsAuth(httpx2.Auth):
+    """Credentials taken out of a URL (``https://user:password@host``), sent as basic auth.
+
+    The provider strips them from its base URL, so no URL it logs, shows or sends holds the
+    password; this sends them as an ``authorization: Basic`` header instead, unless the
+    request (or the ``inner`` auth it wraps, e.g. an API key as a bearer token) already
+    sets ``authorization``.
+    """
+
+    def __init__(self, user: str, password: str, inner: httpx2.Auth | None = None) -> None:
+        register_secret(password)
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._header = Secret(f"Basic {token}")
+        self._inner = inner
+        if inner is not None:  # a signer needs the body, as it would without us
+            self.requires_request_body = inner.requires_request_body
+            self.requires_response_body = inner.requires_response_body
+
+    def _apply(self, request: httpx2.Request) -> None:
+        if "authorization" not in request.headers:
+            request.headers["authorization"] = self._header.reveal()
+
+    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """Run the inner flow, adding the basic credentials to each request it sends."""
+        if self._inner is None:
+            self._apply(request)
+            yield request
+            return
+        flow = self._inner.sync_auth_flow(request)
+        try:
+            outgoing = next(flow)
+            while True:
+                self._apply(outgoing)
+                response = yield outgoing
+                outgoing = flow.send(response)
+        except StopIteration:
+            return
+
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        """Async ``sync_auth_flow``."""
+        if self._inner is None:
+            self._apply(request)
+            yield request
+            return
+        flow = self._inner.async_auth_flow(request)
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                self._apply(outgoing)
+                response = yield outgoing
+                outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+
+    def __repr__(self) -> str:
+        return f"UrlCredentialsAuth(inner={self._inner!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +288,7 @@ class TokenAuth(httpx2.Auth):
         if token.expires_at is not None:
             remaining = token.expires_at - self._clock()
             fresh_until = token.expires_at - min(self._refresh_margin, max(remaining, 0.0) / 2)
+        register_secret(token.value)  # a server echoing it must not put it in an error
         cached = _CachedToken(token.value, fresh_until)
         self._cached = Secret(cached)
         return cached
