@@ -57,8 +57,20 @@ async def stream(
         yield StreamStartPart(warnings=list(request.warnings))
         events = stream_framing(codec).decoder(max_bytes=request.max_response_bytes)
         decoder = codec.stream_decoder()
+        limit = request.max_response_bytes
+        size = 0
         try:
             async for chunk in response.aiter_bytes():
+                # The decoded size, counted over the whole stream: a small compressed body
+                # of small events must not inflate without bound.
+                size += len(chunk)
+                over = size - limit
+                if over > 0:
+                    # The events within the limit are still delivered (the partial text).
+                    for event in events.feed(chunk[: len(chunk) - over]):
+                        for part in decoder.feed(event):
+                            yield part
+                    raise InvalidResponseError(f"stream exceeds the limit of {limit} bytes", url=request.url)
                 for event in events.feed(chunk):
                     for part in decoder.feed(event):
                         yield part
