@@ -24,7 +24,8 @@ from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
 from reverie._version import __version__
 
-_DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=15.0)
+DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
+"""The default clients' timeouts (as the openai SDK): 5 s to connect, 600 s per read, write or pool wait."""
 """Generation can take minutes; connecting should not."""
 _DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _USER_AGENT = f"reverie/{__version__}"
@@ -45,8 +46,11 @@ class Provider:
         headers: Extra headers sent with every request.
         http_client: The ``httpx2.Client`` used by sync calls (default: one created on first use).
         async_http_client: The ``httpx2.AsyncClient`` used by async calls (default: created on first use).
-        max_response_bytes: Responses (and single stream events) larger than this raise
-            ``InvalidResponseError`` instead of exhausting memory.
+        max_response_bytes: Responses, single stream events and whole streams (decoded) larger
+            than this raise ``InvalidResponseError`` instead of exhausting memory.
+        timeout: The timeouts of the default clients, in seconds (a float for all of them)
+            or an ``httpx2.Timeout``; default ``DEFAULT_TIMEOUT`` (connect 5 s, read 600 s).
+            A passed client keeps its own.
     """
 
     name: ClassVar[str]
@@ -72,6 +76,7 @@ class Provider:
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
+        timeout: float | httpx2.Timeout | None = None,
     ) -> None:
         key = self._resolve_api_key(api_key)
         self._api_key = Secret(key) if key else None
@@ -85,6 +90,7 @@ class Provider:
         self._owns_client = http_client is None
         self._owns_async_client = async_http_client is None
         self.max_response_bytes = max_response_bytes
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else httpx2.Timeout(timeout)
         self._auth: httpx2.Auth | None = None
         self._auth_built = False
         # The key beats a provider-level header of the same name (a per-call header beats
@@ -168,14 +174,14 @@ class Provider:
     def http_client(self) -> httpx2.Client:
         """The sync client, created on first use unless one was passed."""
         if self._http_client is None:
-            self._http_client = httpx2.Client(timeout=_DEFAULT_TIMEOUT)
+            self._http_client = httpx2.Client(timeout=self.timeout)
         return self._http_client
 
     @property
     def async_http_client(self) -> httpx2.AsyncClient:
         """The async client, created on first use unless one was passed."""
         if self._async_http_client is None:
-            self._async_http_client = httpx2.AsyncClient(timeout=_DEFAULT_TIMEOUT)
+            self._async_http_client = httpx2.AsyncClient(timeout=self.timeout)
         return self._async_http_client
 
     def close(self) -> None:

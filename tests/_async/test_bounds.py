@@ -54,3 +54,36 @@ async def test_a_stream_of_small_events_is_bounded_by_its_total_decoded_size() -
     assert set(caught.value.partial_text) == {"a"}
     assert len(caught.value.partial_text) < 20_000
 
+
+# --- provider timeouts ----------------------------------------------------------------------
+
+
+def test_default_clients_use_the_provider_timeout() -> None:
+    provider = openaicompat.Provider(base_url="http://test/v1", api_key="k", timeout=7.5)
+    assert provider.http_client.timeout == httpx2.Timeout(7.5)
+    provider.close()
+
+
+@pytest.mark.anyio
+async def test_default_async_client_uses_the_provider_timeout() -> None:
+    timeout = httpx2.Timeout(30.0, connect=2.0)
+    provider = openaicompat.Provider(base_url="http://test/v1", api_key="k", timeout=timeout)
+    assert provider.async_http_client.timeout == timeout
+    await provider.aclose()
+
+
+def test_the_default_timeout_is_connect_5_read_600_as_the_openai_sdk() -> None:
+    provider = openaicompat.Provider(base_url="http://test/v1", api_key="k")
+    assert provider.http_client.timeout == httpx2.Timeout(600.0, connect=5.0)
+    provider.close()
+
+
+@pytest.mark.parametrize("module", ["openai", "google", "anthropic", "azure", "bedrock", "vertex"])
+def test_every_provider_takes_a_timeout(module: str) -> None:
+    import importlib
+    import inspect
+
+    provider_type = importlib.import_module(f"reverie.providers.{module}").Provider
+    # Named or passed on through **settings to the base class.
+    parameters = inspect.signature(provider_type.__init__).parameters
+    assert "timeout" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
