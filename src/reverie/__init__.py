@@ -27,6 +27,7 @@ from reverie._content import (
     Usage,
 )
 from reverie._errors import (
+    DeadlineExceededError,
     InvalidResponseError,
     MissingAPIKeyError,
     NoObjectGeneratedError,
@@ -100,6 +101,7 @@ __all__ = [
     "CallSettings",
     "CallWarning",
     "ContentPart",
+    "DeadlineExceededError",
     "FilePart",
     "FinishPart",
     "FinishReason",

@@ -47,6 +47,12 @@ class CallSettings(TypedDict, total=False):
     headers: dict[str, str] | None
     max_steps: int
     stop_when: StopCondition | Sequence[StopCondition] | None
+    timeout: float | None
+    """Seconds one model request may take in all, whole stream included; on expiry a retryable
+    ``ProviderError`` that says it timed out (``None``: only the HTTP client's timeouts)."""
+    deadline: float | None
+    """Seconds the whole run may take, retries, waits and tool runs included; past it the run
+    ends with ``DeadlineExceededError`` (``None``: no bound)."""
 
 
 _SETTING_NAMES = frozenset(CallSettings.__annotations__)
@@ -223,8 +229,13 @@ class Agent(Generic[OutputT]):
         max_steps = settings.get("max_steps", DEFAULT_MAX_STEPS)
         if max_steps < 1:
             raise UserError("max_steps must be at least 1")
+        timeout, deadline = settings.get("timeout"), settings.get("deadline")
+        for name, value in (("timeout", timeout), ("deadline", deadline)):
+            if value is not None and not value > 0:  # NaN fails this too
+                raise UserError(f"{name} must be a positive number of seconds; got {value!r}")
         template = Call(
             prompt=[],
+            timeout=timeout,
             tool_choice=settings.get("tool_choice"),
             max_output_tokens=settings.get("max_output_tokens"),
             temperature=settings.get("temperature"),
@@ -252,6 +263,7 @@ class Agent(Generic[OutputT]):
             hooks=self._hooks,
             output=self.output,
             input_messages=conversation[1:] if self.system_prompt else list(conversation),
+            deadline=deadline,
         )
 
 

@@ -257,6 +257,8 @@ class PreparedRequest:
     content: bytes
     warnings: list[CallWarning]
     max_response_bytes: int
+    timeout: float | None = None
+    """Seconds the whole exchange may take, stream included (``None``: the client's timeouts only)."""
     auth: httpx2.Auth | None = field(default=None, repr=False)
     """Adds the credentials as the request is sent; ``None`` leaves the client's own auth."""
 

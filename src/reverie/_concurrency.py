@@ -65,6 +65,69 @@ async def run_in_thread(function: Callable[..., T], arguments: dict[str, Any]) -
     return await anyio.to_thread.run_sync(functools.partial(function, **arguments))
 
 
+class ToolTimeoutError(TimeoutError):
+    """A tool ran past its ``timeout``; the model receives this as an error result."""
+
+
+def _over_time(what: str, seconds: float, *, left_running: bool) -> ToolTimeoutError:
+    detail = "; its thread was left running (a thread cannot be stopped)" if left_running else ""
+    return ToolTimeoutError(f"{what} did not finish within its timeout of {seconds:g} s{detail}")
+
+
+async def within_async(coroutine: Coroutine[Any, Any, T], seconds: float, *, what: str) -> T:
+    """Await ``coroutine``, cancelled after ``seconds`` with a ``ToolTimeoutError``."""
+    import anyio
+
+    with anyio.move_on_after(seconds) as scope:
+        return await coroutine
+    assert scope.cancelled_caught
+    raise _over_time(what, seconds, left_running=False)
+
+
+async def run_in_thread_within(
+    function: Callable[..., T], arguments: dict[str, Any], seconds: float, *, what: str
+) -> T:
+    """``run_in_thread``, no longer waited for after ``seconds`` (the thread runs on)."""
+    import anyio
+    import anyio.to_thread
+
+    with anyio.move_on_after(seconds):
+        return await anyio.to_thread.run_sync(
+            functools.partial(function, **arguments), abandon_on_cancel=True
+        )
+    raise _over_time(what, seconds, left_running=True)
+
+
+def call_in_thread_within(
+    function: Callable[..., T], arguments: dict[str, Any], seconds: float, *, what: str
+) -> T:
+    """Call a sync ``function`` in a daemon thread and wait at most ``seconds`` for it.
+
+    Past that the caller goes on with a ``ToolTimeoutError``; the thread is left running (a
+    daemon, so it does not hold the interpreter open at exit).
+    """
+    import threading
+
+    outcome: list[Any] = []
+    failure: list[BaseException] = []
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            outcome.append(context.run(functools.partial(function, **arguments)))
+        except BaseException as error:  # handed to the caller below
+            failure.append(error)
+
+    thread = threading.Thread(target=target, name="reverie-tool", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise _over_time(what, seconds, left_running=True)
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 def run_all(calls: Sequence[Callable[[], T]]) -> list[T]:
     """Run ``calls`` concurrently in threads, each in a copy of the caller's context; results in order."""
     from concurrent.futures import ThreadPoolExecutor

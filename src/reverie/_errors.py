@@ -6,6 +6,7 @@
     ├── RetryError             every attempt failed; ``errors`` holds each one
     ├── NoObjectGeneratedError the model's output is not valid JSON or does not fit the schema
     ├── MissingAPIKeyError     no key passed and none in the environment
+    ├── DeadlineExceededError  the run's ``deadline`` passed (retries and tool runs included)
     └── UserError              the library was used in a way it cannot honour
 
 ``ProviderError`` knows whether a retry may help (``is_retryable``). httpx2's own
@@ -159,6 +160,25 @@ class RetryError(ReverieError):
     def last_error(self) -> ReverieError:
         """The error of the final attempt."""
         return self.errors[-1]
+
+
+class DeadlineExceededError(ReverieError):
+    """The run's ``deadline`` passed before it finished; never retried.
+
+    Raised before a model request that would start after the deadline, or instead of a retry
+    whose wait would end after it. ``errors`` holds the failed attempts of the step in
+    progress (empty when none failed) and ``partial_step`` what it had produced.
+
+    Attributes:
+        deadline: The run's deadline, in seconds.
+        errors: The attempts of the current step that failed before the deadline.
+    """
+
+    def __init__(self, deadline: float, errors: Sequence[ReverieError] = ()) -> None:
+        last = f"; the last attempt failed with: {errors[-1]}" if errors else ""
+        super().__init__(f"the run's deadline of {deadline:g} s passed{last}")
+        self.deadline = deadline
+        self.errors = list(errors)
 
 
 class NoObjectGeneratedError(ReverieError):

@@ -126,6 +126,7 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
             content=encode_body(wire.body),
             warnings=wire.warnings,
             max_response_bytes=self._max_response_bytes,
+            timeout=call.timeout,
             auth=self._auth,
         )
 

@@ -93,6 +93,9 @@ class Call:
     headers: dict[str, str] = field(default_factory=dict[str, str])
     response_format: ResponseFormat | None = None
     """Native JSON output matching a schema; ``None`` for free text."""
+    timeout: float | None = None
+    """Seconds this request may take in all, whole stream included (``None``: no bound
+    beyond the HTTP client's own timeouts). Set per attempt by the run (see ``CallSettings``)."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -28,7 +28,8 @@ from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
 from reverie._version import __version__
 
-_DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=15.0)
+DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
+"""The default clients' timeouts (as the openai SDK): 5 s to connect, 600 s per read, write or pool wait."""
 """Generation can take minutes; connecting should not."""
 _DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _USER_AGENT = f"reverie/{__version__}"
@@ -49,8 +50,11 @@ class Provider:
         headers: Extra headers sent with every request.
         http_client: The ``httpx2.Client`` used by sync calls (default: one created on first use).
         async_http_client: The ``httpx2.AsyncClient`` used by async calls (default: created on first use).
-        max_response_bytes: Responses (and single stream events) larger than this raise
-            ``InvalidResponseError`` instead of exhausting memory.
+        max_response_bytes: Responses, single stream events and whole streams (decoded) larger
+            than this raise ``InvalidResponseError`` instead of exhausting memory.
+        timeout: The timeouts of the default clients, in seconds (a float for all of them)
+            or an ``httpx2.Timeout``; default ``DEFAULT_TIMEOUT`` (connect 5 s, read 600 s).
+            A passed client keeps its own.
     """
 
     name: ClassVar[str]
@@ -76,6 +80,7 @@ class Provider:
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
+        timeout: float | httpx2.Timeout | None = None,
     ) -> None:
         key = self._resolve_api_key(api_key)
         self._api_key = Secret(key) if key else None
@@ -88,10 +93,11 @@ class Provider:
         self._http_client = http_client  # the caller's, never closed here
         self._async_http_client = async_http_client
         self._default_clients = DefaultClients(
-            lambda: httpx2.Client(timeout=_DEFAULT_TIMEOUT),
-            lambda: httpx2.AsyncClient(timeout=_DEFAULT_TIMEOUT),
+            lambda: httpx2.Client(timeout=self.timeout),
+            lambda: httpx2.AsyncClient(timeout=self.timeout),
         )
         self.max_response_bytes = max_response_bytes
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else httpx2.Timeout(timeout)
         self._auth: httpx2.Auth | None = None
         self._auth_built = False
         # The key beats a provider-level header of the same name (a per-call header beats

@@ -184,6 +184,33 @@ def test_max_buffer_counts_a_line_growing_over_many_chunks() -> None:
             decoder.feed(b"xxxx")
 
 
+def test_a_long_line_in_many_chunks_is_one_event() -> None:
+    body = b"data: " + b"z" * 100_000 + b"\n\n"
+    chunks = [body[index : index + 1000] for index in range(0, len(body), 1000)]
+    assert decode(*chunks) == [SSEEvent("message", "z" * 100_000)]
+
+
+def test_a_long_line_in_many_chunks_keeps_a_split_crlf() -> None:
+    assert decode(b"data: a", b"b" * 10, b"c\r", b"\n\r", b"\n") == [
+        SSEEvent("message", "ab" + "b" * 9 + "c")
+    ]
+
+
+def test_a_held_cr_is_a_line_end_when_the_next_chunk_has_none() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: x\n\r") == []
+    assert decoder.feed(b"abc") == [SSEEvent("message", "x")]
+    assert decoder.end() == []
+
+
+def test_max_buffer_counts_held_chunks_after_a_partial_line() -> None:
+    decoder = SSEDecoder(max_buffer=16)
+    decoder.feed(b"data: x\ndata: ")
+    with pytest.raises(InvalidResponseError, match="16 bytes"):
+        for _ in range(4):
+            decoder.feed(b"yyyy")
+
+
 def test_max_buffer_does_not_limit_completed_lines() -> None:
     assert decode(b"data: " + b"y" * 64 + b"\n\n", max_buffer=16) == [SSEEvent("message", "y" * 64)]
 

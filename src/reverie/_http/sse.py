@@ -33,7 +33,18 @@ class SSEEvent:
 class SSEDecoder:
     """Turns a byte stream into ``SSEEvent`` objects."""
 
-    __slots__ = ("_at_start", "_buffer", "_data", "_event", "_id", "_keep_done", "_max_buffer", "_start")
+    __slots__ = (
+        "_at_start",
+        "_buffer",
+        "_data",
+        "_event",
+        "_id",
+        "_keep_done",
+        "_max_buffer",
+        "_pending",
+        "_pending_size",
+        "_start",
+    )
 
     def __init__(self, *, max_buffer: int = _DEFAULT_MAX_BUFFER, keep_done: bool = False) -> None:
         """Make a decoder.
@@ -46,6 +57,11 @@ class SSEDecoder:
         self._max_buffer = max_buffer
         self._keep_done = keep_done
         self._buffer = b""
+        # Chunks of a line still without its end. They are joined once, when the line ends,
+        # so a long line arriving in many chunks is copied and scanned a bounded number of
+        # times instead of once per chunk (which made decoding quadratic).
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._at_start = True
         self._start = b""
         self._event = ""
@@ -58,6 +74,17 @@ class SSEDecoder:
             chunk = self._skip_bom(chunk)
             if not chunk:
                 return []
+        if b"\n" not in chunk and b"\r" not in chunk and not self._buffer.endswith(b"\r"):
+            # Only this chunk is scanned: the held part of the line has no line end (a held
+            # CR, the possible first half of a CRLF, is resolved by the next chunk).
+            self._pending_size += len(chunk)
+            if self._pending_size + len(self._buffer) > self._max_buffer:
+                raise InvalidResponseError(f"stream line exceeds the limit of {self._max_buffer} bytes")
+            self._pending.append(chunk)
+            return []
+        if self._pending:
+            chunk = b"".join(self._pending) + chunk
+            self._pending, self._pending_size = [], 0
         buffer = self._buffer + chunk if self._buffer else chunk
         tail = b""
         if b"\r" in buffer:
@@ -94,7 +121,8 @@ class SSEDecoder:
 
     def end(self) -> list[SSEEvent]:
         """Signal the end of the stream; return the event completed by a held-back final CR, if any."""
-        remainder, self._buffer = self._buffer, b""
+        remainder = self._buffer + b"".join(self._pending)
+        self._buffer, self._pending, self._pending_size = b"", [], 0
         events: list[SSEEvent] = []
         if remainder.endswith(b"\r"):
             # The CR held back as a possible CRLF half ends its line after all, e.g. the

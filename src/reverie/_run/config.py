@@ -113,3 +113,5 @@ class RunConfig:
     input_messages: list[Message] | None = None
     """Where ``AgentResult.messages`` starts: the caller's conversation without the agent's
     system prompt (``None``: ``messages``)."""
+    deadline: float | None = None
+    """Seconds the whole run may take, retries, waits and tool runs included (``None``: no bound)."""

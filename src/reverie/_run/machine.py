@@ -22,8 +22,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from reverie import _clock
 from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart, Usage
-from reverie._errors import NoObjectGeneratedError, ProviderError, ReverieError, UserError
+from reverie._errors import (
+    DeadlineExceededError,
+    NoObjectGeneratedError,
+    ProviderError,
+    ReverieError,
+    UserError,
+)
 from reverie._log import logger
 from reverie._model import Call, LanguageModel, Response
 from reverie._objects.partial import NOTHING
@@ -44,6 +51,7 @@ from reverie._provider_names import check_provider_options
 from reverie._results import AgentResult, StepResult
 from reverie._retry import final_error, retry_delay
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
+from reverie._run.budget import deadline_at, passed, request_budget, wait_fits
 from reverie._run.config import RunConfig, StepContext
 from reverie._run.output import OutputRun
 from reverie._run.step import StepBuilder
@@ -60,7 +68,9 @@ class Run:
     __slots__ = (
         "_builder",
         "_call",
+        "_clock",
         "_emitted",
+        "_ends",
         "_errors",
         "_jobs",
         "_model",
@@ -69,6 +79,7 @@ class Run:
         "_phase",
         "_ran",
         "_results",
+        "_started",
         "_tools",
         "_wait",
         "config",
@@ -80,11 +91,23 @@ class Run:
         "streaming",
     )
 
-    def __init__(self, config: RunConfig, *, streaming: bool, now: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        streaming: bool,
+        now: Callable[[], float] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.config = config
         self.streaming = streaming
         self.now = now
         """The wall clock for HTTP-date ``retry-after`` headers (``None``: ``time.time``)."""
+        self._clock = clock or _clock.now
+        """The monotonic clock of the deadline and of request budgets."""
+        self._started = False
+        self._ends: float | None = None
+        """When the run's deadline passes (on ``_clock``), set when the first step starts."""
         self.messages: list[Message] = list(config.messages)
         self.steps: list[StepResult] = []
         self.result: AgentResult[Any] | None = None
@@ -217,6 +240,12 @@ class Run:
             if failure is error:
                 raise error
             raise failure from error
+        if not wait_fits(self._ends, self._clock(), delay):
+            self._phase = "done"
+            logger.debug(
+                "step %d attempt %d failed, the deadline leaves no retry", self.step_number, len(errors)
+            )
+            raise self._deadline_error() from error
         retry = RetryPart(
             step_number=self.step_number,
             attempt=len(errors),
@@ -234,6 +263,14 @@ class Run:
         self._wait = Wait(seconds=delay, step_number=self.step_number, attempt=len(errors))
         self._phase = "wait"
 
+    def _deadline_error(self) -> DeadlineExceededError:
+        deadline = self.config.deadline
+        assert deadline is not None
+        error = DeadlineExceededError(deadline, self._errors)
+        if self._errors:
+            error.partial_step = self._errors[-1].partial_step
+        return error
+
     def feed_tool_result(self, result: ToolResultPart) -> None:
         """One tool call finished (results arrive in call order)."""
         self._results.append(result)
@@ -246,6 +283,11 @@ class Run:
 
     def _start_step(self) -> CallModel:
         config = self.config
+        if not self._started:
+            # The deadline counts from the first step, not from when the run object was built
+            # (a stream starts when it is first iterated).
+            self._started = True
+            self._ends = deadline_at(self._clock(), config.deadline)
         step_number = self.step_number
         model, messages, tools = config.model, self.messages, config.tools
         template = config.call_template
@@ -280,6 +322,7 @@ class Run:
             seed=template.seed,
             provider_options=provider_options,
             headers=template.headers,
+            timeout=template.timeout,
         )
         if self._output is not None:
             call, self._tools = self._output.plan(call, model, self._tools)
@@ -300,6 +343,12 @@ class Run:
         self._results = []
         if self._output is not None:
             self._output.start_attempt()
+        now = self._clock()
+        if passed(self._ends, now):
+            self._phase = "done"
+            raise self._deadline_error()
+        # Each attempt gets the call's timeout, cut to what the deadline leaves.
+        self._call.timeout = request_budget(self.config.call_template.timeout, self._ends, now)
         self._phase = "call"
         return CallModel(
             step_number=self.step_number,

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx2
 
-from reverie import _json
+from reverie import _clock, _json
 from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._http.endpoint import parse_url
@@ -25,9 +25,10 @@ from reverie._parts import ModelStreamPart, StreamStartPart
 
 def generate(client: httpx2.Client, codec: Codec, request: PreparedRequest) -> Response:
     """Send ``request`` and parse the JSON answer into a ``Response``."""
+    ends = _ends(request)
     response = _send(client, request)
     try:
-        body = _read_body(response, request)
+        body = _read_body(response, request, ends)
     finally:
         response.close()
     if not response.is_success:
@@ -45,21 +46,38 @@ def stream(
     client: httpx2.Client, codec: Codec, request: PreparedRequest
 ) -> Iterator[ModelStreamPart]:
     """Send ``request`` and yield the parts of its event stream as they arrive."""
+    ends = _ends(request)
     response = _send(client, request)
     try:
         if not response.is_success:
-            body = _read_body(response, request)
+            body = _read_body(response, request, ends)
             raise _status_error(codec, response, body, request)
         content_type = response.headers.get("content-type", "")
         if "json" in content_type:
             # A JSON answer to a streaming request is an error report, not a stream.
-            body = _read_body(response, request)
+            body = _read_body(response, request, ends)
             raise _status_error(codec, response, body, request)
         yield StreamStartPart(warnings=list(request.warnings))
         events = stream_framing(codec).decoder(max_bytes=request.max_response_bytes)
         decoder = codec.stream_decoder()
+        limit = request.max_response_bytes
+        size = 0
         try:
             for chunk in response.iter_bytes():
+                # The clock is read between chunks: a server dripping bytes never trips a
+                # read timeout, but it cannot outlast the request's timeout either.
+                if ends is not None and _clock.now() > ends:
+                    raise _timed_out(request)
+                # The decoded size, counted over the whole stream: a small compressed body
+                # of small events must not inflate without bound.
+                size += len(chunk)
+                over = size - limit
+                if over > 0:
+                    # The events within the limit are still delivered (the partial text).
+                    for event in events.feed(chunk[: len(chunk) - over]):
+                        for part in decoder.feed(event):
+                            yield part
+                    raise InvalidResponseError(f"stream exceeds the limit of {limit} bytes", url=request.url)
                 for event in events.feed(chunk):
                     for part in decoder.feed(event):
                         yield part
@@ -79,7 +97,10 @@ def stream(
 
 def _send(client: httpx2.Client, request: PreparedRequest) -> httpx2.Response:
     url = parse_url(request.url)
-    http_request = client.build_request("POST", url, content=request.content, headers=request.headers)
+    timeout = client.timeout if request.timeout is None else _capped(client.timeout, request.timeout)
+    http_request = client.build_request(
+        "POST", url, content=request.content, headers=request.headers, timeout=timeout
+    )
     auth = httpx2.USE_CLIENT_DEFAULT if request.auth is None else request.auth
     try:
         return client.send(http_request, stream=True, auth=auth)
@@ -87,11 +108,13 @@ def _send(client: httpx2.Client, request: PreparedRequest) -> httpx2.Response:
         raise _http_error(error, request, during="while sending the request") from error
 
 
-def _read_body(response: httpx2.Response, request: PreparedRequest) -> str:
+def _read_body(response: httpx2.Response, request: PreparedRequest, ends: float | None) -> str:
     chunks: list[bytes] = []
     size = 0
     try:
         for chunk in response.iter_bytes():
+            if ends is not None and _clock.now() > ends:
+                raise _timed_out(request)
             size += len(chunk)
             if size > request.max_response_bytes:
                 raise InvalidResponseError(
@@ -101,6 +124,32 @@ def _read_body(response: httpx2.Response, request: PreparedRequest) -> str:
     except httpx2.HTTPError as error:
         raise _http_error(error, request, during="while reading the response") from error
     return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _ends(request: PreparedRequest) -> float | None:
+    """When the exchange must be over, on ``_clock``'s scale (``None``: no overall bound)."""
+    return None if request.timeout is None else _clock.now() + request.timeout
+
+
+def _capped(timeout: httpx2.Timeout, seconds: float) -> httpx2.Timeout:
+    """The client's timeouts, none longer than ``seconds``: a silent server ends in time too."""
+
+    def cap(value: float | None) -> float:
+        return seconds if value is None else min(value, seconds)
+
+    return httpx2.Timeout(
+        connect=cap(timeout.connect), read=cap(timeout.read), write=cap(timeout.write), pool=cap(timeout.pool)
+    )
+
+
+def _timed_out(request: PreparedRequest) -> ProviderError:
+    """The retryable error of a request that outlived its ``timeout``."""
+    return ProviderError(
+        f"the request timed out: it took longer than its timeout of {request.timeout:g} s",
+        url=request.url,
+        request_body=request.content.decode("utf-8", errors="replace"),
+        retryable=True,
+    )
 
 
 def _parse_json(body: str, url: str) -> Any:

@@ -43,6 +43,7 @@ class FunctionTool(Generic[P, R]):
         description: str | None = None,
         parallel: bool = False,
         provider_options: Mapping[str, Mapping[str, Any]] | None = None,
+        timeout: float | None = None,
     ) -> None:
         if not callable(function):
             raise UserError(f"@tool expects a function, got {type(function).__name__}")
@@ -55,6 +56,12 @@ class FunctionTool(Generic[P, R]):
             key: dict(value) for key, value in (provider_options or {}).items()
         }
         """Sent with the tool's definition, e.g. an Anthropic ``cache_control`` marker."""
+        if timeout is not None and not timeout > 0:  # NaN fails this too
+            raise UserError(
+                f"tool {self.name!r}: timeout must be a positive number of seconds; got {timeout!r}"
+            )
+        self.timeout = timeout
+        """Seconds a call may run; past them the model gets an error result (``None``: no bound)."""
         self.is_async = inspect.iscoroutinefunction(function)
         self._signature = inspect.signature(function)
         for parameter in self._signature.parameters.values():
@@ -110,17 +117,35 @@ class FunctionTool(Generic[P, R]):
         return {name: getattr(value, name) for name in type(value).model_fields}
 
     def call(self, arguments: dict[str, Any]) -> Any:
-        """Run the function with validated ``arguments`` from sync code."""
+        """Run the function with validated ``arguments`` from sync code.
+
+        With a ``timeout``, an async function is cancelled when it runs out; a sync one runs
+        in a thread that is left running (threads cannot be stopped) while the run goes on.
+
+        Raises:
+            ToolTimeoutError: (a ``TimeoutError``) the call outlasted ``timeout``.
+        """
         function: Callable[..., Any] = self.function
+        what = f"tool {self.name!r}"
         if self.is_async:
-            return _concurrency.run_coroutine(function(**arguments), what=f"async tool {self.name!r}")
+            coroutine = function(**arguments)
+            if self.timeout is not None:
+                coroutine = _concurrency.within_async(coroutine, self.timeout, what=what)
+            return _concurrency.run_coroutine(coroutine, what=f"async {what}")
+        if self.timeout is not None:
+            return _concurrency.call_in_thread_within(function, arguments, self.timeout, what=what)
         return function(**arguments)
 
     async def call_async(self, arguments: dict[str, Any]) -> Any:
-        """Run the function with validated ``arguments`` from async code."""
+        """Run the function with validated ``arguments`` from async code (``timeout`` as in ``call``)."""
         function: Callable[..., Any] = self.function
+        what = f"tool {self.name!r}"
         if self.is_async:
+            if self.timeout is not None:
+                return await _concurrency.within_async(function(**arguments), self.timeout, what=what)
             return await function(**arguments)
+        if self.timeout is not None:
+            return await _concurrency.run_in_thread_within(function, arguments, self.timeout, what=what)
         return await _concurrency.run_in_thread(function, arguments)
 
 
@@ -135,6 +160,7 @@ def tool(
     description: str | None = None,
     parallel: bool = False,
     provider_options: Mapping[str, Mapping[str, Any]] | None = None,
+    timeout: float | None = None,
 ) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
 
 
@@ -146,6 +172,7 @@ def tool(
     description: str | None = None,
     parallel: bool = False,
     provider_options: Mapping[str, Mapping[str, Any]] | None = None,
+    timeout: float | None = None,
 ) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
     """Make a function callable by the model; use bare (``@tool``) or with options.
 
@@ -157,16 +184,30 @@ def tool(
         provider_options: Per-provider settings sent with the tool's definition, e.g.
             ``{"anthropic": {"cache_control": {"type": "ephemeral"}}}`` to cache the
             prompt up to and including this tool.
+        timeout: Seconds a call may run; past them the model gets an error result saying so
+            and the run goes on. An ``async def`` tool is cancelled; a ``def`` tool's thread
+            cannot be stopped: the run stops waiting for it and the error says it was left
+            running (default: no bound).
     """
     options = provider_options
     if function is not None:
         return FunctionTool(
-            function, name=name, description=description, parallel=parallel, provider_options=options
+            function,
+            name=name,
+            description=description,
+            parallel=parallel,
+            provider_options=options,
+            timeout=timeout,
         )
 
     def decorate(inner: Callable[P, R]) -> FunctionTool[P, R]:
         return FunctionTool(
-            inner, name=name, description=description, parallel=parallel, provider_options=options
+            inner,
+            name=name,
+            description=description,
+            parallel=parallel,
+            provider_options=options,
+            timeout=timeout,
         )
 
     return decorate

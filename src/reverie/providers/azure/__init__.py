@@ -77,6 +77,7 @@ class Provider(_BaseProvider):
         http_client: The ``httpx2.Client`` of sync calls (default: created on first use).
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: See ``reverie.providers``.
+        timeout: The default clients' timeouts (see ``reverie.Provider``).
     """
 
     name = "azure"
@@ -93,6 +94,7 @@ class Provider(_BaseProvider):
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -110,6 +112,7 @@ class Provider(_BaseProvider):
             headers=headers,
             http_client=http_client,
             async_http_client=async_http_client,
+            timeout=timeout,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

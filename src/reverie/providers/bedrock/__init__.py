@@ -60,6 +60,7 @@ class Provider(_BaseProvider):
         http_client: The ``httpx2.Client`` of sync calls (default: created on first use).
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: The largest response (or stream message) accepted.
+        timeout: The default clients' timeouts (see ``reverie.Provider``).
 
     Raises:
         MissingAPIKeyError: If no credentials are given or set in the environment and
@@ -79,6 +80,7 @@ class Provider(_BaseProvider):
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.region = region or _default_region()
@@ -95,6 +97,7 @@ class Provider(_BaseProvider):
             headers=headers,
             http_client=http_client,
             async_http_client=async_http_client,
+            timeout=timeout,
             max_response_bytes=max_response_bytes,
         )
 

@@ -42,7 +42,7 @@ class Provider(_BaseProvider):
         tool_call_id: Makes the id of each function call a response leaves without one
             (default: a random UUID4 string), e.g. a counter for reproducible requests.
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``.
+            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``.
     """
 
     name = "google"
@@ -58,6 +58,7 @@ class Provider(_BaseProvider):
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         max_response_bytes: int | None = None,
         tool_call_id: Callable[[], str] | None = None,
     ) -> None:
@@ -67,6 +68,7 @@ class Provider(_BaseProvider):
             headers=headers,
             http_client=http_client,
             async_http_client=async_http_client,
+            timeout=timeout,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

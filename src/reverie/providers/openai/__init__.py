@@ -74,7 +74,7 @@ class Provider(_BaseProvider):
         api: ``"chat"`` (``POST /chat/completions``, the default) or ``"responses"``
             (``POST /responses``: reasoning summaries, encrypted reasoning, built-in tools).
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``.
+            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``.
     """
 
     name = "openai"
@@ -91,6 +91,7 @@ class Provider(_BaseProvider):
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -101,6 +102,7 @@ class Provider(_BaseProvider):
             headers=headers,
             http_client=http_client,
             async_http_client=async_http_client,
+            timeout=timeout,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes
