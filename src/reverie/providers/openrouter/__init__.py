@@ -14,24 +14,15 @@ whose signature is also found in ``provider_metadata["anthropic"]["signature"]``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._codec import dump_options, expect_string, provider_options
-from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart, Usage
+from reverie._codec import dump_options, provider_options
+from reverie._content import CallWarning, ProviderMetadata, Usage
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
-from reverie.providers._openai_chat.codec import OpenAIChatCodec
-from reverie.providers._openai_chat.encode import is_openai_reasoning_model
-from reverie.providers._openai_chat.reasoning import (
-    assistant_reasoning_fields,
-    detail_text,
-    details_metadata,
-    details_of,
-    parts_from_details,
-)
-from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
+from reverie.providers._openai_chat.gateway import GatewayCodec
+from reverie.providers._openai_chat.wire import CompletionPayload, UsagePayload
 
 if TYPE_CHECKING:
     from reverie.providers.openrouter._options import Options, ProviderRouting, Reasoning, UsageAccounting
@@ -39,19 +30,11 @@ if TYPE_CHECKING:
 __all__ = ["Codec", "Options", "Provider", "ProviderRouting", "Reasoning", "UsageAccounting"]
 
 
-class Codec(OpenAIChatCodec):
+class Codec(GatewayCodec):
     """OpenRouter's variant of the chat-completions codec."""
 
     name = "openrouter"
     supports_top_k = True
-    cache_markers = True
-    # No object recordings exist for OpenRouter; as for other OpenAI-compatible endpoints, a
-    # forced tool works on every routed model, where response_format depends on the route.
-    object_mode = "tool"
-
-    def is_reasoning_model(self) -> bool:
-        """``openai/<reasoning model>`` follows OpenAI's rules, as the recorded requests show."""
-        return is_openai_reasoning_model(self.model_id)
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
@@ -63,34 +46,6 @@ class Codec(OpenAIChatCodec):
         if options is not None:
             body.update(dump_options(options))
         body.setdefault("usage", {"include": True})
-
-    def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
-        """One reasoning part per ``reasoning_details`` entry (fantasy), else the ``reasoning`` text."""
-        details = details_of(message.get("reasoning_details"))
-        if details:
-            return parts_from_details(self.name, details)
-        text = expect_string(message.get("reasoning"), "message.reasoning")
-        return [ReasoningPart(text=text)] if text else []
-
-    reasoning_keys = frozenset({"reasoning", "reasoning_details"})
-
-    def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
-        """The delta's ``reasoning`` text (or its details' text when only those came).
-
-        The details themselves are gathered by the stream decoder (``reasoning_metadata``).
-        """
-        text = expect_string(delta.get("reasoning"), "delta.reasoning")
-        if text:
-            return text, {}
-        return "".join(detail_text(detail) for detail in details_of(delta.get("reasoning_details"))), {}
-
-    def reasoning_metadata(self, details: list[dict[str, Any]]) -> ProviderMetadata:
-        """The block's details (and an Anthropic signature among them)."""
-        return details_metadata(self.name, details)
-
-    def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
-        """The previous step's ``reasoning_details`` (and Anthropic ``reasoning`` text) go back."""
-        return assistant_reasoning_fields(self.name, parts)
 
     def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:
         """Token counts, and the reported cost for the provider metadata."""

@@ -16,21 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import dump_options, expect_string, provider_options
-from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart
+from reverie._codec import dump_options, provider_options
+from reverie._content import CallWarning, ContentPart
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
-from reverie.providers._openai_chat.codec import OpenAIChatCodec
-from reverie.providers._openai_chat.encode import is_openai_reasoning_model
-from reverie.providers._openai_chat.reasoning import (
-    assistant_reasoning_fields,
-    detail_text,
-    details_metadata,
-    details_of,
-    parts_from_details,
-)
-from reverie.providers._openai_chat.wire import MessagePayload
+from reverie.providers._openai_chat.gateway import GatewayCodec
 
 if TYPE_CHECKING:
     from reverie.providers.vercel._options import Gateway, Options, Reasoning
@@ -38,18 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["Codec", "Gateway", "Options", "Provider", "Reasoning"]
 
 
-class Codec(OpenAIChatCodec):
+class Codec(GatewayCodec):
     """The AI Gateway's variant of the chat-completions codec."""
 
     name = "vercel"
-    cache_markers = True
-    # No object recordings exist for the AI Gateway; as on OpenRouter, a forced tool works on
-    # every routed model, where response_format depends on the route.
-    object_mode = "tool"
-
-    def is_reasoning_model(self) -> bool:
-        """``openai/<reasoning model>`` follows OpenAI's rules, as the recorded requests show."""
-        return is_openai_reasoning_model(self.model_id)
 
     def prepare_body(
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
@@ -71,34 +54,13 @@ class Codec(OpenAIChatCodec):
             body["providerOptions"] = {"gateway": gateway}
         body.update(extra)
 
-    def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
-        """One reasoning part per ``reasoning_details`` entry, else the ``reasoning`` text."""
-        details = details_of(message.get("reasoning_details"))
-        if details:
-            return parts_from_details(self.name, details)
-        text = expect_string(message.get("reasoning"), "message.reasoning")
-        return [ReasoningPart(text=text)] if text else []
-
-    reasoning_keys = frozenset({"reasoning", "reasoning_details"})
-
-    def extract_reasoning_delta(self, delta: MessagePayload) -> tuple[str, ProviderMetadata]:
-        """The delta's ``reasoning`` text (or its details' text when only those came)."""
-        text = expect_string(delta.get("reasoning"), "delta.reasoning")
-        if text:
-            return text, {}
-        return "".join(detail_text(detail) for detail in details_of(delta.get("reasoning_details"))), {}
-
-    def reasoning_metadata(self, details: list[dict[str, Any]]) -> ProviderMetadata:
-        """The block's details (and an Anthropic signature among them)."""
-        return details_metadata(self.name, details)
-
     def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
         """The previous step's ``reasoning_details`` (and Anthropic ``reasoning`` text) go back.
 
         Gemini reasoning that came as text only goes back with an empty encrypted detail
         after it (the place of its thought signature), as the recorded follow-ups show.
         """
-        fields = assistant_reasoning_fields(self.name, parts)
+        fields = super().assistant_fields(parts)
         details: list[dict[str, Any]] = fields.get("reasoning_details", [])
         google = [detail for detail in details if detail.get("format") == _GOOGLE_FORMAT]
         if google and not any(detail.get("type") == "reasoning.encrypted" for detail in google):
