@@ -88,7 +88,7 @@ class ObjectPlan:
         messages = [Message.user(prompt)] if isinstance(prompt, str) else list(prompt)
         call = Call(prompt=messages, **{key: value for key, value in settings.items() if value is not None})
         check_provider_options(call.provider_options, in_use=getattr(model, "provider", None))
-        return cls(schema=object_schema, mode=resolved, call=_shape_call(call, object_schema, resolved))
+        return cls(schema=object_schema, mode=resolved, call=shape_call(call, object_schema, resolved))
 
     def read_response(self, response: Response) -> ObjectResult[Any]:
         """The object in a whole response.
@@ -196,7 +196,8 @@ class ObjectStreamFold:
         return out
 
 
-def _shape_call(call: Call, schema: ObjectSchema, mode: Literal["json", "tool", "text"]) -> Call:
+def shape_call(call: Call, schema: ObjectSchema, mode: Literal["json", "tool", "text"]) -> Call:
+    """``call`` asking for an object of ``schema`` the way ``mode`` says (tool: the only tool, forced)."""
     if mode == "json":
         response_format = ResponseFormat(
             schema=schema.json_schema, name=schema.name, description=schema.description

@@ -25,9 +25,10 @@ from typing import Any, Literal, TypeAlias, cast
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart, Usage
 from reverie._errors import NoObjectGeneratedError, UserError
-from reverie._model import Call, ResponseFormat, ToolDefinition
+from reverie._model import Call, ToolDefinition
 from reverie._objects.partial import NOTHING, PartialObjectParser
-from reverie._objects.plan import native_mode, text_mode_instruction
+from reverie._objects.plan import native_mode, supports_json_output
+from reverie._objects.plan import shape_call as shape_object_call
 from reverie._objects.schema import ObjectSchema
 from reverie._run.actions import ToolJob
 from reverie._tools.protocol import Tool, ToolInputError
@@ -129,7 +130,7 @@ def resolve_mode(spec: OutputSpec, model: object, *, has_tools: bool) -> Literal
     Raises:
         UserError: ``mode="json"`` with a model that has no native JSON output.
     """
-    if spec.mode == "json" and not getattr(model, "supports_json_output", native_mode(model) == "json"):
+    if spec.mode == "json" and not supports_json_output(model):
         provider = getattr(model, "provider", type(model).__name__)
         raise UserError(f"{provider}: no native JSON-schema output; use output_mode='tool', 'text' or 'auto'")
     if spec.mode != "auto":
@@ -138,15 +139,15 @@ def resolve_mode(spec: OutputSpec, model: object, *, has_tools: bool) -> Literal
 
 
 def shape_call(call: Call, spec: OutputSpec, mode: Literal["json", "tool", "text"]) -> Call:
-    """``call`` asking for the output the way ``mode`` says."""
-    schema = spec.schema
-    if mode == "json":
-        format_ = ResponseFormat(schema=schema.json_schema, name=schema.name, description=schema.description)
-        return replace(call, response_format=format_)
-    if mode == "tool":
-        tools = [*call.tools, OutputTool(schema).definition()]
-        return replace(call, tools=tools, tool_choice=call.tool_choice or "required")
-    return replace(call, prompt=[Message.system(text_mode_instruction(schema)), *call.prompt])
+    """``call`` asking for the output the way ``mode`` says.
+
+    JSON and text modes ask as ``generate_object`` does; in tool mode the output tool joins the
+    step's own tools and the model must call one of them.
+    """
+    if mode != "tool":
+        return shape_object_call(call, spec.schema, mode)
+    tools = [*call.tools, OutputTool(spec.schema).definition()]
+    return replace(call, tools=tools, tool_choice=call.tool_choice or "required")
 
 
 def retry_message(error: str, mode: Literal["json", "tool", "text"], schema: ObjectSchema) -> str:
