@@ -14,29 +14,16 @@ import pytest
 
 from reverie.testing import Cassette
 from reverie.testing.model_call_programs import check_model_calls, run_model_calls_async
-from reverie.testing.scenarios import Scenario, build_provider, load_manifest
-from tests.conformance.v041 import KNOWN_FAILURES, not_collected_reason
+from reverie.testing.scenarios import Scenario, build_provider
+from tests.conformance.v041 import collected, failure_marks
 from tests.conftest import CASSETTES_V041
 
 
-def _scenarios() -> list[Scenario]:
-    manifest = CASSETTES_V041 / "manifest.json"
-    if not manifest.exists():
-        return []
-    return [
-        scenario
-        for scenario in load_manifest(manifest)
-        if scenario.program == "model_calls" and not_collected_reason(scenario) is None
-    ]
-
-
 def _parameter(scenario: Scenario) -> object:
-    reason = KNOWN_FAILURES.get(scenario.path)
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(scenario, id=scenario.name, marks=marks)
+    return pytest.param(scenario, id=scenario.name, marks=failure_marks(scenario))
 
 
-SCENARIOS = _scenarios()
+SCENARIOS = collected("model_calls")
 pytestmark = pytest.mark.skipif(
     not SCENARIOS, reason=f"the v0.41.2 recordings are absent ({CASSETTES_V041}); conformance needs them"
 )

@@ -21,36 +21,22 @@ from reverie.testing.object_programs import (
     object_arguments,
     run_object_program,
 )
-from reverie.testing.scenarios import Scenario, build_provider, check_requests, load_manifest
-from tests.conformance.v041 import KNOWN_FAILURES, not_collected_reason
+from reverie.testing.scenarios import Scenario, build_provider, check_requests
+from tests.conformance.v041 import collected, failure_marks
 from tests.conftest import CASSETTES_V041
 
 FORMS = ("dict", "pydantic")
 
 
-def _scenarios() -> list[Scenario]:
-    manifest = CASSETTES_V041 / "manifest.json"
-    if not manifest.exists():
-        return []
+def _parameters(scenarios: list[Scenario]) -> list[object]:
     return [
-        scenario
-        for scenario in load_manifest(manifest)
-        if scenario.program == "object" and not_collected_reason(scenario) is None
+        pytest.param(scenario, form, id=f"{scenario.name}-{form}", marks=failure_marks(scenario))
+        for scenario in scenarios
+        for form in FORMS
     ]
 
 
-def _parameters(scenarios: list[Scenario]) -> list[object]:
-    parameters: list[object] = []
-    for scenario in scenarios:
-        reason = KNOWN_FAILURES.get(scenario.path)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        parameters.extend(
-            pytest.param(scenario, form, id=f"{scenario.name}-{form}", marks=marks) for form in FORMS
-        )
-    return parameters
-
-
-SCENARIOS = _scenarios()
+SCENARIOS = collected("object")
 pytestmark = pytest.mark.skipif(
     not SCENARIOS, reason=f"the v0.41.2 recordings are absent ({CASSETTES_V041}); conformance needs them"
 )

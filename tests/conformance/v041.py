@@ -13,7 +13,10 @@ differing JSON paths) and, where a lenient replay showed more, from the later re
 
 from __future__ import annotations
 
-from reverie.testing.scenarios import Scenario
+import pytest
+
+from reverie.testing.scenarios import Scenario, load_manifest
+from tests.conftest import CASSETTES_V041
 
 NOT_COLLECTED: dict[str, str] = {}
 """Suites (``Suite`` or ``Suite/model dir``) left out, each with the missing feature."""
@@ -29,3 +32,21 @@ def not_collected_reason(scenario: Scenario) -> str | None:
 # line, with what is missing, for an entry a change breaks on purpose).
 KNOWN_FAILURES: dict[str, str] = {}
 """Manifest path -> what reverie is missing for that recording."""
+
+
+def collected(program: str) -> list[Scenario]:
+    """The manifest's entries of ``program`` that are collected (none when the corpus is absent)."""
+    manifest = CASSETTES_V041 / "manifest.json"
+    if not manifest.exists():
+        return []
+    return [
+        scenario
+        for scenario in load_manifest(manifest)
+        if scenario.program == program and not_collected_reason(scenario) is None
+    ]
+
+
+def failure_marks(scenario: Scenario) -> list[pytest.MarkDecorator]:
+    """A strict xfail for an entry of ``KNOWN_FAILURES``, else nothing."""
+    reason = KNOWN_FAILURES.get(scenario.path)
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
