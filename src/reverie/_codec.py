@@ -266,3 +266,8 @@ class PreparedRequest:
 def encode_body(body: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON, as the recorded requests were sent."""
     return _json.encode(body)
+
+
+def token_count(value: Any) -> int:
+    """A token count from a usage block; anything but a JSON integer (a null, a stray string) is 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast
 
 from reverie import _json
-from reverie._codec import expect_object, expect_string, status_error
+from reverie._codec import expect_object, expect_string, status_error, token_count
 from reverie._content import (
     ContentPart,
     FinishReason,
@@ -164,22 +164,17 @@ def read_usage(usage: UsagePayload | None) -> Usage:
         return Usage()
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
-    prompt_tokens = _count(usage.get("prompt_tokens"))
-    cached_tokens = min(_count(prompt_details.get("cached_tokens")), prompt_tokens)
-    output_tokens = _count(usage.get("completion_tokens"))
+    prompt_tokens = token_count(usage.get("prompt_tokens"))
+    cached_tokens = min(token_count(prompt_details.get("cached_tokens")), prompt_tokens)
+    output_tokens = token_count(usage.get("completion_tokens"))
     return Usage(
         input_tokens=prompt_tokens - cached_tokens,
         output_tokens=output_tokens,
-        total_tokens=_count(usage.get("total_tokens")) or prompt_tokens + output_tokens,
-        reasoning_tokens=_count(completion_details.get("reasoning_tokens")),
+        total_tokens=token_count(usage.get("total_tokens")) or prompt_tokens + output_tokens,
+        reasoning_tokens=token_count(completion_details.get("reasoning_tokens")),
         cache_read_tokens=cached_tokens,
-        cache_creation_tokens=_count(prompt_details.get("cache_write_tokens")),
+        cache_creation_tokens=token_count(prompt_details.get("cache_write_tokens")),
     )
-
-
-def _count(value: Any) -> int:
-    """A token count; anything but a JSON integer (a null, a stray string) counts as 0."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 # --- errors ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from reverie._codec import expect_object, expect_string
+from reverie._codec import expect_object, expect_string, token_count
 from reverie._content import (
     ContentPart,
     FinishReason,
@@ -185,20 +185,16 @@ def read_usage(usage: UsagePayload | None) -> Usage:
         return Usage()
     input_details = usage.get("input_tokens_details") or {}
     output_details = usage.get("output_tokens_details") or {}
-    input_tokens = _count(usage.get("input_tokens"))
-    cached = min(_count(input_details.get("cached_tokens")), input_tokens)
-    output_tokens = _count(usage.get("output_tokens"))
+    input_tokens = token_count(usage.get("input_tokens"))
+    cached = min(token_count(input_details.get("cached_tokens")), input_tokens)
+    output_tokens = token_count(usage.get("output_tokens"))
     return Usage(
         input_tokens=input_tokens - cached,
         output_tokens=output_tokens,
-        total_tokens=_count(usage.get("total_tokens")) or input_tokens + output_tokens,
-        reasoning_tokens=_count(output_details.get("reasoning_tokens")),
+        total_tokens=token_count(usage.get("total_tokens")) or input_tokens + output_tokens,
+        reasoning_tokens=token_count(output_details.get("reasoning_tokens")),
         cache_read_tokens=cached,
     )
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 # --- errors ---------------------------------------------------------------------------
