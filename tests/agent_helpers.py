@@ -100,3 +100,14 @@ class Echo:
     async def call_async(self, arguments: dict[str, str]) -> str:
         self.colours.append("async")
         return arguments["text"] * 2
+
+
+def grows(before: object, after: object) -> bool:
+    """``after`` extends ``before``: the same keys and items, strings only longer (partial objects)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return all(key in after and grows(value, after[key]) for key, value in before.items())  # pyright: ignore
+    if isinstance(before, list) and isinstance(after, list):
+        return len(after) >= len(before) and all(grows(a, b) for a, b in zip(before, after, strict=False))  # pyright: ignore
+    if isinstance(before, str) and isinstance(after, str):
+        return after.startswith(before)
+    return before == after

@@ -32,6 +32,7 @@ from reverie import (
     tool,
 )
 from reverie.testing import MockModel
+from tests.agent_helpers import grows
 
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 
@@ -151,7 +152,7 @@ async def test_streamed_partial_output_only_grows_and_ends_equal_to_the_output()
     result = await stream.result()
     assert len(outputs) >= 3
     for before, after in itertools.pairwise(outputs):
-        assert _grows(before, after), (before, after)
+        assert grows(before, after), (before, after)
     assert outputs[-1] == pydantic_core.to_jsonable_python(result.output)
 
 
@@ -204,17 +205,6 @@ def test_bad_output_settings_are_user_errors() -> None:
         Agent(MockModel("{}"), output_type=Person, output_mode="yaml")  # type: ignore[arg-type]
     with pytest.raises(UserError, match="output_retries"):
         Agent(MockModel("{}"), output_type=Person, output_retries=-1)
-
-
-def _grows(before: Any, after: Any) -> bool:
-    """``after`` extends ``before``: the same keys and items, strings only longer."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        return all(key in after and _grows(value, after[key]) for key, value in before.items())  # pyright: ignore
-    if isinstance(before, list) and isinstance(after, list):
-        return len(after) >= len(before) and all(_grows(a, b) for a, b in zip(before, after, strict=False))  # pyright: ignore
-    if isinstance(before, str) and isinstance(after, str):
-        return after.startswith(before)
-    return before == after
 
 
 @pytest.mark.anyio

@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from reverie import Agent, AgentResult, NoObjectGeneratedError, OutputPart, tool
+from tests.agent_helpers import grows
 from tests.output_servers import FAMILIES, Answer, Family, Server
 
 CASES = pytest.mark.parametrize(
@@ -120,7 +121,7 @@ async def test_streamed_partial_output_only_grows(family: Family) -> None:
     outputs = [part.object for part in parts if isinstance(part, OutputPart)]
     assert len(outputs) >= 2
     for before, after in itertools.pairwise(outputs):
-        assert _grows(before, after), (before, after)
+        assert grows(before, after), (before, after)
     assert outputs[-1] == ALICE
 
 
@@ -136,11 +137,3 @@ async def test_a_non_object_output_type(family: Family, streaming: bool) -> None
     if not family.native_json:  # a tool's input is an object: the list is wrapped
         tools = json.dumps(server.bodies[0]["tools"])
         assert '"response"' in tools
-
-
-def _grows(before: Any, after: Any) -> bool:
-    if isinstance(before, dict) and isinstance(after, dict):
-        return all(key in after and _grows(value, after[key]) for key, value in before.items())  # pyright: ignore
-    if isinstance(before, str) and isinstance(after, str):
-        return after.startswith(before)
-    return before == after
