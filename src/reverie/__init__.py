@@ -73,6 +73,7 @@ if _TYPE_CHECKING:
     from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
     from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
+    from reverie._model_strings import model
     from reverie._objects.plan import ObjectMode
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
     from reverie._run.config import (
@@ -158,6 +159,7 @@ __all__ = [
     "finish_reason_is",
     "has_tool_call",
     "max_tokens_used",
+    "model",
     "step_count_is",
     "tool",
 ]
@@ -168,6 +170,7 @@ __getattr__ = _lazy_exports(
     __name__,
     {
         "reverie._agent": ["DEFAULT_MAX_STEPS", "Agent", "CallSettings"],
+        "reverie._model_strings": ["model"],
         "reverie._async.runner": ["AsyncAgentStream"],
         "reverie._sync.runner": ["AgentStream"],
         "reverie._run.config": [

@@ -71,7 +71,8 @@ class Agent(Generic[OutputT]):
     """Runs a model in a loop with tools until it answers (with typed output, if asked for).
 
     Args:
-        model: The language model (``provider.language_model(id)`` or a ``MockModel``).
+        model: The language model (``provider.language_model(id)`` or a ``MockModel``), or a
+            model string such as ``"openai:gpt-4o"`` (see ``reverie.model``).
         system_prompt: Sent as the first message of every run.
         tools: Functions made with ``@tool``, any other ``Tool``, or provider-defined tools
             (``ProviderTool``, e.g. ``anthropic.web_search()``).
@@ -100,7 +101,7 @@ class Agent(Generic[OutputT]):
 
     def __init__(
         self,
-        model: LanguageModel,
+        model: LanguageModel | str,
         *,
         system_prompt: str | None = None,
         tools: Sequence[Tool | ProviderTool] = (),
@@ -121,6 +122,10 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> None:
         _check_settings(settings)
+        if isinstance(model, str):
+            from reverie._model_strings import model as model_from_string
+
+            model = model_from_string(model)
         _check_model(model)
         check_headers(settings.get("headers"), "Agent(headers=...)")
         self.output: OutputSpec | None = _output_spec(output_type, output_mode, output_retries)
@@ -268,12 +273,6 @@ class Agent(Generic[OutputT]):
 
 
 def _check_model(model: object) -> None:
-    if isinstance(model, str):
-        raise UserError(
-            f"Agent needs a model object, not the string {model!r}; build one from a provider, e.g. "
-            "`from reverie.providers import openai` then "
-            '`Agent(openai.Provider().language_model("gpt-4o"))`'
-        )
     if not any(hasattr(model, name) for name in ("generate", "stream", "generate_async", "stream_async")):
         if hasattr(model, "language_model"):
             raise UserError(

@@ -113,9 +113,9 @@ def _completion(content: str) -> dict[str, object]:
     return {"id": "c", "model": "m", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
 
 
-def test_a_string_model_is_a_user_error_that_says_how_to_build_one() -> None:
-    with pytest.raises(UserError, match=r"language_model\(\"gpt-4o\"\)"):
-        Agent("openai:gpt-4o")  # pyright: ignore[reportArgumentType]
+def test_a_string_without_a_provider_is_a_user_error_that_says_how_to_write_one() -> None:
+    with pytest.raises(UserError, match=r"PROVIDER:MODEL_ID, e.g. 'openai:gpt-4o'"):
+        Agent("gpt-4o")
 
 
 @pytest.mark.anyio
