@@ -6,8 +6,10 @@ inside each client's virtualenv, so it uses the standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import resource
 import socket
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
@@ -46,7 +48,7 @@ CALL_TOKENS = 20
 MODEL_PREFIX = "bench-"
 _MODEL_TOKENS = re.compile(r"(\d+)$")
 DEFAULT_TOKENS = 10
-MAX_TOKENS = 100_000
+MAX_TOKENS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -155,3 +157,11 @@ def server_stats(base_url: str, timeout: float = 10.0) -> dict[str, float]:
     _, _, body = data.partition(b"\r\n\r\n")
     stats: dict[str, float] = json.loads(body)
     return stats
+
+
+def raise_open_files_limit() -> None:
+    """Raise this process's soft limit of open files to the hard one (thousands of connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):  # an unlimited hard limit may be refused
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

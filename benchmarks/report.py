@@ -172,7 +172,7 @@ def fmt(stat: Stat | None, suffix: str = "", digits: int | None = None) -> str:
     return f"{one(stat.median)} ({one(stat.low)}-{one(stat.high)})"
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return lines
@@ -210,7 +210,7 @@ def workload_table(workload: Workload, summaries: list[Summary]) -> list[str]:
                 fmt(s.metrics.get("server"), "%", 1),
             ]
         )
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def import_table(summaries: list[Summary], statements: dict[str, str]) -> list[str]:
@@ -230,7 +230,7 @@ def import_table(summaries: list[Summary], statements: dict[str, str]) -> list[s
                 fmt(s.metrics.get("cpu"), digits=1),
             ]
         )
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def verdict(summary: Summary | None, target: Target) -> tuple[str, str]:
@@ -259,7 +259,7 @@ def targets_table(summaries: list[Summary], clients: list[str]) -> list[str]:
             ok = peer_summary is not None and peer_summary.status == "ok"
             cells.append(fmt(peer_summary.ratios.get(target.ratio), "x", 2) if ok and peer_summary else "—")
         rows.append([target.title, f"≤ {target.limit}x", measured, result, *cells])
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def target_results(summaries: list[Summary]) -> list[dict[str, Any]]:

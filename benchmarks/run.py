@@ -282,13 +282,17 @@ def repo_commit() -> str:
     """The repo's checked-out commit, read from ``.git`` files (no git command); "" if unknown."""
     git = BENCH_DIR.parent / ".git"
     try:
+        if git.is_file():  # a worktree: ``.git`` names its own directory, refs live in the common one
+            git = BENCH_DIR.parent / git.read_text().split(":", 1)[1].strip()
+        common = git / (git / "commondir").read_text().strip() if (git / "commondir").exists() else git
         head = (git / "HEAD").read_text().strip()
         if not head.startswith("ref: "):
             return head[:12]
         ref = head[5:]
-        if (git / ref).exists():
-            return (git / ref).read_text().strip()[:12]
-        for line in (git / "packed-refs").read_text().splitlines():
+        for base in (git, common):
+            if (base / ref).exists():
+                return (base / ref).read_text().strip()[:12]
+        for line in (common / "packed-refs").read_text().splitlines():
             if line.endswith(f" {ref}"):
                 return line.split()[0][:12]
     except OSError:

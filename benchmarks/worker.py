@@ -41,6 +41,8 @@ class Window:
     wall_s: float
     server_cpu_s: float
     server_requests: int
+    body_digest: int = 0
+    """Sum (mod 2**64) of the hashes of the request bodies the server got (see ``mock_server``)."""
 
 
 class Meter:
@@ -69,6 +71,7 @@ class Meter:
             wall - wall0,
             stats["cpu_s"] - stats0["cpu_s"],
             int(stats["requests"] - stats0["requests"]),
+            int(stats.get("body_digest", 0) - stats0.get("body_digest", 0)) % 2**64,
         )
 
 
