@@ -19,6 +19,7 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
 from reverie._tools.protocol import Tool
+from reverie._tools.toolset import ToolSet
 
 StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
 """Called after each step with all steps so far; ``True`` ends the run."""
@@ -115,3 +116,6 @@ class RunConfig:
     system prompt (``None``: ``messages``)."""
     deadline: float | None = None
     """Seconds the whole run may take, retries, waits and tool runs included (``None``: no bound)."""
+    tool_set: ToolSet | None = None
+    """``tools`` resolved, with their definitions and wire forms, shared by the agent's runs
+    (``None``: the run makes one from ``tools``)."""
