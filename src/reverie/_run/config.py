@@ -66,7 +66,12 @@ class StepOverrides:
 
 @dataclass(slots=True, frozen=True)
 class StepContext:
-    """What ``prepare_step`` sees."""
+    """What ``prepare_step`` sees.
+
+    ``messages`` holds the run's own message objects: one edited here in place is sent edited
+    from this step on. The hook is the place to edit the history; a run reuses the encoded form
+    of a message, so an edit made elsewhere between steps (in a callback) may not be sent.
+    """
 
     step_number: int
     steps: Sequence[StepResult]

@@ -143,8 +143,8 @@ class Run:
         # to change the history is the hook), so a step pays only for its new messages. A
         # hook sees the messages and may edit them in place, so with one each kept wire form
         # also keeps a snapshot of its message (``message_state``) and is reused only while
-        # the message still equals it, a check far cheaper than encoding again. Telling the
-        # edited messages apart in the hook itself would mean copying the history for it.
+        # the message still equals it, a check far cheaper than encoding again. (Handing the
+        # hook copies, to trust what it did not touch, would copy the history every step.)
         self._message_wire = WireStore(message_state if config.prepare_step is not None else None)
 
     @property
