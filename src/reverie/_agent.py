@@ -7,7 +7,6 @@ The class only holds configuration and resolves it per call; the work is done by
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 
@@ -24,7 +23,7 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._run.output import OUTPUT_MODES, OutputMode, OutputSpec
 from reverie._sync import runner as sync_runner
 from reverie._tools.protocol import Tool
-from reverie._tools.provider import as_tool
+from reverie._tools.toolset import ToolSet, check_tools
 
 DEFAULT_MAX_STEPS = 20
 """A run stops after this many steps unless ``max_steps`` says otherwise (a runaway-loop guard)."""
@@ -129,20 +128,11 @@ class Agent(Generic[OutputT]):
         _check_model(model)
         check_headers(settings.get("headers"), "Agent(headers=...)")
         self.output: OutputSpec | None = _output_spec(output_type, output_mode, output_retries)
-        tools = [as_tool(item) for item in tools]
-        for item in tools:
-            if not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-                raise UserError(
-                    "tools must be made with @tool, implement reverie.Tool or be a ProviderTool; "
-                    f"got {item!r}"
-                )
-        counts = Counter(item.name for item in tools)
-        duplicates = sorted(name for name, count in counts.items() if count > 1)
-        if duplicates:
-            raise UserError(f"two tools share the name(s) {', '.join(duplicates)}")
         self.model = model
         self.system_prompt = system_prompt
-        self.tools: tuple[Tool, ...] = tuple(tools)
+        self.tools: tuple[Tool, ...] = check_tools(tools)
+        self._tool_set = ToolSet(self.tools)
+        """The tools resolved once for every run (made anew if ``tools`` is replaced)."""
         self.retry = retry or RetryPolicy()
         self.prepare_step = prepare_step
         self.repair_tool_call = repair_tool_call
@@ -254,10 +244,14 @@ class Agent(Generic[OutputT]):
             # Merged name by name: a call's headers add to the agent's instead of replacing them.
             headers=merge_headers(self.settings.get("headers"), overrides.get("headers")),
         )
+        tool_set = self._tool_set
+        if tool_set.source is not self.tools:
+            tool_set = self._tool_set = ToolSet(self.tools)
         return RunConfig(
             model=self.model,
             messages=conversation,
             tools=self.tools,
+            tool_set=tool_set,
             call_template=template,
             retry=self.retry,
             max_steps=max_steps,

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from reverie._content import CallWarning, ContentPart, FinishReason, Message, ProviderMetadata, Usage
 from reverie._parts import ModelStreamPart
+
+if TYPE_CHECKING:
+    from reverie._wire_cache import WireCache
 
 ToolChoice: TypeAlias = Literal["auto", "none", "required"] | str
 """``"auto"``, ``"none"``, ``"required"`` (some tool must be called) or the name of one tool."""
@@ -96,6 +99,9 @@ class Call:
     timeout: float | None = None
     """Seconds this request may take in all, whole stream included (``None``: no bound
     beyond the HTTP client's own timeouts). Set per attempt by the run (see ``CallSettings``)."""
+    wire_cache: WireCache | None = field(default=None, repr=False, compare=False)
+    """Set by an agent run: the wire forms of messages and tools its earlier requests encoded,
+    for the codec to reuse (``None``: everything is encoded)."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -19,6 +19,7 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
 from reverie._tools.protocol import Tool
+from reverie._tools.toolset import ToolSet
 
 StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
 """Called after each step with all steps so far; ``True`` ends the run."""
@@ -65,7 +66,12 @@ class StepOverrides:
 
 @dataclass(slots=True, frozen=True)
 class StepContext:
-    """What ``prepare_step`` sees."""
+    """What ``prepare_step`` sees.
+
+    ``messages`` holds the run's own message objects: one edited here in place is sent edited
+    from this step on. The hook is the place to edit the history; a run reuses the encoded form
+    of a message, so an edit made elsewhere between steps (in a callback) may not be sent.
+    """
 
     step_number: int
     steps: Sequence[StepResult]
@@ -115,3 +121,6 @@ class RunConfig:
     system prompt (``None``: ``messages``)."""
     deadline: float | None = None
     """Seconds the whole run may take, retries, waits and tool runs included (``None``: no bound)."""
+    tool_set: ToolSet | None = None
+    """``tools`` resolved, with their definitions and wire forms, shared by the agent's runs
+    (``None``: the run makes one from ``tools``)."""

@@ -19,7 +19,7 @@ or raises the final error when retrying stops.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from reverie import _clock
@@ -32,7 +32,7 @@ from reverie._errors import (
     UserError,
 )
 from reverie._log import logger
-from reverie._model import Call, LanguageModel, Response
+from reverie._model import Call, LanguageModel, ProviderTool, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
     AgentStreamPart,
@@ -57,9 +57,12 @@ from reverie._run.output import OutputRun
 from reverie._run.step import StepBuilder
 from reverie._run.tools import check_tool_call, tool_batches
 from reverie._tools.protocol import Tool
-from reverie._tools.provider import as_tool
+from reverie._tools.toolset import ToolSet
+from reverie._wire_cache import WireCache, WireStore, message_state
 
 _Phase = Literal["plan", "call", "wait", "retry", "tools", "done"]
+_MAX_STEP_TOOL_SETS = 8
+"""Distinct tool sets of ``prepare_step`` a run keeps resolved (more start afresh)."""
 
 
 class Run:
@@ -73,6 +76,7 @@ class Run:
         "_ends",
         "_errors",
         "_jobs",
+        "_message_wire",
         "_model",
         "_on_text_delta",
         "_output",
@@ -80,6 +84,8 @@ class Run:
         "_ran",
         "_results",
         "_started",
+        "_step_tool_sets",
+        "_tool_set",
         "_tools",
         "_wait",
         "config",
@@ -129,6 +135,17 @@ class Run:
         self._results: list[ToolResultPart] = []
         spec = config.output
         self._output = None if spec is None else OutputRun(spec, streaming=streaming)
+        self._tool_set = config.tool_set if config.tool_set is not None else ToolSet(config.tools)
+        self._step_tool_sets: dict[tuple[int, ...], ToolSet] = {}
+        # Encoded messages are kept for the whole run and found by identity. Without a
+        # prepare_step hook the run trusts identity alone: its history is the caller's
+        # messages and the steps' own, which nothing edits between steps (the documented way
+        # to change the history is the hook), so a step pays only for its new messages. A
+        # hook sees the messages and may edit them in place, so with one each kept wire form
+        # also keeps a snapshot of its message (``message_state``) and is reused only while
+        # the message still equals it, a check far cheaper than encoding again. (Handing the
+        # hook copies, to trust what it did not touch, would copy the history every step.)
+        self._message_wire = WireStore(message_state if config.prepare_step is not None else None)
 
     @property
     def step_number(self) -> int:
@@ -289,7 +306,8 @@ class Run:
             self._started = True
             self._ends = deadline_at(self._clock(), config.deadline)
         step_number = self.step_number
-        model, messages, tools = config.model, self.messages, config.tools
+        model, messages = config.model, self.messages
+        tools: Sequence[Tool | ProviderTool] | None = None
         template = config.call_template
         tool_choice, provider_options = template.tool_choice, template.provider_options
         if config.prepare_step is not None:
@@ -301,16 +319,16 @@ class Run:
             if overrides is not None:
                 model = overrides.model or model
                 messages = overrides.messages if overrides.messages is not None else messages
-                tools = overrides.tools if overrides.tools is not None else tools
+                tools = overrides.tools
                 tool_choice = overrides.tool_choice if overrides.tool_choice is not None else tool_choice
                 if overrides.provider_options is not None:
                     provider_options = overrides.provider_options
         self._model = model
-        tools = [as_tool(item) for item in tools]
-        self._tools = {item.name: item for item in tools}
+        tool_set = self._tool_set_for(tools)
+        self._tools = tool_set.by_name
         call = Call(
             prompt=messages,
-            tools=[item.definition() for item in tools],
+            tools=list(tool_set.definitions),
             tool_choice=tool_choice,
             max_output_tokens=template.max_output_tokens,
             temperature=template.temperature,
@@ -323,6 +341,7 @@ class Run:
             provider_options=provider_options,
             headers=template.headers,
             timeout=template.timeout,
+            wire_cache=WireCache(messages=self._message_wire, tools=tool_set.wire),
         )
         if self._output is not None:
             call, self._tools = self._output.plan(call, model, self._tools)
@@ -334,6 +353,24 @@ class Run:
             on_step_start(step_number)
         self.pending.append(StepStartPart(step_number=step_number))
         return self._call_model()
+
+    def _tool_set_for(self, items: Sequence[Tool | ProviderTool] | None) -> ToolSet:
+        """The step's tools resolved: the run's own, or the set ``prepare_step`` returned.
+
+        A set the hook returns is resolved once per run however often it comes back (a new
+        list of the same tools included): sets are found by the identities of their tools.
+        """
+        own = self._tool_set
+        if items is None or own.made_from(items):
+            return own
+        key = tuple(map(id, items))
+        found = self._step_tool_sets.get(key)
+        if found is None:
+            if len(self._step_tool_sets) >= _MAX_STEP_TOOL_SETS:
+                self._step_tool_sets.clear()
+            # The set holds its tools, so their ids in the key stay theirs while it is kept.
+            found = self._step_tool_sets[key] = ToolSet(items)
+        return found
 
     def _call_model(self) -> CallModel:
         assert self._call is not None

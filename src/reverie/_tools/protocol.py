@@ -38,7 +38,11 @@ class Tool(Protocol):
         ...
 
     def definition(self) -> ToolDefinition | ProviderTool:
-        """The tool as sent to the model (a ``ProviderTool`` for a provider-defined tool)."""
+        """The tool as sent to the model (a ``ProviderTool`` for a provider-defined tool).
+
+        An agent asks once, at its first run, and sends the same definition (and its encoded
+        form) on every later step and run: a tool whose definition changes is a new tool.
+        """
         ...
 
     def validate(self, input_json: str) -> Any:

@@ -25,6 +25,7 @@ from reverie._content import (
 )
 from reverie._errors import UserError
 from reverie._model import Call, ResponseFormat, ToolDefinition
+from reverie._wire_cache import WireCache, each_message, each_tool
 from reverie.providers._openai_chat.cache import mark
 
 AssistantFields = Callable[[list[ContentPart]], dict[str, Any]]
@@ -79,7 +80,12 @@ def request_body(
         cache_markers: Whether Anthropic cache markers are placed (see ``cache``).
     """
     messages = encode_messages(
-        call.prompt, assistant_fields, cache_markers=cache_markers, provider=provider, warnings=warnings
+        call.prompt,
+        assistant_fields,
+        cache_markers=cache_markers,
+        provider=provider,
+        warnings=warnings,
+        cache=call.wire_cache,
     )
     body: dict[str, Any] = {"model": model_id, "messages": messages}
     if call.max_output_tokens is not None:
@@ -105,7 +111,9 @@ def request_body(
         else:
             warnings.append(CallWarning(setting="top_k", message=f"top_k is not supported by {provider}"))
     if call.tools:
-        body["tools"] = encode_tools(function_tools(call, provider), cache_markers=cache_markers)
+        body["tools"] = encode_tools(
+            function_tools(call, provider), cache_markers=cache_markers, cache=call.wire_cache
+        )
         body["tool_choice"] = encode_tool_choice(call.tool_choice or "auto")
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
@@ -153,23 +161,33 @@ def strict_schema(schema: Any) -> Any:
     return result
 
 
-def encode_tools(tools: Sequence[ToolDefinition], *, cache_markers: bool = False) -> list[dict[str, Any]]:
-    """The ``tools`` array: every tool a non-strict function (marked for caching if asked)."""
-    encoded: list[dict[str, Any]] = []
-    for tool in tools:
-        entry: dict[str, Any] = {
-            "type": "function",
-            "function": {
-                "name": tool.name,
-                "description": tool.description,
-                "parameters": tool.parameters,
-                "strict": False,
-            },
-        }
-        if cache_markers:
-            mark(entry, tool.provider_options)
-        encoded.append(entry)
-    return encoded
+def encode_tools(
+    tools: Sequence[ToolDefinition], *, cache_markers: bool = False, cache: WireCache | None = None
+) -> list[dict[str, Any]]:
+    """The ``tools`` array: every tool a non-strict function (marked for caching if asked).
+
+    With ``cache`` (a run's), a tool encoded for an earlier request is reused.
+    """
+
+    def encode(tool: ToolDefinition, warnings: list[CallWarning]) -> dict[str, Any]:
+        return _encode_tool(tool, cache_markers)
+
+    return each_tool(cache, (_encode_tool, cache_markers), tools, encode, [])
+
+
+def _encode_tool(tool: ToolDefinition, cache_markers: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+            "strict": False,
+        },
+    }
+    if cache_markers:
+        mark(entry, tool.provider_options)
+    return entry
 
 
 def encode_tool_choice(choice: str) -> Any:
@@ -186,38 +204,54 @@ def encode_messages(
     cache_markers: bool = False,
     provider: str = "the chat-completions API",
     warnings: list[CallWarning] | None = None,
+    cache: WireCache | None = None,
 ) -> list[dict[str, Any]]:
     """The ``messages`` array: plain-string content wherever the recordings have it.
 
     With ``cache_markers``, Anthropic ``cache_control`` markers are placed (see ``cache``).
     Tool messages carry text only: a tool result's file becomes a placeholder, with a warning
-    in ``warnings`` naming ``provider``.
+    in ``warnings`` naming ``provider``. With ``cache`` (a run's), a message encoded for an
+    earlier request is reused: each message's entries depend on it alone.
     """
     warnings = [] if warnings is None else warnings
+
+    def encode(message: Message, produced: list[CallWarning]) -> list[dict[str, Any]]:
+        return _encode_message(message, assistant_fields, cache_markers, provider, produced)
+
+    namespace = (_encode_message, assistant_fields, cache_markers, provider)
     encoded: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            system: dict[str, Any] = {"role": "system", "content": message.text}
-            if cache_markers:
-                mark(system, message.provider_options)
-            encoded.append(system)
-        elif message.role == "user":
-            user: dict[str, Any] = {
-                "role": "user",
-                "content": _encode_user_content(message.content, cache_markers),
-            }
-            if cache_markers:
-                mark(user, message.provider_options)
-            encoded.append(user)
-            encoded.extend(_encode_tool_results(message.content, provider, warnings))
-        elif message.role == "assistant":
-            assistant = _encode_assistant(message, cache_markers)
-            if assistant_fields is not None:
-                assistant.update(assistant_fields(message.content))
-            encoded.append(assistant)
-        else:
-            encoded.extend(_encode_tool_results(message.content, provider, warnings))
+    for entries in each_message(cache, namespace, messages, encode, warnings):
+        encoded.extend(entries)
     return encoded
+
+
+def _encode_message(
+    message: Message,
+    assistant_fields: AssistantFields | None,
+    cache_markers: bool,
+    provider: str,
+    warnings: list[CallWarning],
+) -> list[dict[str, Any]]:
+    """The entries of one message: a user message's tool results follow it as ``tool`` entries."""
+    if message.role == "system":
+        system: dict[str, Any] = {"role": "system", "content": message.text}
+        if cache_markers:
+            mark(system, message.provider_options)
+        return [system]
+    if message.role == "user":
+        user: dict[str, Any] = {
+            "role": "user",
+            "content": _encode_user_content(message.content, cache_markers),
+        }
+        if cache_markers:
+            mark(user, message.provider_options)
+        return [user, *_encode_tool_results(message.content, provider, warnings)]
+    if message.role == "assistant":
+        assistant = _encode_assistant(message, cache_markers)
+        if assistant_fields is not None:
+            assistant.update(assistant_fields(message.content))
+        return [assistant]
+    return _encode_tool_results(message.content, provider, warnings)
 
 
 def _encode_user_content(parts: list[ContentPart], cache_markers: bool) -> str | list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from reverie._content import (
 )
 from reverie._errors import UserError
 from reverie._model import Call, ProviderTool, ResponseFormat, ToolDefinition
+from reverie._wire_cache import WireCache, each_message, each_tool
 from reverie.providers._openai_chat.encode import is_reasoning_model, strict_schema
 from reverie.providers._openai_responses.tools import PROVIDER, encode_tool
 
@@ -59,13 +60,15 @@ def request_body(
     reasoning_model = is_reasoning_model(model_id)
     body: dict[str, Any] = {
         "model": model_id,
-        "input": encode_input(call.prompt, reasoning_model=reasoning_model, warnings=warnings),
+        "input": encode_input(
+            call.prompt, reasoning_model=reasoning_model, warnings=warnings, cache=call.wire_cache
+        ),
     }
     if call.max_output_tokens is not None:
         body["max_output_tokens"] = call.max_output_tokens
     _add_sampling(body, call, reasoning_model=reasoning_model, warnings=warnings)
     if call.tools:
-        body["tools"] = encode_tools(call.tools)
+        body["tools"] = encode_tools(call.tools, cache=call.wire_cache)
         body["tool_choice"] = encode_tool_choice(call.tool_choice or "auto")
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
@@ -135,9 +138,18 @@ def encode_text_format(response_format: ResponseFormat, *, strict: bool | None =
     return encoded
 
 
-def encode_tools(tools: Sequence[ToolDefinition | ProviderTool]) -> list[dict[str, Any]]:
-    """The ``tools`` array: flat, non-strict functions and OpenAI's built-in tools."""
-    return [encode_tool(tool) for tool in tools]
+def encode_tools(
+    tools: Sequence[ToolDefinition | ProviderTool], *, cache: WireCache | None = None
+) -> list[dict[str, Any]]:
+    """The ``tools`` array: flat, non-strict functions and OpenAI's built-in tools.
+
+    With ``cache`` (a run's), a tool encoded for an earlier request is reused.
+    """
+    return each_tool(cache, encode_tool, tools, _encode_tool_entry, [])
+
+
+def _encode_tool_entry(tool: ToolDefinition | ProviderTool, warnings: list[CallWarning]) -> dict[str, Any]:
+    return encode_tool(tool)
 
 
 def encode_tool_choice(choice: str) -> Any:
@@ -148,27 +160,40 @@ def encode_tool_choice(choice: str) -> Any:
 
 
 def encode_input(
-    messages: Sequence[Message], *, reasoning_model: bool, warnings: list[CallWarning]
+    messages: Sequence[Message],
+    *,
+    reasoning_model: bool,
+    warnings: list[CallWarning],
+    cache: WireCache | None = None,
 ) -> list[dict[str, Any]]:
     """The ``input`` array: one message or item per part, in conversation order.
 
     A tool result's file (``media``) cannot go in a ``function_call_output``: the model reads
-    a placeholder and ``warnings`` says so.
+    a placeholder and ``warnings`` says so. Each message's items depend on it alone (and on
+    ``reasoning_model``): with ``cache`` (a run's) they are reused from an earlier request.
     """
+
+    def encode(message: Message, produced: list[CallWarning]) -> list[dict[str, Any]]:
+        return _message_items(message, reasoning_model, produced)
+
     items: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            items.append({"role": "developer" if reasoning_model else "system", "content": message.text})
-        elif message.role == "user":
-            content = _user_content(message.content)
-            if content:
-                items.append({"role": "user", "content": content})
-            items.extend(_tool_results(message.content, warnings))
-        elif message.role == "assistant":
-            items.extend(_assistant_items(message.content, warnings))
-        else:
-            items.extend(_tool_results(message.content, warnings))
+    for message_items in each_message(cache, (_message_items, reasoning_model), messages, encode, warnings):
+        items.extend(message_items)
     return items
+
+
+def _message_items(
+    message: Message, reasoning_model: bool, warnings: list[CallWarning]
+) -> list[dict[str, Any]]:
+    if message.role == "system":
+        return [{"role": "developer" if reasoning_model else "system", "content": message.text}]
+    if message.role == "user":
+        content = _user_content(message.content)
+        user = [{"role": "user", "content": content}] if content else []
+        return [*user, *_tool_results(message.content, warnings)]
+    if message.role == "assistant":
+        return _assistant_items(message.content, warnings)
+    return _tool_results(message.content, warnings)
 
 
 def _user_content(parts: list[ContentPart]) -> list[dict[str, Any]]:

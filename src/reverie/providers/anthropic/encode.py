@@ -35,6 +35,7 @@ from reverie._content import (
 )
 from reverie._errors import UserError
 from reverie._model import Call, ProviderTool, ToolDefinition
+from reverie._wire_cache import WireCache, each_message, each_tool
 from reverie.providers.anthropic.server_tools import encode_server_call, encode_server_result
 from reverie.providers.anthropic.tools import BETAS, encode_provider_tool, tool_type
 from reverie.providers.anthropic.wire import PROVIDER
@@ -62,7 +63,7 @@ def request_body(call: Call, *, model_id: str, stream: bool, warnings: list[Call
                 message="cache_control marks messages, parts and tools: set it in their provider_options",
             )
         )
-    system, messages = encode_prompt(call.prompt, options, warnings)
+    system, messages = encode_prompt(call.prompt, options, warnings, cache=call.wire_cache)
     max_tokens = DEFAULT_MAX_TOKENS if call.max_output_tokens is None else call.max_output_tokens
     body: dict[str, Any] = {"model": model_id}
     if system:
@@ -91,7 +92,7 @@ def request_body(call: Call, *, model_id: str, stream: bool, warnings: list[Call
         if getattr(call, key) is not None:
             warnings.append(CallWarning(setting=key, message=f"{key} is not supported by anthropic"))
     if call.tools:
-        body["tools"] = [_encode_tool(tool) for tool in call.tools]
+        body["tools"] = each_tool(call.wire_cache, _encode_tool, call.tools, _encode_tool_entry, warnings)
         # Recorded: a request with a beta tool (computer use) has no tool_choice unless one is asked for.
         if not betas(call) or call.tool_choice is not None or options.disable_parallel_tool_use is not None:
             body["tool_choice"] = _encode_tool_choice(
@@ -116,32 +117,54 @@ def betas(call: Call) -> list[str]:
 
 
 def encode_prompt(
-    prompt: Sequence[Message], options: Options, warnings: list[CallWarning]
+    prompt: Sequence[Message],
+    options: Options,
+    warnings: list[CallWarning],
+    *,
+    cache: WireCache | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The ``system`` blocks and the ``messages`` turns of a conversation."""
+    """The ``system`` blocks and the ``messages`` turns of a conversation.
+
+    Each message's blocks depend on it alone (and on ``send_reasoning``): with ``cache`` (a
+    run's) they are reused from an earlier request, and only the merging into turns is redone.
+    """
     send_reasoning = options.send_reasoning is not False
+
+    def encode(message: Message, produced: list[CallWarning]) -> tuple[str, list[dict[str, Any]]]:
+        return _encode_message(message, send_reasoning, produced)
+
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
-    for message in prompt:
-        if message.role == "system":
-            system.extend(_mark_last(_encode_system_parts(message.content), message.provider_options))
-            continue
-        if message.role == "assistant":
-            role = "assistant"
-            blocks = _encode_assistant_parts(message.content, send_reasoning, warnings)
-        else:
-            # Tool results travel in a user turn:
-            # {"role": "user", "content": [{"type": "tool_result", ...}, ...]}.
-            role = "user"
-            blocks = _encode_user_parts(message.content)
-        blocks = _mark_last(blocks, message.provider_options)
-        if not blocks:
+    merged = False  # whether the last turn's content is a list of this request's own
+    for role, blocks in each_message(cache, (_encode_message, send_reasoning), prompt, encode, warnings):
+        if role == "system":
+            system.extend(blocks)
+        elif not blocks:
             continue  # The API rejects empty content.
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
+        elif turns and turns[-1]["role"] == role:
+            last = turns[-1]
+            if not merged:  # the blocks may be a kept wire form: extend a copy
+                last["content"] = list(last["content"])
+                merged = True
+            last["content"].extend(blocks)
         else:
             turns.append({"role": role, "content": blocks})
+            merged = False
     return system, turns
+
+
+def _encode_message(
+    message: Message, send_reasoning: bool, warnings: list[CallWarning]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The role a message's blocks go under (``system`` for the system prompt) and its blocks."""
+    if message.role == "system":
+        return "system", _mark_last(_encode_system_parts(message.content), message.provider_options)
+    if message.role == "assistant":
+        blocks = _encode_assistant_parts(message.content, send_reasoning, warnings)
+        return "assistant", _mark_last(blocks, message.provider_options)
+    # Tool results travel in a user turn:
+    # {"role": "user", "content": [{"type": "tool_result", ...}, ...]}.
+    return "user", _mark_last(_encode_user_parts(message.content), message.provider_options)
 
 
 def _cache_control(options: ProviderMetadata | Mapping[str, Any]) -> dict[str, Any] | None:
@@ -167,6 +190,10 @@ def _mark_last(blocks: list[dict[str, Any]], options: ProviderMetadata) -> list[
     if blocks:
         _with_cache(blocks[-1], options)
     return blocks
+
+
+def _encode_tool_entry(tool: ToolDefinition | ProviderTool, warnings: list[CallWarning]) -> dict[str, Any]:
+    return _encode_tool(tool)
 
 
 def _encode_tool(tool: ToolDefinition | ProviderTool) -> dict[str, Any]:

@@ -26,6 +26,8 @@ class GeminiCodec:
     object_mode: ClassVar[Literal["json", "tool"]] = "json"
     """What ``generate_object(mode="auto")`` uses: ``responseJsonSchema`` (fantasy v0.41.2)."""
     supports_json_output: ClassVar[bool] = True
+    send_call_ids: ClassVar[bool] = True
+    """Whether ``functionCall`` and ``functionResponse`` parts carry the call's id (Vertex's take none)."""
 
     def __init__(self, model_id: str, *, tool_call_id: Callable[[], str] | None = None) -> None:
         """A codec for ``model_id``.
@@ -41,7 +43,7 @@ class GeminiCodec:
     def build_request(self, call: Call, *, stream: bool) -> WireRequest:
         """The ``generateContent`` (or streaming) request for ``call``."""
         warnings: list[CallWarning] = []
-        body = encode.request_body(call, warnings=warnings)
+        body = encode.request_body(call, warnings=warnings, call_ids=self.send_call_ids)
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         return WireRequest(path=f"/models/{self.model_id}:{method}", body=body, warnings=warnings)
 

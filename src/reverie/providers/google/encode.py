@@ -32,6 +32,7 @@ from reverie._content import (
 )
 from reverie._errors import UserError
 from reverie._model import Call, ToolDefinition
+from reverie._wire_cache import WireCache, each_message, each_tool
 from reverie.providers.google.schema import to_gemini_schema
 from reverie.providers.google.wire import PROVIDER
 
@@ -42,12 +43,16 @@ MIN_THINKING_BUDGET = 128
 """fantasy raised thinking budgets below this to it (recorded: 100 was sent as 128)."""
 
 
-def request_body(call: Call, *, warnings: list[CallWarning]) -> dict[str, Any]:
-    """The ``generateContent`` body for ``call`` (streaming sends the same); warnings are appended."""
+def request_body(call: Call, *, warnings: list[CallWarning], call_ids: bool = True) -> dict[str, Any]:
+    """The ``generateContent`` body for ``call`` (streaming sends the same); warnings are appended.
+
+    ``call_ids=False`` leaves the ids out of ``functionCall`` and ``functionResponse`` parts
+    (Vertex's functions take none).
+    """
     from reverie.providers.google._options import Options
 
     options = provider_options(call, PROVIDER, Options) or Options()
-    system, contents = encode_prompt(call.prompt, warnings)
+    system, contents = encode_prompt(call.prompt, warnings, cache=call.wire_cache, call_ids=call_ids)
     body: dict[str, Any] = {"contents": contents}
     if system:
         body["systemInstruction"] = {"role": "user", "parts": system}
@@ -59,7 +64,8 @@ def request_body(call: Call, *, warnings: list[CallWarning]) -> dict[str, Any]:
     if options.cached_content:
         body["cachedContent"] = options.cached_content
     if call.tools:
-        declarations = [_declaration(tool, warnings) for tool in function_tools(call, PROVIDER)]
+        tools = function_tools(call, PROVIDER)
+        declarations = each_tool(call.wire_cache, _declaration, tools, _declaration, warnings)
         body["tools"] = [{"functionDeclarations": declarations}]
         body["toolConfig"] = {"functionCallingConfig": _calling_config(call.tool_choice)}
     elif call.tool_choice is not None and call.tool_choice != "auto":
@@ -68,32 +74,55 @@ def request_body(call: Call, *, warnings: list[CallWarning]) -> dict[str, Any]:
 
 
 def encode_prompt(
-    prompt: Sequence[Message], warnings: list[CallWarning] | None = None
+    prompt: Sequence[Message],
+    warnings: list[CallWarning] | None = None,
+    *,
+    cache: WireCache | None = None,
+    call_ids: bool = True,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``systemInstruction`` parts and the ``contents`` turns of a conversation.
 
     Tool results travel in ``user`` turns; consecutive turns of one role are merged, as
     Gemini expects the roles to alternate. Reasoning is never sent back. A tool result's
-    file becomes a text placeholder, with a warning appended to ``warnings``.
+    file becomes a text placeholder, with a warning appended to ``warnings``. Each message's
+    parts depend on it alone: with ``cache`` (a run's) they are reused from an earlier
+    request, and only the merging into turns is redone.
     """
     warnings = [] if warnings is None else warnings
+
+    def encode(message: Message, produced: list[CallWarning]) -> tuple[str, list[dict[str, Any]]]:
+        return _encode_message(message, call_ids, produced)
+
     system: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
-    for message in prompt:
-        if message.role == "system":
-            system.extend(_encode_system_parts(message.content))
+    merged = False  # whether the last turn's parts are a list of this request's own
+    for role, parts in each_message(cache, (_encode_message, call_ids), prompt, encode, warnings):
+        if role == "system":
+            system.extend(parts)
+        elif not parts:
             continue
-        role = "model" if message.role == "assistant" else "user"
-        if role == "user":
-            _check_user_parts(message.content)
-        parts = _encode_parts(message.content, warnings)
-        if not parts:
-            continue
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)
+        elif contents and contents[-1]["role"] == role:
+            last = contents[-1]
+            if not merged:  # the parts may be a kept wire form: extend a copy
+                last["parts"] = list(last["parts"])
+                merged = True
+            last["parts"].extend(parts)
         else:
             contents.append({"role": role, "parts": parts})
+            merged = False
     return system, contents
+
+
+def _encode_message(
+    message: Message, call_ids: bool, warnings: list[CallWarning]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The role a message's parts go under (``system`` for the system instruction) and its parts."""
+    if message.role == "system":
+        return "system", _encode_system_parts(message.content)
+    if message.role == "assistant":
+        return "model", _encode_parts(message.content, warnings, call_ids)
+    _check_user_parts(message.content)
+    return "user", _encode_parts(message.content, warnings, call_ids)
 
 
 def _encode_system_parts(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
@@ -115,7 +144,9 @@ def _check_user_parts(parts: Sequence[ContentPart]) -> None:
             )
 
 
-def _encode_parts(parts: Sequence[ContentPart], warnings: list[CallWarning]) -> list[dict[str, Any]]:
+def _encode_parts(
+    parts: Sequence[ContentPart], warnings: list[CallWarning], call_ids: bool
+) -> list[dict[str, Any]]:
     encoded: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
@@ -132,6 +163,8 @@ def _encode_parts(parts: Sequence[ContentPart], warnings: list[CallWarning]) -> 
                 # "thoughtSignature": "..."}, the signature as the response carried it.
                 arguments = json_object_or_empty(part.input)
                 call = {"id": part.tool_call_id, "name": part.tool_name, "args": arguments}
+                if not call_ids:
+                    del call["id"]
                 encoded.append(_signed({"functionCall": call}, part))
         elif isinstance(part, ToolResultPart) and not part.provider_executed:
             # A provider-executed result (another provider's server tool) goes with its call.
@@ -140,6 +173,8 @@ def _encode_parts(parts: Sequence[ContentPart], warnings: list[CallWarning]) -> 
                 "name": part.tool_name,
                 "response": {"result": tool_result_text(part, PROVIDER, warnings)},
             }
+            if not call_ids:
+                del response["id"]
             encoded.append({"functionResponse": response})
     return encoded
 

@@ -16,7 +16,6 @@ under their family's key, ``google`` or ``anthropic``. This module does no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
 
 from reverie._codec import WireRequest
 from reverie._model import Call
@@ -36,6 +35,7 @@ class VertexGeminiCodec(GeminiCodec):
     """The Gemini codec at Vertex's ``publishers/google`` endpoints."""
 
     name = PROVIDER
+    send_call_ids = False
 
     def __init__(
         self, model_id: str, *, project: str, location: str, tool_call_id: Callable[[], str] | None = None
@@ -47,12 +47,6 @@ class VertexGeminiCodec(GeminiCodec):
     def build_request(self, call: Call, *, stream: bool) -> WireRequest:
         """The ``generateContent`` (or streaming) request for ``call``, without call ids."""
         request = super().build_request(call, stream=stream)
-        for content in request.body.get("contents", []):
-            for part in cast(dict[str, Any], content).get("parts", []):
-                for key in ("functionCall", "functionResponse"):
-                    inner = cast(dict[str, Any], part).get(key)
-                    if isinstance(inner, dict):
-                        cast(dict[str, Any], inner).pop("id", None)
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         base = _model_path("v1beta1", self.project, self.location, "google", self.model_id)
         request.path = f"{base}:{method}"

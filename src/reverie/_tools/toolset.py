@@ -1,0 +1,92 @@
+"""``ToolSet``: a step's tools resolved once, and the check of an agent's tools.
+
+A run needs its tools three ways on every step: as ``Tool``s by name (to validate and run
+calls), as definitions for the ``Call``, and encoded by the provider's codec. A ``ToolSet``
+does the first two once for a sequence of tools and keeps, in ``wire``, what codecs encoded
+of its definitions, so a step whose tools did not change costs nothing per tool. An agent
+builds one for its own tools; the run builds one per distinct tool set a ``prepare_step``
+hook returns. ``check_tools`` checks an agent's tools in one pass. Nothing here calls a tool
+or encodes one for a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from operator import is_
+
+from reverie._errors import UserError
+from reverie._model import ProviderTool, ToolDefinition
+from reverie._tools.function import FunctionTool
+from reverie._tools.protocol import Tool
+from reverie._tools.provider import ProviderToolRunner, as_tool
+from reverie._wire_cache import WireStore
+
+
+class ToolSet:
+    """Tools resolved for the steps that use them.
+
+    Attributes:
+        source: The tools as given (``ProviderTool``s unwrapped), compared by identity.
+        tools: As the run sees them (``ProviderTool``s wrapped).
+        by_name: ``tools`` by name (a later tool wins over an earlier one of the same name).
+        wire: What codecs encoded of ``definitions``, reused while the set is.
+    """
+
+    __slots__ = ("_definitions", "by_name", "source", "tools", "wire")
+
+    def __init__(self, items: Sequence[Tool | ProviderTool]) -> None:
+        # A tuple is kept as it is, so that its owner can tell by identity that it is unchanged.
+        self.source: tuple[Tool | ProviderTool, ...] = items if isinstance(items, tuple) else tuple(items)
+        self.tools: tuple[Tool, ...] = tuple(as_tool(item) for item in self.source)
+        self.by_name: Mapping[str, Tool] = {item.name: item for item in self.tools}
+        # Tool definitions are frozen, and a changed tool set is a new ToolSet: identity suffices.
+        self.wire = WireStore()
+        self._definitions: tuple[ToolDefinition | ProviderTool, ...] | None = None
+
+    def __repr__(self) -> str:
+        return f"ToolSet({[item.name for item in self.tools]})"
+
+    @property
+    def definitions(self) -> tuple[ToolDefinition | ProviderTool, ...]:
+        """Each tool's ``definition()``, asked once, on first use.
+
+        Not sooner: a ``@tool`` whose annotations name types defined later in its module
+        builds its schema on first use, which may come after the agent is made.
+        """
+        definitions = self._definitions
+        if definitions is None:
+            definitions = self._definitions = tuple(item.definition() for item in self.tools)
+        return definitions
+
+    def made_from(self, items: Sequence[Tool | ProviderTool]) -> bool:
+        """Whether ``items`` are the very tools (same objects, same order) this set was made from."""
+        source = self.source
+        return len(items) == len(source) and all(map(is_, items, source))
+
+
+_KNOWN_TOOL_TYPES = (FunctionTool, ProviderToolRunner)
+
+
+def check_tools(items: Sequence[Tool | ProviderTool]) -> tuple[Tool, ...]:
+    """``items`` as ``Tool``s, checked in one pass: each is a tool, and no two share a name.
+
+    Raises:
+        UserError: an item is no tool, or names are shared (the message lists them).
+    """
+    tools = tuple(as_tool(item) for item in items)
+    seen: set[str] = set()
+    duplicates: set[str] = set()
+    for item in tools:
+        # The runtime protocol check is slow (it inspects every member, ~16 µs a tool): the
+        # classes defined here are known to implement it.
+        if not isinstance(item, _KNOWN_TOOL_TYPES) and not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UserError(
+                f"tools must be made with @tool, implement reverie.Tool or be a ProviderTool; got {item!r}"
+            )
+        name = item.name
+        if name in seen:
+            duplicates.add(name)
+        seen.add(name)
+    if duplicates:
+        raise UserError(f"two tools share the name(s) {', '.join(sorted(duplicates))}")
+    return tools

@@ -1,0 +1,184 @@
+"""Wire forms reused across an agent's requests: each message and tool is encoded once.
+
+Every step of an agent run sends the whole conversation and every tool again, though only
+the last step's messages are new. Codecs therefore encode messages and tools one at a time
+through ``each_message`` and ``each_tool``: given a ``WireCache`` (``Call.wire_cache``, set
+by the run), an item encoded for an earlier request is reused, so a step's encoding costs
+what is new in it. Without a cache (a direct model call) everything is encoded, as before.
+
+What is kept is one item's own wire form, under a *namespace* that names the encoder and
+every setting besides the item that the encoder reads (a codec hook, whether cache markers
+are placed, a reasoning model's system role...). Where a provider's wire form depends on
+neighbours (Anthropic and Gemini merge consecutive turns of one role, system messages are
+hoisted), the codec caches each message's own blocks and merges them again per request,
+which is cheap. Cached forms are shared between requests: a codec never mutates them.
+Warnings an item's encoding gave are kept with it and given again on every reuse.
+
+Items are found by identity. Whether the item is still what was encoded is decided by the
+store's ``check`` (see ``WireStore``): tool definitions are frozen and a tool set is rebuilt
+when its tools change, so tools are never checked; messages are mutable dataclasses, so the
+run decides how much it trusts them (see ``reverie._run.machine``).
+
+This module knows no provider's wire format and does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import fields
+from operator import attrgetter
+from typing import Any, TypeVar, cast
+
+from reverie._content import (
+    CallWarning,
+    FilePart,
+    Message,
+    ReasoningPart,
+    SourcePart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+
+ItemT = TypeVar("ItemT")
+WireT = TypeVar("WireT")
+
+_MAX_NAMESPACES = 8
+"""Namespaces a store keeps (a run switching models or settings often starts afresh)."""
+_SPARE_ENTRIES = 64
+"""Entries a namespace may hold beyond twice the items of the latest request before pruning."""
+
+
+class WireStore:
+    """Wire forms by namespace and item identity, pruned to the items of recent requests.
+
+    Args:
+        check: Called with an item, returns a value that equals the one it returned when the
+            item was encoded as long as the item is unchanged (``message_state``). ``None``
+            trusts identity alone: the item is never edited while the store lives.
+    """
+
+    __slots__ = ("_check", "_namespaces")
+
+    def __init__(self, check: Callable[[Any], object] | None = None) -> None:
+        self._check = check
+        # namespace -> id(item) -> (item, state when encoded, wire form, warnings). The entry
+        # holds the item, so its id cannot be reused by another object while it is kept.
+        self._namespaces: dict[Hashable, dict[int, tuple[Any, object, Any, tuple[CallWarning, ...]]]] = {}
+
+    def encode_each(
+        self,
+        namespace: Hashable,
+        items: Sequence[ItemT],
+        encode: Callable[[ItemT, list[CallWarning]], WireT],
+        warnings: list[CallWarning],
+    ) -> list[WireT]:
+        """The wire form of each of ``items``: kept ones reused, the others encoded and kept.
+
+        ``encode(item, warnings)`` appends the item's warnings to the list it is given; they
+        are added to ``warnings`` now and whenever the wire form is reused.
+        """
+        namespaces = self._namespaces
+        entries = namespaces.get(namespace)
+        if entries is None:
+            if len(namespaces) >= _MAX_NAMESPACES:
+                namespaces.clear()
+            entries = namespaces[namespace] = {}
+        check = self._check
+        encoded: list[WireT] = []
+        for item in items:
+            entry = entries.get(id(item))
+            state = None if check is None else check(item)
+            if entry is None or (check is not None and entry[1] != state):
+                produced: list[CallWarning] = []
+                wire = encode(item, produced)
+                entry = entries[id(item)] = (item, _frozen(state), wire, tuple(produced))
+            encoded.append(entry[2])
+            if entry[3]:
+                warnings.extend(entry[3])
+        if len(entries) > 2 * len(items) + _SPARE_ENTRIES:
+            # Items no request sends any more (a history prepare_step trimmed, tools of an
+            # earlier set) are let go; only this request's are kept.
+            namespaces[namespace] = {id(item): entries[id(item)] for item in items}
+        return encoded
+
+
+class WireCache:
+    """What a run gives its codec (``Call.wire_cache``): stores for messages and for tools.
+
+    Attributes:
+        messages: Encoded messages, kept for the run.
+        tools: Encoded tool definitions, kept as long as the step's tool set.
+    """
+
+    __slots__ = ("messages", "tools")
+
+    def __init__(self, *, messages: WireStore, tools: WireStore) -> None:
+        self.messages = messages
+        self.tools = tools
+
+
+def each_message(
+    cache: WireCache | None,
+    namespace: Hashable,
+    messages: Sequence[Message],
+    encode: Callable[[Message, list[CallWarning]], WireT],
+    warnings: list[CallWarning],
+) -> list[WireT]:
+    """``encode(message, warnings)`` of each message, reusing the cache's when there is one."""
+    if cache is None:
+        return [encode(message, warnings) for message in messages]
+    return cache.messages.encode_each(namespace, messages, encode, warnings)
+
+
+def each_tool(
+    cache: WireCache | None,
+    namespace: Hashable,
+    tools: Sequence[ItemT],
+    encode: Callable[[ItemT, list[CallWarning]], WireT],
+    warnings: list[CallWarning],
+) -> list[WireT]:
+    """``encode(tool, warnings)`` of each tool definition, reusing the cache's when there is one."""
+    if cache is None:
+        return [encode(tool, warnings) for tool in tools]
+    return cache.tools.encode_each(namespace, tools, encode, warnings)
+
+
+_PART_FIELDS: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {
+    kind: attrgetter(*(field.name for field in fields(kind)))
+    for kind in (TextPart, ReasoningPart, ToolCallPart, ToolResultPart, FilePart, SourcePart)
+}
+
+
+def message_state(message: Message) -> object:
+    """Everything a codec reads of ``message``, cheaply: equal while the message is unchanged.
+
+    Parts are taken field by field (a ``ToolResultPart``'s file too), so a field set anew, a
+    part added, removed or replaced, or a dict edited in place (the store keeps a copy of the
+    dicts and lists) all make it differ. Other objects are compared by equality: an object
+    edited in place (a typed ``Options`` instance) must be replaced to be seen.
+    """
+    return (message.role, message.provider_options, [_part_state(part) for part in message.content])
+
+
+def _part_state(part: object) -> object:
+    kind = type(part)
+    getter = _PART_FIELDS.get(kind)
+    if getter is None:
+        return object()  # a part type not known here: never equal, so always encoded afresh
+    if kind is ToolResultPart:
+        media = cast(ToolResultPart, part).media
+        if media is not None:
+            return (kind, getter(part), _part_state(media))
+    return (kind, getter(part))
+
+
+def _frozen(value: object) -> object:
+    """``value`` with its dicts, lists and tuples copied, so later edits of the originals show."""
+    if isinstance(value, dict):
+        return {key: _frozen(item) for key, item in cast(dict[Any, Any], value).items()}
+    if isinstance(value, list):
+        return [_frozen(item) for item in cast(list[Any], value)]
+    if isinstance(value, tuple):
+        return tuple(_frozen(item) for item in cast(tuple[Any, ...], value))
+    return value
