@@ -48,6 +48,7 @@ from reverie._model import (
 )
 from reverie._parts import (
     AgentStreamPart,
+    Discarded,
     FinishPart,
     ModelStreamPart,
     OutputPart,
@@ -103,6 +104,7 @@ __all__ = [
     "CallWarning",
     "ContentPart",
     "DeadlineExceededError",
+    "Discarded",
     "FilePart",
     "FinishPart",
     "FinishReason",

@@ -148,7 +148,7 @@ def _reporting_agent(
 
     def on_retry(retry: RetryPart) -> None:
         printer.line(f"   ↻ step {retry.step_number + 1}: {retry.error}", dim=True)
-        discarded = f", {len(retry.discarded)} streamed parts discarded" if retry.discarded else ""
+        discarded = f", {retry.discarded.parts} streamed parts discarded" if retry.discarded else ""
         printer.line(f"     retry {retry.attempt} after {retry.delay:.1f}s{discarded}", dim=True)
 
     def on_step_finish(step: StepResult) -> None:

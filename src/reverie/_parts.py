@@ -4,8 +4,8 @@ Names follow the Vercel AI SDK's noun_action rule in snake_case. A model stream 
 ``stream_start``, the ``text_*``/``reasoning_*``/``tool_input_*`` triples keyed by ``id``,
 ``tool_call``, ``tool_result`` (of a tool the provider executed), ``source``, ``file`` and
 ``finish``. The agent stream forwards those (except the model's ``finish``) and adds
-``step_start``, ``tool_result``, ``step_finish``, ``retry`` and a final ``finish``
-carrying the run's total usage.
+``step_start``, ``tool_result``, ``step_finish``, ``retry`` (with a ``Discarded`` summary of
+the failed attempt) and a final ``finish`` carrying the run's total usage.
 
 Errors are raised by the iterator, never yielded as parts.
 """
@@ -158,12 +158,37 @@ class StepFinishPart:
     type: Literal["step_finish"] = "step_finish"
 
 
+@dataclass(slots=True, kw_only=True, frozen=True)
+class Discarded:
+    """What the failed attempt of a step had streamed, which a ``retry`` part discards.
+
+    The failed attempt's parts are the model stream parts the agent stream yielded since the
+    step's ``step_start`` part (or the previous ``retry`` part of the step): the last
+    ``parts`` model stream parts before the ``retry`` part. This value says how many there
+    were and what they carried, without keeping the part objects themselves, so a long
+    stream's memory does not grow with its number of chunks. It is false when nothing was
+    streamed before the failure.
+    """
+
+    parts: int = 0
+    """How many model stream parts of the failed attempt the stream had yielded."""
+    text: str = ""
+    """The text those parts carried (every text block of the attempt, joined)."""
+    reasoning: str = ""
+    """The reasoning text those parts carried (every reasoning block, joined)."""
+    tool_calls: int = 0
+    """How many complete tool calls (``tool_call`` parts) were among them."""
+
+    def __bool__(self) -> bool:
+        return self.parts > 0
+
+
 @dataclass(slots=True, kw_only=True)
 class RetryPart:
     """The current step failed and is retried from the start after ``delay`` seconds.
 
-    Every part of the failed attempt listed in ``discarded`` must be forgotten by the
-    consumer: the new attempt streams its own parts from the beginning.
+    Every part of the failed attempt (``discarded`` says how many, and their text) must be
+    forgotten by the consumer: the new attempt streams its own parts from the beginning.
     """
 
     step_number: int
@@ -171,7 +196,8 @@ class RetryPart:
     """1 for the first retry."""
     delay: float
     error: ReverieError
-    discarded: tuple[ModelStreamPart, ...]
+    discarded: Discarded
+    """What the failed attempt had streamed (counts and text, not the parts)."""
     type: Literal["retry"] = "retry"
 
 

@@ -336,8 +336,8 @@ def test_cut_stream_is_retried(
     assert "RemoteProtocolError" in str(error)
     if mode == "stream":
         (retry,) = outcome.retries
-        discarded = [part.delta for part in retry.discarded if isinstance(part, TextDeltaPart)]
-        assert discarded == ["Hello"]
+        assert retry.discarded.text == "Hello"
+        assert retry.discarded.parts == 3  # stream_start, text_start, "Hello"
         assert error.partial_text == "Hello"
         # The consumer saw the failed attempt's text, then the whole new answer.
         assert outcome.delivered == "Hello" + DEFAULT_TEXT

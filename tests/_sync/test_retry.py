@@ -22,6 +22,7 @@ from reverie import (
     Agent,
     AgentResult,
     AgentStreamPart,
+    Discarded,
     InvalidResponseError,
     ProviderError,
     RetryError,
@@ -123,12 +124,19 @@ def run(agent: Agent, mode: str, parts: list[AgentStreamPart] | None = None) -> 
 
 
 def visible_text(parts: list[AgentStreamPart]) -> str:
-    """The text a consumer shows when it forgets what every ``retry`` part discards."""
+    """The text a consumer shows when it forgets what every ``retry`` part discards.
+
+    A retry discards the last ``discarded.parts`` parts before it; their text must be the
+    ``discarded.text`` the retry part reports.
+    """
     kept: list[AgentStreamPart] = []
     for part in parts:
         if isinstance(part, RetryPart):
-            for discarded in part.discarded:
-                kept.remove(discarded)
+            forgotten = kept[len(kept) - part.discarded.parts :]
+            del kept[len(kept) - part.discarded.parts :]
+            assert len(forgotten) == part.discarded.parts
+            assert all(item.type not in ("step_start", "retry") for item in forgotten)
+            assert "".join(p.delta for p in forgotten if isinstance(p, TextDeltaPart)) == part.discarded.text
         else:
             kept.append(part)
     return "".join(part.delta for part in kept if isinstance(part, TextDeltaPart))
@@ -324,7 +332,7 @@ def test_in_band_error_is_retried(mode: str, sleeps: list[float]) -> None:
         (retry,) = [part for part in parts if isinstance(part, RetryPart)]
         assert isinstance(retry.error, ProviderError)
         assert "Upstream overloaded" in str(retry.error)
-        assert [p.delta for p in retry.discarded if isinstance(p, TextDeltaPart)] == ["Hal"]
+        assert retry.discarded == Discarded(parts=3, text="Hal")  # stream_start, text_start, "Hal"
         assert visible_text(parts) == "Hello"
 
 
@@ -348,7 +356,8 @@ def test_stream_without_finish_is_retried(sleeps: list[float]) -> None:
     assert sleeps == [5.0]
     (retry,) = [part for part in parts if isinstance(part, RetryPart)]
     assert "without" in str(retry.error) or "before the model finished" in str(retry.error)
-    assert [p.delta for p in retry.discarded if isinstance(p, TextDeltaPart)] == ["Hel", "lo"]
+    assert retry.discarded.text == "Hello"
+    assert retry.discarded.parts == 4  # stream_start, text_start, "Hel", "lo"
     assert result.text == "Hello again"
     assert visible_text(parts) == "Hello again"
 
@@ -422,10 +431,11 @@ def test_stream_cut_mid_event_is_retried_with_an_explicit_retry_part(sleeps: lis
     assert (retry.step_number, retry.attempt, retry.delay) == (0, 1, 5.0)
     assert isinstance(retry.error, ProviderError)
     assert retry.error.partial_text == "Hello"
-    # The retry part names exactly the parts of the failed attempt, which came before it.
+    # The retry part counts exactly the parts of the failed attempt, which came before it,
+    # and reports their text.
     index = parts.index(retry)
-    assert list(retry.discarded) == parts[1:index]
-    assert [p.delta for p in retry.discarded if isinstance(p, TextDeltaPart)] == ["Hel", "lo"]
+    assert retry.discarded.parts == len(parts[1:index])
+    assert retry.discarded == Discarded(parts=4, text="Hello")
     # The new attempt starts afresh: nothing is duplicated in the result or for the consumer.
     after = [p.delta for p in parts[index:] if isinstance(p, TextDeltaPart)]
     assert after == ["Hello world"]
@@ -440,7 +450,8 @@ def test_retry_before_any_part_discards_nothing(sleeps: list[float]) -> None:
     parts: list[AgentStreamPart] = []
     run(make_agent(server), "stream", parts)
     (retry,) = [part for part in parts if isinstance(part, RetryPart)]
-    assert retry.discarded == ()
+    assert retry.discarded == Discarded()
+    assert not retry.discarded
     assert parts[0].type == "step_start"
     assert parts[1] is retry
 

@@ -12,9 +12,14 @@ from typing import Any
 import pytest
 
 from reverie import (
+    Discarded,
     FinishPart,
     Message,
+    ModelStreamPart,
     ProviderError,
+    ReasoningDeltaPart,
+    ReasoningEndPart,
+    ReasoningStartPart,
     RetryError,
     RetryPart,
     RetryPolicy,
@@ -22,10 +27,14 @@ from reverie import (
     StepFinishPart,
     StepOverrides,
     StepStartPart,
+    StreamStartPart,
     TextDeltaPart,
     TextEndPart,
     TextStartPart,
     ToolCallPart,
+    ToolInputDeltaPart,
+    ToolInputEndPart,
+    ToolInputStartPart,
     ToolResultPart,
     Usage,
     finish_reason_is,
@@ -313,7 +322,7 @@ def test_a_retryable_error_waits_the_backoff_then_announces_the_retry_and_calls_
     assert len(events) == 1 and isinstance(events[0], RetryPart)
     retry = events[0]
     assert retry.attempt == 1 and retry.delay == 1.0 and retries == [retry]
-    assert [part.type for part in retry.discarded] == ["text_start", "text_delta"]
+    assert retry.discarded == Discarded(parts=2, text="Hel")  # text_start, text_delta
     again = run.next_action()
     assert isinstance(again, CallModel) and again.attempt == 1 and again.step_number == 0
     assert run.events() == []
@@ -323,6 +332,57 @@ def test_a_retryable_error_waits_the_backoff_then_announces_the_retry_and_calls_
     finish = run.next_action()
     assert isinstance(finish, Finish) and finish.result.text == "Hello"
     # A second failure in a later step waits the first backoff again (errors are per step).
+
+
+def test_the_retry_part_reports_what_the_failed_attempt_streamed_not_its_parts() -> None:
+    run = Run(config(), streaming=True)
+    run.next_action()
+    run.events()
+    streamed: list[ModelStreamPart] = [
+        StreamStartPart(),
+        ReasoningStartPart(id="r"),
+        ReasoningDeltaPart(id="r", delta="Think"),
+        ReasoningDeltaPart(id="r", delta="ing."),
+        ReasoningEndPart(id="r"),
+        TextStartPart(id="t"),
+        *(TextDeltaPart(id="t", delta=piece) for piece in ["It ", "is\r\n", "sunny"]),
+        TextEndPart(id="t"),
+        ToolInputStartPart(id="c", tool_name="weather"),
+        ToolInputDeltaPart(id="c", delta='{"location": '),
+        ToolInputDeltaPart(id="c", delta='"Rome"}'),
+        ToolInputEndPart(id="c"),
+        ToolCallPart(tool_call_id="c", tool_name="weather", input='{"location": "Rome"}'),
+    ]
+    for part in streamed:
+        assert run.feed_part(part) is not None
+    run.feed_error(ProviderError("overloaded", status_code=529))
+    run.next_action()
+    (retry,) = run.events()
+    assert isinstance(retry, RetryPart)
+    assert retry.discarded == Discarded(
+        parts=len(streamed), text="It is\r\nsunny", reasoning="Thinking.", tool_calls=1
+    )
+    assert retry.discarded
+    # The next attempt's retry counts only its own parts.
+    run.next_action()
+    run.feed_part(TextDeltaPart(id="t", delta="Hi"))
+    run.feed_error(ProviderError("overloaded", status_code=529))
+    run.next_action()
+    (retry,) = run.events()
+    assert isinstance(retry, RetryPart)
+    assert retry.discarded == Discarded(parts=1, text="Hi")
+
+
+def test_a_failure_before_any_part_discards_nothing() -> None:
+    run = Run(config(), streaming=True)
+    run.next_action()
+    run.events()
+    run.feed_error(ProviderError("overloaded", status_code=529))
+    run.next_action()
+    (retry,) = run.events()
+    assert isinstance(retry, RetryPart)
+    assert retry.discarded == Discarded(parts=0, text="", reasoning="", tool_calls=0)
+    assert not retry.discarded
 
 
 def test_a_server_delay_is_honoured_and_backoff_grows() -> None:

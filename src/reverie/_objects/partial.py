@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from reverie._text_buffer import TextBuffer
+
 NOTHING: Final = object()
 """Returned when there is no new partial value."""
 GROWTH: Final = 0.25
@@ -32,7 +34,7 @@ class PartialObjectParser:
         if growth <= 0:
             raise ValueError("growth must be positive")
         self._growth = growth
-        self._chunks: list[str] = []
+        self._text = TextBuffer()  # not a list of the deltas: a long stream would keep each one
         self._length = 0
         self._parsed_length = 0
         self._next_parse = 1
@@ -43,9 +45,7 @@ class PartialObjectParser:
     @property
     def text(self) -> str:
         """Everything fed so far."""
-        if len(self._chunks) > 1:
-            self._chunks = ["".join(self._chunks)]
-        return self._chunks[0] if self._chunks else ""
+        return self._text.getvalue()
 
     @property
     def value(self) -> Any:
@@ -56,7 +56,7 @@ class PartialObjectParser:
         """Add ``delta``; the new partial value if a parse was due and the value changed, else ``NOTHING``."""
         if not delta:
             return NOTHING
-        self._chunks.append(delta)
+        self._text.write(delta)
         self._length += len(delta)
         if self._length < self._next_parse:
             return NOTHING

@@ -36,6 +36,7 @@ from reverie._model import Call, LanguageModel, ProviderTool, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
     AgentStreamPart,
+    Discarded,
     FinishPart,
     ModelStreamPart,
     OutputPart,
@@ -129,7 +130,8 @@ class Run:
         self._wait: Wait | None = None
         # The attempt in progress.
         self._builder = StepBuilder()
-        self._emitted: list[ModelStreamPart] = []
+        self._emitted = 0
+        """How many model parts the attempt yielded (a count: a long stream keeps no parts)."""
         self._jobs: list[ToolJob] = []
         self._ran: list[ToolJob] = []
         self._results: list[ToolResultPart] = []
@@ -213,7 +215,7 @@ class Run:
         elif self._output is not None:
             self._partial_output(part)
         self._builder.add(part)
-        self._emitted.append(part)
+        self._emitted += 1
         return part
 
     def _partial_output(self, part: ModelStreamPart) -> None:
@@ -245,7 +247,7 @@ class Run:
             ReverieError: the error to surface when retrying stops (the original one, or a
                 ``RetryError`` holding every attempt); it carries the partial step.
         """
-        error.partial_step = self._builder.build(step_number=self.step_number, model=self._model)
+        partial = error.partial_step = self._builder.build(step_number=self.step_number, model=self._model)
         errors = self._errors
         errors.append(error)
         policy = self.config.retry
@@ -268,7 +270,12 @@ class Run:
             attempt=len(errors),
             delay=delay,
             error=error,
-            discarded=tuple(self._emitted),
+            discarded=Discarded(
+                parts=self._emitted,
+                text=partial.text,
+                reasoning=partial.reasoning_text,
+                tool_calls=len(partial.tool_calls),
+            ),
         )
         logger.debug(
             "step %d attempt %d failed, retrying in %.3f s: %s", self.step_number, len(errors), delay, error
@@ -375,7 +382,7 @@ class Run:
     def _call_model(self) -> CallModel:
         assert self._call is not None
         self._builder = StepBuilder()
-        self._emitted = []
+        self._emitted = 0
         self._jobs = []
         self._results = []
         if self._output is not None:
@@ -439,6 +446,8 @@ class Run:
         if output is not None and output.accepted:
             results = [*results, *output.accepted]
         step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
+        # The step holds its text now; the builder's buffers would keep a second copy of it.
+        self._builder = StepBuilder()
         if output is not None and output.feedback is not None:
             step.messages.append(output.feedback)  # what was wrong, for the model's next try
         for warning in step.warnings:

@@ -5,6 +5,11 @@ with their provider metadata (signatures), takes usage, finish reason, response 
 model from the finish part or the response, and derives the step's messages: a
 provider-executed tool result stays in the assistant turn, the results of tools the run
 executed go in a tool message.
+
+It keeps only what the step's result needs, never the delta parts: each block's text is
+written into a ``TextBuffer``, which joins the pieces in groups as they come, so a stream
+of many small chunks costs the memory of its text, not of its chunks. Tool input deltas
+are not kept at all (the ``tool_call`` part carries the whole input).
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ from reverie._parts import (
     TextStartPart,
 )
 from reverie._results import StepResult
+from reverie._text_buffer import TextBuffer
 
-_Block = tuple[list[str], ProviderMetadata]
-"""The pieces of a text or reasoning block and the metadata its parts carried."""
+_Block = tuple[TextBuffer, ProviderMetadata]
+"""The text of a text or reasoning block so far and the metadata its parts carried."""
 
 
 class StepBuilder:
@@ -74,7 +80,7 @@ class StepBuilder:
             block = self._texts.get(part.id)
             if block is None:
                 block = self._open(self._texts, "text", part.id)
-            block[0].append(part.delta)
+            block[0].write(part.delta)
         elif isinstance(part, TextStartPart | TextEndPart):
             # Only metadata (a Gemini signature) opens a block here: an empty block without it
             # would add an empty text part that the next request would send back.
@@ -88,7 +94,7 @@ class StepBuilder:
             if block is None:
                 block = self._open(self._reasoning, "reasoning", part.id)
             if isinstance(part, ReasoningDeltaPart) and part.delta:
-                block[0].append(part.delta)
+                block[0].write(part.delta)
             merge_metadata(block[1], part.provider_metadata)
         elif isinstance(part, ToolCallPart | ToolResultPart | SourcePart | FilePart):
             self._content.append(part)
@@ -101,7 +107,7 @@ class StepBuilder:
             self.warnings.extend(part.warnings)
 
     def _open(self, blocks: dict[str, _Block], kind: str, key: str) -> _Block:
-        block: _Block = ([], {})
+        block: _Block = (TextBuffer(), {})
         blocks[key] = block
         self._content.append((kind, key))
         return block
@@ -132,11 +138,11 @@ class StepBuilder:
             if isinstance(item, tuple):
                 kind, key = item
                 if kind == "text":
-                    pieces, metadata = self._texts[key]
-                    content.append(TextPart(text="".join(pieces), provider_metadata=metadata))
+                    buffer, metadata = self._texts[key]
+                    content.append(TextPart(text=buffer.getvalue(), provider_metadata=metadata))
                 else:
-                    pieces, metadata = self._reasoning[key]
-                    content.append(ReasoningPart(text="".join(pieces), provider_metadata=metadata))
+                    buffer, metadata = self._reasoning[key]
+                    content.append(ReasoningPart(text=buffer.getvalue(), provider_metadata=metadata))
             else:
                 content.append(item)
         return content
