@@ -74,6 +74,7 @@ if _TYPE_CHECKING:
     from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
     from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
+    from reverie._instrument import instrument, uninstrument
     from reverie._model_strings import model
     from reverie._objects.plan import ObjectMode
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
@@ -160,10 +161,12 @@ __all__ = [
     "__version__",
     "finish_reason_is",
     "has_tool_call",
+    "instrument",
     "max_tokens_used",
     "model",
     "step_count_is",
     "tool",
+    "uninstrument",
 ]
 
 # The agent and its run machinery load on first use: a program that only imports reverie
@@ -174,6 +177,7 @@ __getattr__ = _lazy_exports(
         "reverie._agent": ["DEFAULT_MAX_STEPS", "Agent", "CallSettings"],
         "reverie._model_strings": ["model"],
         "reverie._async.runner": ["AsyncAgentStream"],
+        "reverie._instrument": ["instrument", "uninstrument"],
         "reverie._sync.runner": ["AgentStream"],
         "reverie._run.config": [
             "StepContext",

@@ -14,6 +14,7 @@ from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
 from reverie._http.headers import check_headers, merge_headers
+from reverie._instrument import require_opentelemetry, run_hooks
 from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
 from reverie._parts import RetryPart
 from reverie._results import AgentResult, StepResult
@@ -95,6 +96,11 @@ class Agent(Generic[OutputT]):
             has it and the agent has no tools, else an output tool), ``"json"``, ``"tool"`` or ``"text"``.
         output_retries: How many invalid outputs are sent back to the model for another try
             before the run raises ``NoObjectGeneratedError``.
+        name: The agent's name, shown in traces (``invoke_agent {name}``, ``gen_ai.agent.name``).
+        instrument: Record this agent's runs as OpenTelemetry spans and metrics (the ``otel``
+            extra). ``True``: with the settings of ``reverie.instrument()`` when it was called,
+            else to the global tracer and meter providers without message content. ``None``
+            (the default): only while ``reverie.instrument()`` is on. ``False``: never.
         **settings: Defaults for every call (see ``CallSettings``).
     """
 
@@ -118,6 +124,8 @@ class Agent(Generic[OutputT]):
         output_type: type[OutputT] | Any = None,
         output_mode: OutputMode = "auto",
         output_retries: int = 1,
+        name: str | None = None,
+        instrument: bool | None = None,
         **settings: Unpack[CallSettings],
     ) -> None:
         _check_settings(settings)
@@ -125,6 +133,8 @@ class Agent(Generic[OutputT]):
             from reverie._model_strings import model as model_from_string
 
             model = model_from_string(model)
+        if instrument:
+            require_opentelemetry()
         _check_model(model)
         check_headers(settings.get("headers"), "Agent(headers=...)")
         self.output: OutputSpec | None = _output_spec(output_type, output_mode, output_retries)
@@ -147,7 +157,10 @@ class Agent(Generic[OutputT]):
             on_finish=on_finish,
         )
         self.settings: CallSettings = settings
+        self.name = name
+        self.instrument = instrument
         self._hooks: RunHooks = NO_HOOKS
+        """Hooks every run uses instead of the tracing ones (a seam for tests)."""
 
     def __repr__(self) -> str:
         return f"Agent(model={self.model!r}, tools={[item.name for item in self.tools]})"
@@ -259,7 +272,7 @@ class Agent(Generic[OutputT]):
             prepare_step=self.prepare_step,
             repair_tool_call=self.repair_tool_call,
             callbacks=self.callbacks,
-            hooks=self._hooks,
+            hooks=self._hooks if self._hooks is not NO_HOOKS else run_hooks(self.instrument, self.name),
             output=self.output,
             input_messages=conversation[1:] if self.system_prompt else list(conversation),
             deadline=deadline,

@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
-from reverie import Agent, ProviderError, RetryPolicy, tool
+from reverie import Agent, ProviderError, RetryPolicy, Usage, tool
+from reverie._content import ToolCallPart, ToolResultPart
+from reverie._errors import ReverieError
 from reverie._run.actions import Action, CallModel, RunTools, Wait
+from reverie._run.hooks import ObservedRun, RunHooks
 from reverie.testing import MockModel
 from tests.agent_helpers import Echo
 
@@ -22,7 +25,7 @@ COLOUR = "async" if "._async." in __name__ else "sync"
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
 
 
-class Recorder:
+class Recorder(RunHooks):
     """Hooks that log entering and leaving each action."""
 
     def __init__(self) -> None:
@@ -36,6 +39,41 @@ class Recorder:
             yield
         finally:
             self.log.append(f"exit {name}")
+
+
+class Observer(RunHooks):
+    """Hooks that log every call of the seam, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    @contextmanager
+    def around_run(self, run: ObservedRun, /) -> Iterator[None]:
+        self.log.append("run")
+        try:
+            yield
+        except BaseException as error:
+            self.log.append(f"run failed: {type(error).__name__}")
+            raise
+        assert run.result is not None
+        self.log.append(f"run ended: {run.result.text}")
+
+    def model_answered(self, action: CallModel, run: ObservedRun, /) -> None:
+        answer = run.answer()
+        assert answer is not None
+        self.log.append(f"answered {action.attempt}: {answer.finish_reason} {answer.usage.output_tokens}")
+
+    def model_failed(self, action: CallModel, error: ReverieError, /) -> None:
+        self.log.append(f"failed {action.attempt}: {error}")
+
+    @contextmanager
+    def around_tool(self, call: ToolCallPart, /) -> Iterator[None]:
+        self.log.append(f"tool {call.tool_name}")
+        yield
+        self.log.append(f"tool {call.tool_name} done")
+
+    def tool_ended(self, call: ToolCallPart, result: ToolResultPart, error: BaseException | None, /) -> None:
+        self.log.append(f"result {result.output} error={type(error).__name__ if error else None}")
 
 
 @tool
@@ -106,3 +144,45 @@ async def test_a_tool_that_is_not_a_function_runs_through_the_protocol(streaming
     assert bad.is_error and bad.output == "text must be a string"
     assert echo.colours == [COLOUR]  # the twin of the API in use: call_async here, call in the sync twin
     assert model.calls[0].tools[0].name == "echo"
+
+
+@pytest.mark.anyio
+@MODES
+async def test_the_hooks_see_the_run_each_attempt_and_each_tool(streaming: bool, sleeps: list[float]) -> None:
+    model = MockModel(
+        [
+            ProviderError("busy", status_code=503),
+            MockModel.tool_calls(
+                ("weather", {"location": "Rome"}), ("nowhere", {}), usage=Usage(output_tokens=4)
+            ),
+            "It is 40 C.",
+        ]
+    )
+    agent = Agent(model, tools=[weather], retry=RetryPolicy(max_retries=1, initial_delay=2.0))
+    observer = Observer()
+    agent._hooks = observer  # pyright: ignore[reportPrivateUsage]
+    await finish(agent, "Weather in Rome?", streaming=streaming)
+    assert observer.log == [
+        "run",
+        "failed 0: HTTP 503: busy",
+        "answered 1: tool_calls 4",
+        "tool weather",
+        "result 40 C in Rome error=None",
+        "tool weather done",
+        "tool nowhere",
+        "result unknown tool 'nowhere'; available tools: weather error=None",
+        "tool nowhere done",
+        "answered 0: stop 0",
+        "run ended: It is 40 C.",
+    ]
+
+
+@pytest.mark.anyio
+@MODES
+async def test_the_hooks_see_a_failed_run(streaming: bool) -> None:
+    agent = Agent(MockModel(ProviderError("bad request", status_code=400)))
+    observer = Observer()
+    agent._hooks = observer  # pyright: ignore[reportPrivateUsage]
+    with pytest.raises(ProviderError):
+        await finish(agent, "Hello", streaming=streaming)
+    assert observer.log == ["run", "failed 0: HTTP 400: bad request", "run failed: ProviderError"]

@@ -236,6 +236,16 @@ class Run:
         if value is not NOTHING:
             self.pending.append(OutputPart(object=value))
 
+    def answer(self) -> StepResult | None:
+        """What the model call in progress returned, or ``None`` before its finish part (or response).
+
+        Built afresh on each call (for observers such as tracing, not for the run itself).
+        """
+        builder = self._builder
+        if not builder.finished:
+            return None
+        return builder.build(step_number=self.step_number, model=self._model)
+
     def feed_response(self, response: Response) -> None:
         """Take the whole answer of a non-streaming call."""
         self._builder.add_response(response, check_call=self._check_call)

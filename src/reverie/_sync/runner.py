@@ -23,6 +23,7 @@ from reverie._results import AgentResult, StepResult
 from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
 from reverie._run.callbacks import adopt_callbacks
 from reverie._run.config import RunConfig
+from reverie._run.hooks import RunHooks
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
 
@@ -34,50 +35,54 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
     awaited before the driver goes on.
     """
     hooks = run.config.hooks
-    while True:
-        action = run.next_action()
-        if pending:
-            _settle(pending)
-        for event in run.events():
-            yield event
-        if isinstance(action, Finish):
-            return
-        with hooks.around(action):
-            if isinstance(action, CallModel):
-                try:
-                    if action.streaming:
-                        stream = action.model.stream(action.call)
-                        feed_part = run.feed_part  # bound once: this loop runs for every part
-                        produced = run.pending  # parts a model part led to (partial output)
-                        try:
-                            for part in stream:
-                                forwarded = feed_part(part)
-                                if pending:
-                                    _settle(pending)
-                                if forwarded is not None:
-                                    yield forwarded
-                                if produced:
-                                    for event in run.events():
-                                        yield event
-                        finally:
-                            # Close the HTTP response as soon as the run is closed, not whenever
-                            # the event loop finalizes an abandoned generator.
-                            _concurrency.close_stream(stream)
+    with hooks.around_run(run):
+        while True:
+            action = run.next_action()
+            if pending:
+                _settle(pending)
+            for event in run.events():
+                yield event
+            if isinstance(action, Finish):
+                return
+            with hooks.around(action):
+                if isinstance(action, CallModel):
+                    try:
+                        if action.streaming:
+                            stream = action.model.stream(action.call)
+                            feed_part = run.feed_part  # bound once: this loop runs for every part
+                            produced = run.pending  # parts a model part led to (partial output)
+                            try:
+                                for part in stream:
+                                    forwarded = feed_part(part)
+                                    if pending:
+                                        _settle(pending)
+                                    if forwarded is not None:
+                                        yield forwarded
+                                    if produced:
+                                        for event in run.events():
+                                            yield event
+                            finally:
+                                # Close the HTTP response as soon as the run is closed, not whenever
+                                # the event loop finalizes an abandoned generator.
+                                _concurrency.close_stream(stream)
+                        else:
+                            run.feed_response(action.model.generate(action.call))
+                    except ReverieError as error:
+                        hooks.model_failed(action, error)
+                        run.feed_error(error)  # raises the final error when retrying stops
                     else:
-                        run.feed_response(action.model.generate(action.call))
-                except ReverieError as error:
-                    run.feed_error(error)  # raises the final error when retrying stops
-                if pending:
-                    _settle(pending)
-            elif isinstance(action, Wait):
-                _concurrency.sleep(action.seconds)
-            else:
-                for result in _run_tools(action):
-                    run.feed_tool_result(result)
+                        hooks.model_answered(action, run)
                     if pending:
                         _settle(pending)
-                    for event in run.events():
-                        yield event
+                elif isinstance(action, Wait):
+                    _concurrency.sleep(action.seconds)
+                else:
+                    for result in _run_tools(action, hooks):
+                        run.feed_tool_result(result)
+                        if pending:
+                            _settle(pending)
+                        for event in run.events():
+                            yield event
 
 
 def _settle(pending: list[Awaitable[Any]]) -> None:
@@ -86,29 +91,40 @@ def _settle(pending: list[Awaitable[Any]]) -> None:
         pending.pop(0)
 
 
-def _run_tools(action: RunTools) -> Iterator[ToolResultPart]:
+def _run_tools(action: RunTools, hooks: RunHooks) -> Iterator[ToolResultPart]:
     """Run each batch of the step's calls (a batch's calls concurrently), results in call order."""
     for batch in action.batches:
         if len(batch) == 1:
-            yield _run_one(batch[0])
+            yield _run_one(batch[0], hooks)
             continue
-        calls = [functools.partial(_run_one, job) for job in batch]
+        calls = [functools.partial(_run_one, job, hooks) for job in batch]
         for result in _concurrency.run_all(calls):
             yield result
 
 
-def _run_one(job: ToolJob) -> ToolResultPart:
-    """Run one call; a raising tool becomes an error result and the run goes on (fantasy)."""
+def _run_one(job: ToolJob, hooks: RunHooks) -> ToolResultPart:
+    """Run one call; a raising tool becomes an error result and the run goes on (fantasy).
+
+    The hooks are entered here, in the thread or task the tool runs in, so what they put in
+    the context (a tracing span) is the tool's context, parallel calls included.
+    """
     call, prepared = job
-    if prepared is None:
-        return invalid_result(call)
-    try:
-        value = prepared.tool.call(prepared.arguments)
-    except NestedLoopError:
-        raise  # misuse of the sync API is the caller's error, not the model's
-    except Exception as error:
-        return error_result(call, error)
-    return output_result(call, value)
+    with hooks.around_tool(call):
+        if prepared is None:
+            result = invalid_result(call)
+            hooks.tool_ended(call, result, None)
+            return result
+        try:
+            value = prepared.tool.call(prepared.arguments)
+        except NestedLoopError:
+            raise  # misuse of the sync API is the caller's error, not the model's
+        except Exception as error:
+            result = error_result(call, error)
+            hooks.tool_ended(call, result, error)
+            return result
+        result = output_result(call, value)
+        hooks.tool_ended(call, result, None)
+        return result
 
 
 def generate(config: RunConfig) -> AgentResult[Any]:

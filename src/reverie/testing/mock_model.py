@@ -190,7 +190,11 @@ def _as_parts(item: ScriptItem) -> Iterator[ModelStreamPart]:
             yield ToolInputEndPart(id=part.tool_call_id)
             yield part
     yield FinishPart(
-        finish_reason=item.finish_reason, usage=item.usage, provider_metadata=item.provider_metadata
+        finish_reason=item.finish_reason,
+        usage=item.usage,
+        provider_metadata=item.provider_metadata,
+        response_id=item.response_id,
+        model_id=item.model_id,
     )
 
 
