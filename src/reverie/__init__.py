@@ -73,6 +73,7 @@ if _TYPE_CHECKING:
     from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
     from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
+    from reverie._cost import Cost
     from reverie._objects.plan import ObjectMode
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
     from reverie._run.config import (
@@ -101,6 +102,7 @@ __all__ = [
     "CallSettings",
     "CallWarning",
     "ContentPart",
+    "Cost",
     "DeadlineExceededError",
     "FilePart",
     "FinishPart",
@@ -169,6 +171,7 @@ __getattr__ = _lazy_exports(
     {
         "reverie._agent": ["DEFAULT_MAX_STEPS", "Agent", "CallSettings"],
         "reverie._async.runner": ["AsyncAgentStream"],
+        "reverie._cost": ["Cost"],
         "reverie._sync.runner": ["AgentStream"],
         "reverie._run.config": [
             "StepContext",
