@@ -74,6 +74,7 @@ if _TYPE_CHECKING:
     from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
     from reverie._cost import Cost
+    from reverie._errors import BudgetExceededError
     from reverie._objects.plan import ObjectMode
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
     from reverie._run.config import (
@@ -85,6 +86,7 @@ if _TYPE_CHECKING:
         max_tokens_used,
         step_count_is,
     )
+    from reverie._run.spending import Budget
     from reverie._sync.objects import ObjectStream
     from reverie._sync.runner import AgentStream
     from reverie._tools.function import FunctionTool, tool
@@ -98,6 +100,8 @@ __all__ = [
     "AgentStreamPart",
     "AsyncAgentStream",
     "AsyncObjectStream",
+    "Budget",
+    "BudgetExceededError",
     "Call",
     "CallSettings",
     "CallWarning",
@@ -172,6 +176,8 @@ __getattr__ = _lazy_exports(
         "reverie._agent": ["DEFAULT_MAX_STEPS", "Agent", "CallSettings"],
         "reverie._async.runner": ["AsyncAgentStream"],
         "reverie._cost": ["Cost"],
+        "reverie._errors": ["BudgetExceededError"],
+        "reverie._run.spending": ["Budget"],
         "reverie._sync.runner": ["AgentStream"],
         "reverie._run.config": [
             "StepContext",

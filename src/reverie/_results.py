@@ -121,6 +121,9 @@ class AgentResult(Generic[OutputT]):
     typed_output: Any = None
     """The validated output of an agent with ``output_type`` (``None`` without one)."""
     has_typed_output: bool = False
+    attempts_usage: Usage = field(default_factory=Usage)
+    """Tokens reported by failed attempts (retried, or broken off mid-stream): billed, though
+    no step kept their output. Not part of ``total_usage``."""
 
     @property
     def output(self) -> OutputT:

@@ -364,6 +364,7 @@ def test_total_cost_sums_the_steps_whose_cost_is_known() -> None:
     assert result.total_cost == pytest.approx((1000 * 2.5 + 100 * 10) / M + 0.5)
     assert AgentResult(steps=[unknown]).total_cost is None
     assert AgentResult(steps=[]).total_cost is None
+    assert AgentResult(steps=[]).attempts_usage == Usage()
 
 
 def test_import_reverie_and_a_run_do_not_load_the_price_data() -> None:

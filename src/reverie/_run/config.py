@@ -18,6 +18,7 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
+    from reverie._run.spending import Budget
 from reverie._tools.protocol import Tool
 
 StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
@@ -115,3 +116,5 @@ class RunConfig:
     system prompt (``None``: ``messages``)."""
     deadline: float | None = None
     """Seconds the whole run may take, retries, waits and tool runs included (``None``: no bound)."""
+    budget: Budget | None = None
+    """What the run may spend, shared with every other run given the same ``Budget``."""
