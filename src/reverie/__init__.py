@@ -74,6 +74,8 @@ if _TYPE_CHECKING:
     from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
     from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
+    from reverie._cost import Cost
+    from reverie._errors import BudgetExceededError
     from reverie._instrument import instrument, uninstrument
     from reverie._model_strings import model
     from reverie._objects.plan import ObjectMode
@@ -87,6 +89,7 @@ if _TYPE_CHECKING:
         max_tokens_used,
         step_count_is,
     )
+    from reverie._run.spending import Budget
     from reverie._sync.objects import ObjectStream
     from reverie._sync.runner import AgentStream
     from reverie._tools.function import FunctionTool, tool
@@ -100,10 +103,13 @@ __all__ = [
     "AgentStreamPart",
     "AsyncAgentStream",
     "AsyncObjectStream",
+    "Budget",
+    "BudgetExceededError",
     "Call",
     "CallSettings",
     "CallWarning",
     "ContentPart",
+    "Cost",
     "DeadlineExceededError",
     "Discarded",
     "FilePart",
@@ -178,6 +184,9 @@ __getattr__ = _lazy_exports(
         "reverie._model_strings": ["model"],
         "reverie._async.runner": ["AsyncAgentStream"],
         "reverie._instrument": ["instrument", "uninstrument"],
+        "reverie._cost": ["Cost"],
+        "reverie._errors": ["BudgetExceededError"],
+        "reverie._run.spending": ["Budget"],
         "reverie._sync.runner": ["AgentStream"],
         "reverie._run.config": [
             "StepContext",

@@ -22,6 +22,7 @@ from reverie._retry import RetryPolicy
 from reverie._run.config import Callbacks, PrepareStep, RepairToolCall, RunConfig, StopCondition
 from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._run.output import OUTPUT_MODES, OutputMode, OutputSpec
+from reverie._run.spending import Budget
 from reverie._sync import runner as sync_runner
 from reverie._tools.protocol import Tool
 from reverie._tools.toolset import ToolSet, check_tools
@@ -53,6 +54,9 @@ class CallSettings(TypedDict, total=False):
     deadline: float | None
     """Seconds the whole run may take, retries, waits and tool runs included; past it the run
     ends with ``DeadlineExceededError`` (``None``: no bound)."""
+    budget: Budget | None
+    """What the run may spend (money, tokens, requests); one ``Budget`` may be shared by many
+    runs. Spent, the run ends with ``BudgetExceededError`` (``None``: no limit)."""
 
 
 _SETTING_NAMES = frozenset(CallSettings.__annotations__)
@@ -241,6 +245,9 @@ class Agent(Generic[OutputT]):
         for name, value in (("timeout", timeout), ("deadline", deadline)):
             if value is not None and not value > 0:  # NaN fails this too
                 raise UserError(f"{name} must be a positive number of seconds; got {value!r}")
+        budget = settings.get("budget")
+        if budget is not None and not isinstance(budget, Budget):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+            raise UserError(f"budget must be a reverie.Budget; got {type(budget).__name__}")
         template = Call(
             prompt=[],
             timeout=timeout,
@@ -276,6 +283,7 @@ class Agent(Generic[OutputT]):
             output=self.output,
             input_messages=conversation[1:] if self.system_prompt else list(conversation),
             deadline=deadline,
+            budget=budget,
         )
 
 

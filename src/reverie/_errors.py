@@ -7,6 +7,7 @@
     ├── NoObjectGeneratedError the model's output is not valid JSON or does not fit the schema
     ├── MissingAPIKeyError     no key passed and none in the environment
     ├── DeadlineExceededError  the run's ``deadline`` passed (retries and tool runs included)
+    ├── BudgetExceededError    the run's ``Budget`` (money, tokens, requests) is spent
     └── UserError              the library was used in a way it cannot honour
 
 ``ProviderError`` knows whether a retry may help (``is_retryable``). httpx2's own
@@ -23,8 +24,10 @@ from typing import TYPE_CHECKING
 from reverie._secrets import redact
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from reverie._content import FinishReason, Usage
-    from reverie._results import StepResult
+    from reverie._results import AgentResult, StepResult
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 # How providers word "the prompt does not fit the context window" (OpenAI's code, its
@@ -47,6 +50,9 @@ class ReverieError(Exception):
 
     partial_step: StepResult | None = None
     """For errors raised by a stream: what the failed step had already produced."""
+    reported_usage: Usage | None = None
+    """Tokens the provider reported for the failed request before it failed (a stream that
+    broke after its usage arrived, an error answer that carries usage); ``None``: none."""
 
     @property
     def partial_text(self) -> str:
@@ -179,6 +185,30 @@ class DeadlineExceededError(ReverieError):
         super().__init__(f"the run's deadline of {deadline:g} s passed{last}")
         self.deadline = deadline
         self.errors = list(errors)
+
+
+class BudgetExceededError(ReverieError):
+    """The run's ``Budget`` is spent: a request it does not allow, or a step that went past it.
+
+    Never retried. ``result`` is the run so far: every finished step, including the one that
+    went past the limit (even when it was the final answer).
+
+    Attributes:
+        result: The partial ``AgentResult``.
+        limit: The limit that was reached: ``"max_cost"``, ``"max_input_tokens"``,
+            ``"max_output_tokens"`` or ``"max_requests"``.
+        maximum: The limit's value.
+        spent: What the budget had counted for that limit (over every run that shares it).
+    """
+
+    def __init__(
+        self, message: str, *, result: AgentResult[Any], limit: str, maximum: float, spent: float
+    ) -> None:
+        super().__init__(message)
+        self.result = result
+        self.limit = limit
+        self.maximum = maximum
+        self.spent = spent
 
 
 class NoObjectGeneratedError(ReverieError):

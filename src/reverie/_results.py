@@ -1,15 +1,15 @@
 """What a run produces: ``StepResult`` for each model call and ``AgentResult`` for the run.
 
 Pure data over the content types, with the derived views users read (text, tool calls,
-usage and cost summed over steps). Nothing here decides how a run proceeds; that is
+usage and cost summed over steps). A step's cost is worked out on first access, by
+``reverie._cost``, and kept. Nothing here decides how a run proceeds; that is
 ``reverie._run``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, cast
 
 from reverie._content import (
     CallWarning,
@@ -23,6 +23,12 @@ from reverie._content import (
     ToolResultPart,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from reverie._cost import Cost
+
+_NOT_PRICED: Final = object()
+"""``StepResult._cost`` before the cost was first asked for."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -45,6 +51,7 @@ class StepResult:
     """The provider's id of the response, when it sends one."""
     response_model_id: str | None = None
     """The model that answered, as the provider reports it (may differ from ``model_id``)."""
+    _cost: Any = field(default=_NOT_PRICED, init=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -72,9 +79,25 @@ class StepResult:
         return [part for part in self.content if isinstance(part, ToolResultPart)]
 
     @property
-    def cost(self) -> float:
-        """The cost the provider reported for this step (OpenRouter's ``usage.cost``), else 0."""
-        return sum(_cost_of(values) or 0.0 for values in self.provider_metadata.values())
+    def cost(self) -> Cost | None:
+        """What this step cost in US dollars; ``None`` when no price is known for its model.
+
+        The cost the provider reported (OpenRouter's ``usage.cost``), else one computed from
+        ``usage`` with the price data bundled with ``genai-prices``. Worked out on first
+        access and kept.
+        """
+        cost = self._cost
+        if cost is _NOT_PRICED:
+            from reverie._cost import step_cost  # the price data loads only when a cost is asked for
+
+            cost = self._cost = step_cost(
+                provider=self.provider,
+                model_id=self.model_id,
+                response_model_id=self.response_model_id,
+                usage=self.usage,
+                provider_metadata=self.provider_metadata,
+            )
+        return cast("Cost | None", cost)
 
 
 if TYPE_CHECKING:
@@ -98,6 +121,9 @@ class AgentResult(Generic[OutputT]):
     typed_output: Any = None
     """The validated output of an agent with ``output_type`` (``None`` without one)."""
     has_typed_output: bool = False
+    attempts_usage: Usage = field(default_factory=Usage)
+    """Tokens reported by failed attempts (retried, or broken off mid-stream): billed, though
+    no step kept their output. Not part of ``total_usage``."""
 
     @property
     def output(self) -> OutputT:
@@ -123,13 +149,13 @@ class AgentResult(Generic[OutputT]):
 
     @property
     def total_cost(self) -> float | None:
-        """Reported cost summed over all steps; ``None`` when no step reported a cost.
+        """US dollars summed over the steps whose cost is known (``step.cost``).
 
-        Only some providers report a cost (OpenRouter's ``usage.cost``); ``None`` says "not
-        reported", where ``0`` would look free.
+        ``None`` when no step's cost is known (no price for the model, none reported), where
+        ``0`` would look free.
         """
-        reported = [step.cost for step in self.steps if _reports_cost(step)]
-        return sum(reported) if reported else None
+        known = [cost.total for cost in (step.cost for step in self.steps) if cost is not None]
+        return sum(known) if known else None
 
     @property
     def finish_reason(self) -> FinishReason:
@@ -154,12 +180,3 @@ class AgentResult(Generic[OutputT]):
     def tool_calls(self) -> list[ToolCallPart]:
         """Every tool call of the run."""
         return [call for step in self.steps for call in step.tool_calls]
-
-
-def _reports_cost(step: StepResult) -> bool:
-    return any(_cost_of(values) is not None for values in step.provider_metadata.values())
-
-
-def _cost_of(values: Mapping[str, Any]) -> float | None:
-    cost = values.get("cost")
-    return float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None

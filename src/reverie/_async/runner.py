@@ -42,6 +42,8 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
             for event in run.events():
                 yield event
             if isinstance(action, Finish):
+                if action.error is not None:
+                    raise action.error  # after the parts of the step that ended the run
                 return
             with hooks.around(action):
                 if isinstance(action, CallModel):

@@ -1,7 +1,8 @@
 """The actions the run machine asks its driver to carry out.
 
-Four frozen dataclasses: call the model, wait, run tools, finish. The driver performs
-the I/O an action names and feeds what happened back to the machine.
+Four frozen dataclasses: call the model, wait, run tools, finish (with the result, or with
+the error the run ends with). The driver performs the I/O an action names and feeds what
+happened back to the machine.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import ToolCallPart
+from reverie._errors import ReverieError
 from reverie._model import Call, LanguageModel
 from reverie._results import AgentResult
 
@@ -62,9 +64,12 @@ class RunTools:
 
 @dataclass(slots=True, frozen=True)
 class Finish:
-    """The run is over."""
+    """The run is over: with ``result``, or with ``error``, raised once the events are yielded."""
 
     result: AgentResult
+    """The run's result; with an ``error``, the partial result it carries."""
+    error: ReverieError | None = None
+    """The error the run ends with (a spent budget), raised after the last step's parts."""
 
 
 Action: TypeAlias = CallModel | Wait | RunTools | Finish

@@ -18,6 +18,7 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
+    from reverie._run.spending import Budget
 from reverie._tools.protocol import Tool
 from reverie._tools.toolset import ToolSet
 
@@ -124,3 +125,5 @@ class RunConfig:
     tool_set: ToolSet | None = None
     """``tools`` resolved, with their definitions and wire forms, shared by the agent's runs
     (``None``: the run makes one from ``tools``)."""
+    budget: Budget | None = None
+    """What the run may spend, shared with every other run given the same ``Budget``."""

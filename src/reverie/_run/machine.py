@@ -6,7 +6,9 @@
 (``step_start``, ``retry``, ``tool_result``, ``step_finish``, ``finish``). It plans each
 step (``prepare_step``), validates tool calls once (with the repair hook), fires the
 callbacks in their documented order, decides retries and their delays, applies the stop
-conditions and ``max_steps``, and builds the result.
+conditions and ``max_steps``, keeps the run within its ``Budget`` (a request is taken before
+each attempt; a step's tokens and cost are counted when it ends, a failed attempt's when it
+fails), and builds the result.
 
 It performs no I/O, never waits and needs no event loop, after h11's rule: the driver in
 ``reverie._async.runner`` (and its generated sync twin) carries out the actions, so the
@@ -14,17 +16,21 @@ same transitions serve sync and async, streaming and not.
 
 Phases: ``plan`` -> ``call`` (parts or a response are fed) -> ``tools`` (results are fed)
 -> ``plan`` or ``done``. A failed call goes ``call`` -> ``wait`` -> ``retry`` -> ``call``,
-or raises the final error when retrying stops.
+or raises the final error when retrying stops. A spent budget goes to ``stopped``: the
+``Finish`` action then carries the ``BudgetExceededError`` that the driver raises after
+yielding the events (the parts of the step that went past the limit included).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from reverie import _clock
 from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart, Usage
+from reverie._cost import computed_cost, token_counts, usage_shape
 from reverie._errors import (
+    BudgetExceededError,
     DeadlineExceededError,
     NoObjectGeneratedError,
     ProviderError,
@@ -52,7 +58,16 @@ from reverie._provider_names import check_provider_options
 from reverie._results import AgentResult, StepResult
 from reverie._retry import final_error, retry_delay
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
-from reverie._run.budget import deadline_at, passed, request_budget, wait_fits
+from reverie._run.budget import (
+    Overrun,
+    deadline_at,
+    no_room,
+    overrun_message,
+    passed,
+    past_limit,
+    request_budget,
+    wait_fits,
+)
 from reverie._run.config import RunConfig, StepContext
 from reverie._run.output import OutputRun
 from reverie._run.step import StepBuilder
@@ -61,7 +76,10 @@ from reverie._tools.protocol import Tool
 from reverie._tools.toolset import ToolSet
 from reverie._wire_cache import WireCache, WireStore, message_state
 
-_Phase = Literal["plan", "call", "wait", "retry", "tools", "done"]
+if TYPE_CHECKING:
+    from reverie._run.spending import Budget, Spent
+
+_Phase = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped"]
 _MAX_STEP_TOOL_SETS = 8
 """Distinct tool sets of ``prepare_step`` a run keeps resolved (more start afresh)."""
 
@@ -70,6 +88,7 @@ class Run:
     """One agent run's state and transitions; see the module docstring."""
 
     __slots__ = (
+        "_attempts_usage",
         "_builder",
         "_call",
         "_clock",
@@ -86,6 +105,7 @@ class Run:
         "_results",
         "_started",
         "_step_tool_sets",
+        "_stop",
         "_tool_set",
         "_tools",
         "_wait",
@@ -119,6 +139,10 @@ class Run:
         self.steps: list[StepResult] = []
         self.result: AgentResult[Any] | None = None
         self._phase: _Phase = "plan"
+        self._stop: Finish | None = None
+        """How the run ended when its budget was spent (phase ``stopped``)."""
+        self._attempts_usage = Usage()
+        """Tokens reported by the run's failed attempts."""
         self.pending: list[AgentStreamPart] = []
         """Parts produced and not yet handed over by ``events()`` (always the same list object)."""
         self._on_text_delta = config.callbacks.on_text_delta
@@ -174,7 +198,10 @@ class Run:
             self._phase = "retry"
             return self._wait
         if phase == "retry":
-            return self._call_model()
+            return self._take_request() or self._call_model()
+        if phase == "stopped":
+            assert self._stop is not None
+            return self._stop
         assert self.result is not None
         return Finish(self.result)
 
@@ -257,7 +284,11 @@ class Run:
             ReverieError: the error to surface when retrying stops (the original one, or a
                 ``RetryError`` holding every attempt); it carries the partial step.
         """
-        partial = error.partial_step = self._builder.build(step_number=self.step_number, model=self._model)
+        builder = self._builder
+        partial = error.partial_step = builder.build(step_number=self.step_number, model=self._model)
+        # A failed attempt is billed for what it used: the finish part's usage, else what the
+        # provider reported before the failure.
+        self._count_attempt(builder.usage if builder.finished else error.reported_usage)
         errors = self._errors
         errors.append(error)
         policy = self.config.retry
@@ -315,7 +346,10 @@ class Run:
 
     # -- transitions -----------------------------------------------------------------------
 
-    def _start_step(self) -> CallModel:
+    def _start_step(self) -> Action:
+        stop = self._take_request()  # before the step starts: a refused step has no events
+        if stop is not None:
+            return stop
         config = self.config
         if not self._started:
             # The deadline counts from the first step, not from when the run object was built
@@ -482,6 +516,9 @@ class Run:
         )
         self.steps.append(step)
         self.messages = [*self.messages, *step.messages]
+        stop = self._count_step(step)
+        if stop is not None:
+            return stop
         if self._continues():
             return self._start_step()
         self._phase = "done"
@@ -506,7 +543,9 @@ class Run:
     def _result(self) -> AgentResult[Any]:
         output = self._output
         if output is None:
-            return AgentResult(steps=self.steps, input_messages=self._input_messages())
+            return AgentResult(
+                steps=self.steps, input_messages=self._input_messages(), attempts_usage=self._attempts_usage
+            )
         last = self.steps[-1]
         if not output.done:
             raise NoObjectGeneratedError(
@@ -525,11 +564,85 @@ class Run:
             input_messages=self._input_messages(),
             typed_output=output.value,
             has_typed_output=True,
+            attempts_usage=self._attempts_usage,
         )
 
     def _input_messages(self) -> list[Message]:
         given = self.config.input_messages
         return list(self.config.messages if given is None else given)
+
+    # -- the budget --------------------------------------------------------------------------
+
+    def _take_request(self) -> Finish | None:
+        """Take one request from the budget; the run's end when the budget has no room for it."""
+        budget = self.config.budget
+        if budget is None:
+            return None
+        overrun = budget.reserve_request(lambda spent: no_room(budget, spent))
+        return None if overrun is None else self._stop_run(overrun, before_request=True)
+
+    def _count_step(self, step: StepResult) -> Finish | None:
+        """Count a finished step; the run's end when it went past a limit."""
+        budget = self.config.budget
+        if budget is None:
+            return None
+        spent = self._record(budget, step.usage, step.provider, step.model_id, step)
+        overrun = past_limit(budget, spent)
+        return None if overrun is None else self._stop_run(overrun, before_request=False)
+
+    def _count_attempt(self, usage: Usage | None) -> None:
+        """Count a failed attempt's usage (a later request finds out if it went past a limit)."""
+        if usage is None or usage == _NO_USAGE:
+            return
+        self._attempts_usage = self._attempts_usage + usage
+        budget = self.config.budget
+        if budget is not None:
+            self._record(budget, usage, self._model.provider, self._model.model_id, None)
+
+    def _record(
+        self, budget: Budget, usage: Usage, provider: str, model_id: str, step: StepResult | None
+    ) -> Spent:
+        counts = token_counts(usage, usage_shape(provider, model_id))
+        cost = 0.0
+        if budget.max_cost is not None:  # pricing loads the price data: only when money counts
+            priced = (
+                step.cost if step is not None else computed_cost(usage, provider=provider, model_id=model_id)
+            )
+            if priced is None:
+                logger.warning(
+                    "step %d: no price is known for %s:%s; the budget's max_cost counts it as 0",
+                    self.step_number if step is None else step.step_number,
+                    provider,
+                    model_id,
+                )
+            else:
+                cost = priced.total
+        return budget.record(input_tokens=counts.all_input, output_tokens=counts.output, cost=cost)
+
+    def _stop_run(self, overrun: Overrun, *, before_request: bool) -> Finish:
+        limit, maximum, spent = overrun
+        message = overrun_message(overrun, before_request=before_request)
+        logger.debug("step %d: %s", self.step_number, message)
+        result = self._partial_result()
+        self._phase = "stopped"
+        error = BudgetExceededError(message, result=result, limit=limit, maximum=maximum, spent=spent)
+        self._stop = Finish(result, error=error)
+        return self._stop
+
+    def _partial_result(self) -> AgentResult[Any]:
+        """The run so far, for a ``BudgetExceededError`` (the typed output, if it was given)."""
+        output = self._output
+        done = output is not None and output.done
+        return AgentResult(
+            steps=list(self.steps),
+            input_messages=self._input_messages(),
+            typed_output=output.value if output is not None and done else None,
+            has_typed_output=done,
+            attempts_usage=self._attempts_usage,
+        )
+
+
+_NO_USAGE = Usage()
 
 
 _TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})

@@ -5,6 +5,8 @@ This is the async source; ``reverie/_sync/engine.py`` is generated from it by
 ``scripts/unasync.py``. Every ``httpx2.HTTPError`` it meets (sending, reading a body,
 reading a stream) goes through the one map in ``reverie._http.errors``; non-2xx answers
 go through the codec's ``parse_error``; unreadable bodies become ``InvalidResponseError``.
+A stream that fails after the provider reported usage hands that usage on with the error
+(``reported_usage``, from the decoder's optional ``reported_usage``): the attempt is billed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import httpx2
 
 from reverie import _clock, _json
 from reverie._codec import Codec, PreparedRequest, stream_framing
-from reverie._errors import InvalidResponseError, ProviderError
+from reverie._content import Usage
+from reverie._errors import InvalidResponseError, ProviderError, ReverieError
 from reverie._http.endpoint import parse_url
 from reverie._http.errors import http_error
 from reverie._model import Response
@@ -87,12 +90,23 @@ def stream(
             for part in decoder.end():
                 yield part
         except httpx2.HTTPError as error:
-            raise _http_error(error, request, during="while reading the stream") from error
-        except ProviderError as error:  # an in-band error event or an unfinished stream
-            _add_context(error, response, request)
+            failure = _http_error(error, request, during="while reading the stream")
+            failure.reported_usage = _usage_so_far(decoder)
+            raise failure from error
+        except ReverieError as error:  # an in-band error event, an unfinished or unreadable stream
+            if isinstance(error, ProviderError):
+                _add_context(error, response, request)
+            if error.reported_usage is None:
+                error.reported_usage = _usage_so_far(decoder)
             raise
     finally:
         response.close()
+
+
+def _usage_so_far(decoder: object) -> Usage | None:
+    """The usage a stream reported before it failed, where its decoder keeps it (optional)."""
+    usage = getattr(decoder, "reported_usage", None)
+    return usage if isinstance(usage, Usage) else None
 
 
 def _send(client: httpx2.Client, request: PreparedRequest) -> httpx2.Response:

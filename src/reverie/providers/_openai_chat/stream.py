@@ -260,6 +260,11 @@ class ChatStreamDecoder:
             parts.append(ToolInputDeltaPart(id=pending.id, delta=arguments))
         return parts
 
+    @property
+    def reported_usage(self) -> Usage | None:
+        """The ``usage`` a chunk reported, if one did: billed if the stream breaks after it."""
+        return self._usage
+
     def end(self) -> list[ModelStreamPart]:
         """Close open blocks, emit the tool calls and the finish part."""
         if self._finish_reason is None and not self._done:

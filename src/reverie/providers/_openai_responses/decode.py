@@ -54,7 +54,7 @@ def read_response(payload: Any, key: str) -> Response:
     """Read a ``response`` object; a failed response raises its error."""
     response = cast(ResponsePayload, expect_object(payload, "the response"))
     if response.get("status") == "failed" or response.get("error"):
-        raise response_error(response.get("error"))
+        raise failed_response_error(response)
     content: list[ContentPart] = []
     calls = 0
     for item in response.get("output") or []:
@@ -198,6 +198,14 @@ def read_usage(usage: UsagePayload | None) -> Usage:
 
 
 # --- errors ---------------------------------------------------------------------------
+
+
+def failed_response_error(response: ResponsePayload) -> ProviderError:
+    """The error of a failed ``response``, with the usage it reports (the attempt is billed)."""
+    error = response_error(response.get("error"))
+    if response.get("usage"):
+        error.reported_usage = read_usage(response.get("usage"))
+    return error
 
 
 def response_error(error: Any) -> ProviderError:

@@ -48,6 +48,7 @@ from reverie._parts import (
 from reverie.providers._openai_chat.content import refusal_metadata
 from reverie.providers._openai_responses.decode import (
     SUMMARY_SEPARATOR,
+    failed_response_error,
     finish_reason,
     read_source,
     read_usage,
@@ -90,7 +91,7 @@ class ResponsesStreamDecoder:
             case "response.completed" | "response.incomplete":
                 return self._finished(data)
             case "response.failed":
-                raise response_error((data.get("response") or {}).get("error"))
+                raise failed_response_error(data.get("response") or {})
             case "error":
                 raise response_error({"code": data.get("code"), "message": data.get("message")})
             case "response.output_item.added":

@@ -127,6 +127,11 @@ class AnthropicStreamDecoder:
             ]
         return []
 
+    @property
+    def reported_usage(self) -> Usage | None:
+        """The usage reported so far (``message_start`` has it): billed if the stream breaks."""
+        return self._total_usage() if self._usage else None
+
     @reads_payload("Anthropic stream")
     def end(self) -> list[ModelStreamPart]:
         """Nothing to flush; raise a retryable error if ``message_stop`` never came."""

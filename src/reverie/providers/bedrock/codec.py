@@ -21,6 +21,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from reverie._codec import WireRequest, loads_event, status_error
+from reverie._content import Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._http.framing import AWS_EVENT_STREAM
 from reverie._http.sse import SSEEvent
@@ -97,6 +98,11 @@ class BedrockStreamDecoder:
     def end(self) -> list[ModelStreamPart]:
         """The stream is over (see ``AnthropicStreamDecoder.end``)."""
         return self._inner.end()
+
+    @property
+    def reported_usage(self) -> Usage | None:
+        """The usage the Anthropic events reported so far."""
+        return self._inner.reported_usage
 
 
 def _event_type(text: str) -> str:

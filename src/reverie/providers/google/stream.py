@@ -99,6 +99,11 @@ class GeminiStreamDecoder:
             self._finish_reason = candidate.get("finishReason")
         return parts
 
+    @property
+    def reported_usage(self) -> Usage | None:
+        """The latest ``usageMetadata`` (every chunk may carry one): billed if the stream breaks."""
+        return self._usage if self._usage != Usage() else None
+
     @reads_payload("Gemini stream")
     def end(self) -> list[ModelStreamPart]:
         """Close the open block and emit the finish part."""
