@@ -73,6 +73,7 @@ if _TYPE_CHECKING:
     from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
     from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
+    from reverie._fallback import FallbackModel
     from reverie._objects.plan import ObjectMode
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
     from reverie._run.config import (
@@ -102,6 +103,7 @@ __all__ = [
     "CallWarning",
     "ContentPart",
     "DeadlineExceededError",
+    "FallbackModel",
     "FilePart",
     "FinishPart",
     "FinishReason",
@@ -169,6 +171,7 @@ __getattr__ = _lazy_exports(
     {
         "reverie._agent": ["DEFAULT_MAX_STEPS", "Agent", "CallSettings"],
         "reverie._async.runner": ["AsyncAgentStream"],
+        "reverie._fallback": ["FallbackModel"],
         "reverie._sync.runner": ["AgentStream"],
         "reverie._run.config": [
             "StepContext",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from reverie._content import CallWarning, ContentPart, FinishReason, Message, ProviderMetadata, Usage
-from reverie._parts import ModelStreamPart
+from reverie._parts import ModelStreamPart, RetryPart
 
 ToolChoice: TypeAlias = Literal["auto", "none", "required"] | str
 """``"auto"``, ``"none"``, ``"required"`` (some tool must be called) or the name of one tool."""
@@ -129,14 +129,19 @@ class LanguageModel(Protocol):
         """Answer ``call`` in one response."""
         ...
 
-    def stream(self, call: Call) -> Iterator[ModelStreamPart]:
-        """Answer ``call`` as a stream of parts ending with a ``finish`` part."""
+    def stream(self, call: Call) -> Iterator[ModelStreamPart | RetryPart]:
+        """Answer ``call`` as a stream of parts ending with a ``finish`` part.
+
+        A model that starts its answer over by itself (a ``FallbackModel`` whose model
+        failed mid-stream) yields a ``retry`` part first: forget the parts before it.
+        Provider models never do.
+        """
         ...
 
     async def generate_async(self, call: Call) -> Response:
         """Async ``generate``."""
         ...
 
-    def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
+    def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart | RetryPart]:
         """Async ``stream``."""
         ...
