@@ -254,32 +254,27 @@ class Run:
             )
             raise self._deadline_error() from error
         retry = upcoming.announce(step_number=self.step_number, error=error, discarded=tuple(self._emitted))
-        if upcoming.same_model:
-            logger.debug(
-                "step %d attempt %d failed, retrying in %.3f s: %s",
-                self.step_number,
-                failures,
-                upcoming.delay,
-                error,
-            )
-        else:
-            logger.debug(
-                "step %d attempt %d failed, falling back to %s:%s: %s",
-                self.step_number,
-                failures,
-                retry.provider,
-                retry.model,
-                error,
-            )
         on_retry = self.config.callbacks.on_retry
         if on_retry is not None:
             on_retry(retry)
         self.pending.append(retry)
         self._model = upcoming.model
+        step_number = self.step_number
         if upcoming.same_model:
-            self._wait = Wait(seconds=upcoming.delay, step_number=self.step_number, attempt=failures)
+            logger.debug(
+                "step %d attempt %d failed, retrying in %.3f s: %s", step_number, failures, retry.delay, error
+            )
+            self._wait = Wait(seconds=upcoming.delay, step_number=step_number, attempt=failures)
             self._phase = "wait"
         else:
+            logger.debug(
+                "step %d attempt %d failed, falling back to %s:%s: %s",
+                step_number,
+                failures,
+                retry.provider,
+                retry.model,
+                error,
+            )
             self._phase = "retry"  # the next model is called now: no wait between models
 
     def _restarted(self, retry: RetryPart) -> None:
