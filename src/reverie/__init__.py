@@ -76,6 +76,7 @@ if _TYPE_CHECKING:
     from reverie._async.runner import AsyncAgentStream
     from reverie._cost import Cost
     from reverie._errors import BudgetExceededError
+    from reverie._fallback import FallbackModel
     from reverie._instrument import instrument, uninstrument
     from reverie._model_strings import model
     from reverie._objects.plan import ObjectMode
@@ -112,6 +113,7 @@ __all__ = [
     "Cost",
     "DeadlineExceededError",
     "Discarded",
+    "FallbackModel",
     "FilePart",
     "FinishPart",
     "FinishReason",
@@ -187,6 +189,7 @@ __getattr__ = _lazy_exports(
         "reverie._cost": ["Cost"],
         "reverie._errors": ["BudgetExceededError"],
         "reverie._run.spending": ["Budget"],
+        "reverie._fallback": ["FallbackModel"],
         "reverie._sync.runner": ["AgentStream"],
         "reverie._run.config": [
             "StepContext",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from reverie._content import CallWarning, ContentPart, FinishReason, Message, ProviderMetadata, Usage
-from reverie._parts import ModelStreamPart
+from reverie._parts import ModelStreamPart, RetryPart
 
 if TYPE_CHECKING:
     from reverie._wire_cache import WireCache
@@ -135,14 +135,19 @@ class LanguageModel(Protocol):
         """Answer ``call`` in one response."""
         ...
 
-    def stream(self, call: Call) -> Iterator[ModelStreamPart]:
-        """Answer ``call`` as a stream of parts ending with a ``finish`` part."""
+    def stream(self, call: Call) -> Iterator[ModelStreamPart | RetryPart]:
+        """Answer ``call`` as a stream of parts ending with a ``finish`` part.
+
+        A model that starts its answer over by itself (a ``FallbackModel`` whose model
+        failed mid-stream) yields a ``retry`` part first: forget the parts before it.
+        Provider models never do.
+        """
         ...
 
     async def generate_async(self, call: Call) -> Response:
         """Async ``generate``."""
         ...
 
-    def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
+    def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart | RetryPart]:
         """Async ``stream``."""
         ...

@@ -185,19 +185,25 @@ class Discarded:
 
 @dataclass(slots=True, kw_only=True)
 class RetryPart:
-    """The current step failed and is retried from the start after ``delay`` seconds.
+    """The current step failed and starts over after ``delay`` seconds, on ``model``.
 
     Every part of the failed attempt (``discarded`` says how many, and their text) must be
-    forgotten by the consumer: the new attempt streams its own parts from the beginning.
+    forgotten by the consumer: the new attempt streams its own parts from the beginning. The
+    new attempt goes to the same model (a retry) or, with a ``FallbackModel``, to the next one (at once).
+    A direct ``stream`` call on a ``FallbackModel`` yields it too, with ``step_number`` 0.
     """
 
     step_number: int
     attempt: int
-    """1 for the first retry."""
+    """1 for the first retry (failures so far in the step, every model's)."""
     delay: float
     error: ReverieError
     discarded: Discarded
     """What the failed attempt had streamed (counts and text, not the parts)."""
+    model: str
+    """The model id of the next attempt (``StepResult.model_id`` if it answers)."""
+    provider: str
+    """The provider of the next attempt's model."""
     type: Literal["retry"] = "retry"
 
 

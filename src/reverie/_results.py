@@ -45,8 +45,9 @@ class StepResult:
     provider_metadata: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
     warnings: list[CallWarning] = field(default_factory=list[CallWarning])
     model_id: str = ""
-    """The model the step asked for."""
+    """The model the step asked for (with a ``FallbackModel``: the one of its models that answered)."""
     provider: str = ""
+    """The provider of ``model_id``."""
     response_id: str | None = None
     """The provider's id of the response, when it sends one."""
     response_model_id: str | None = None

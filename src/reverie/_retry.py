@@ -115,9 +115,11 @@ def retry_delay(
 def final_error(policy: RetryPolicy, errors: Sequence[ReverieError]) -> ReverieError:
     """The error to raise once retrying stops.
 
-    As in the Vercel AI SDK: the original error when retrying is off or the first
-    failure cannot be retried; otherwise a ``RetryError`` holding every attempt.
+    As in the Vercel AI SDK: the original error when it was the only attempt (retrying is
+    off, or the first failure cannot be retried); otherwise a ``RetryError`` holding every
+    attempt. Trying a ``FallbackModel``'s next model is an attempt too, so a step that moved
+    on raises a ``RetryError`` even when retrying is off.
     """
-    if policy.max_retries == 0 or (len(errors) == 1 and not is_retryable(errors[0])):
+    if len(errors) == 1 and (policy.max_retries == 0 or not is_retryable(errors[0])):
         return errors[0]
     return RetryError(errors)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from reverie._content import CallWarning, FinishReason, ProviderMetadata, Usage
-from reverie._parts import FinishPart, TextDeltaPart
+from reverie._parts import FinishPart, RetryPart, TextDeltaPart
 
 T = TypeVar("T")
 
@@ -38,5 +38,8 @@ class ObjectPart:
     type: Literal["object"] = "object"
 
 
-ObjectStreamPart: TypeAlias = ObjectPart | TextDeltaPart | FinishPart
-"""A part of an object stream: ``object``, ``text_delta`` (the raw JSON text) and, last, ``finish``."""
+ObjectStreamPart: TypeAlias = ObjectPart | TextDeltaPart | RetryPart | FinishPart
+"""A part of an object stream: ``object``, ``text_delta`` (the raw JSON text) and, last, ``finish``.
+
+A ``retry`` part comes only from a model that starts over by itself (a ``FallbackModel``
+whose model failed mid-stream): the object and text so far are void, the new answer follows."""

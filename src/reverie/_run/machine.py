@@ -24,6 +24,7 @@ yielding the events (the parts of the step that went past the limit included).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from reverie import _clock
@@ -56,7 +57,6 @@ from reverie._parts import (
 )
 from reverie._provider_names import check_provider_options
 from reverie._results import AgentResult, StepResult
-from reverie._retry import final_error, retry_delay
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
 from reverie._run.budget import (
     Overrun,
@@ -69,6 +69,7 @@ from reverie._run.budget import (
     wait_fits,
 )
 from reverie._run.config import RunConfig, StepContext
+from reverie._run.fallback import Attempts
 from reverie._run.output import OutputRun
 from reverie._run.step import StepBuilder
 from reverie._run.tools import check_tool_call, tool_batches
@@ -88,13 +89,13 @@ class Run:
     """One agent run's state and transitions; see the module docstring."""
 
     __slots__ = (
+        "_attempts",
         "_attempts_usage",
         "_builder",
         "_call",
         "_clock",
         "_emitted",
         "_ends",
-        "_errors",
         "_jobs",
         "_message_wire",
         "_model",
@@ -148,9 +149,10 @@ class Run:
         self._on_text_delta = config.callbacks.on_text_delta
         # The step in progress.
         self._model: LanguageModel = config.model
+        """The model of the attempt in progress (one of a ``FallbackModel``'s models)."""
         self._call: Call | None = None
         self._tools: Mapping[str, Tool] = {}
-        self._errors: list[ReverieError] = []
+        self._attempts = Attempts(config.model, config.retry)
         self._wait: Wait | None = None
         # The attempt in progress.
         self._builder = StepBuilder()
@@ -216,10 +218,11 @@ class Run:
 
     # -- what happened ---------------------------------------------------------------------
 
-    def feed_part(self, part: ModelStreamPart) -> ModelStreamPart | None:
+    def feed_part(self, part: ModelStreamPart | RetryPart) -> ModelStreamPart | None:
         """Fold one part of the model stream; returns the part to yield (``None``: yield nothing).
 
-        A tool call comes back validated; the model's ``finish`` part is kept for the step.
+        A tool call comes back validated; the model's ``finish`` part is kept for the step. A
+        ``retry`` part (a model that started over by itself) restarts the attempt.
         """
         if type(part) is TextDeltaPart:  # most parts: keep them cheap
             on_text_delta = self._on_text_delta
@@ -239,6 +242,9 @@ class Run:
             on_reasoning_delta = self.config.callbacks.on_reasoning_delta
             if on_reasoning_delta is not None:
                 on_reasoning_delta(part.delta)
+        elif isinstance(part, RetryPart):
+            self._restarted(part)
+            return None
         elif self._output is not None:
             self._partial_output(part)
         self._builder.add(part)
@@ -278,62 +284,83 @@ class Run:
         self._builder.add_response(response, check_call=self._check_call)
 
     def feed_error(self, error: ReverieError) -> None:
-        """The model call failed: plan a retry (``Wait``, then ``CallModel``) or give up.
+        """The model call failed: retry the model, move on to the next one, or give up.
+
+        A retry is a ``Wait`` then a ``CallModel``; a ``FallbackModel``'s next model is called
+        at once (``CallModel``).
 
         Raises:
             ReverieError: the error to surface when retrying stops (the original one, or a
-                ``RetryError`` holding every attempt); it carries the partial step.
+                ``RetryError`` holding every attempt of every model); it carries the partial step.
         """
         builder = self._builder
         partial = error.partial_step = builder.build(step_number=self.step_number, model=self._model)
         # A failed attempt is billed for what it used: the finish part's usage, else what the
         # provider reported before the failure.
         self._count_attempt(builder.usage if builder.finished else error.reported_usage)
-        errors = self._errors
-        errors.append(error)
-        policy = self.config.retry
-        delay = retry_delay(policy, errors, now=None if self.now is None else self.now())
-        if delay is None:
+        attempts = self._attempts
+        upcoming = attempts.failed(error, now=None if self.now is None else self.now())
+        failures = len(attempts.errors)
+        if upcoming is None:
             self._phase = "done"
-            logger.debug("step %d attempt %d failed, not retrying: %s", self.step_number, len(errors), error)
-            failure = final_error(policy, errors)
-            if failure is error:
-                raise error
-            raise failure from error
-        if not wait_fits(self._ends, self._clock(), delay):
+            logger.debug("step %d attempt %d failed, not retrying: %s", self.step_number, failures, error)
+            attempts.give_up(error)
+        if not wait_fits(self._ends, self._clock(), upcoming.delay):
             self._phase = "done"
             logger.debug(
-                "step %d attempt %d failed, the deadline leaves no retry", self.step_number, len(errors)
+                "step %d attempt %d failed, the deadline leaves no retry", self.step_number, failures
             )
             raise self._deadline_error() from error
-        retry = RetryPart(
-            step_number=self.step_number,
-            attempt=len(errors),
-            delay=delay,
-            error=error,
-            discarded=Discarded(
-                parts=self._emitted,
-                text=partial.text,
-                reasoning=partial.reasoning_text,
-                tool_calls=len(partial.tool_calls),
-            ),
+        discarded = Discarded(
+            parts=self._emitted,
+            text=partial.text,
+            reasoning=partial.reasoning_text,
+            tool_calls=len(partial.tool_calls),
         )
-        logger.debug(
-            "step %d attempt %d failed, retrying in %.3f s: %s", self.step_number, len(errors), delay, error
-        )
+        retry = upcoming.announce(step_number=self.step_number, error=error, discarded=discarded)
         on_retry = self.config.callbacks.on_retry
         if on_retry is not None:
             on_retry(retry)
         self.pending.append(retry)
-        self._wait = Wait(seconds=delay, step_number=self.step_number, attempt=len(errors))
-        self._phase = "wait"
+        self._model = upcoming.model
+        step_number = self.step_number
+        if upcoming.same_model:
+            logger.debug(
+                "step %d attempt %d failed, retrying in %.3f s: %s", step_number, failures, retry.delay, error
+            )
+            self._wait = Wait(seconds=upcoming.delay, step_number=step_number, attempt=failures)
+            self._phase = "wait"
+        else:
+            logger.debug(
+                "step %d attempt %d failed, falling back to %s:%s: %s",
+                step_number,
+                failures,
+                retry.provider,
+                retry.model,
+                error,
+            )
+            self._phase = "retry"  # the next model is called now: no wait between models
+
+    def _restarted(self, retry: RetryPart) -> None:
+        """The model started its answer over by itself: the attempt's parts so far are void."""
+        self._builder = StepBuilder()
+        self._emitted = 0
+        self._jobs = []
+        if self._output is not None:
+            self._output.start_attempt()
+        retry = replace(retry, step_number=self.step_number)
+        on_retry = self.config.callbacks.on_retry
+        if on_retry is not None:
+            on_retry(retry)
+        self.pending.append(retry)
 
     def _deadline_error(self) -> DeadlineExceededError:
         deadline = self.config.deadline
         assert deadline is not None
-        error = DeadlineExceededError(deadline, self._errors)
-        if self._errors:
-            error.partial_step = self._errors[-1].partial_step
+        errors = self._attempts.errors
+        error = DeadlineExceededError(deadline, errors)
+        if errors:
+            error.partial_step = errors[-1].partial_step
         return error
 
     def feed_tool_result(self, result: ToolResultPart) -> None:
@@ -398,7 +425,9 @@ class Run:
             call, self._tools = self._output.plan(call, model, self._tools)
         _check_call(call, model, step_number)
         self._call = call
-        self._errors = []
+        # A FallbackModel's models take the step's attempts in turn; the step is theirs, not its.
+        self._attempts = Attempts(model, config.retry)
+        self._model = self._attempts.model
         on_step_start = config.callbacks.on_step_start
         if on_step_start is not None:
             on_step_start(step_number)
@@ -440,7 +469,7 @@ class Run:
         self._phase = "call"
         return CallModel(
             step_number=self.step_number,
-            attempt=len(self._errors),
+            attempt=len(self._attempts.errors),
             model=self._model,
             call=self._call,
             streaming=self.streaming,

@@ -143,6 +143,9 @@ class ObjectMethods:
 class ObjectStream(Iterator["ObjectStreamPart"], Generic[T]):
     """The parts of a streamed object: ``object`` (partial), ``text_delta`` and a last ``finish``.
 
+    With a ``FallbackModel`` a ``retry`` part may come between them: the object so far is
+    void and the next attempt's parts follow.
+
     Iterate with ``for``, then ``result()`` (which also drains what is left).
     ``close()`` (or leaving ``with``) closes the HTTP response. Nothing is sent
     until the stream is iterated.
@@ -164,6 +167,12 @@ class ObjectStream(Iterator["ObjectStreamPart"], Generic[T]):
         stream = self._model.stream(self._plan.call)
         try:
             for part in stream:
+                if part.type == "retry":
+                    # The model starts its answer over (a FallbackModel's next attempt): the
+                    # consumer drops the partial object, and parsing starts afresh.
+                    fold = self._plan.stream_fold()
+                    yield part
+                    continue
                 for out in fold.feed(part):
                     yield out
         finally:

@@ -204,6 +204,8 @@ def _fold(parts: Sequence[ModelStreamPart]) -> Response:
     finish: FinishReason = "unknown"
     usage = Usage()
     for part in parts:
+        if isinstance(part, BaseException):  # a stream scripted to break: the whole call fails
+            raise part
         if part.type == "text_delta":
             texts.append(part.delta)
         elif part.type == "tool_call":

@@ -22,7 +22,7 @@ from typing import Any
 
 from reverie._content import FilePart, FinishReason, Message, TextPart, ToolCallPart, ToolResultPart
 from reverie._model import Call, LanguageModel, ProviderTool, Response
-from reverie._parts import FinishPart, ModelStreamPart, TextDeltaPart
+from reverie._parts import FinishPart, ModelStreamPart, RetryPart, TextDeltaPart
 
 __all__ = [
     "CallOutcome",
@@ -51,12 +51,15 @@ class CallOutcome:
         )
 
     @classmethod
-    def of_stream(cls, parts: Iterable[ModelStreamPart]) -> CallOutcome:
-        """The outcome of a ``stream`` call, from all of its parts."""
+    def of_stream(cls, parts: Iterable[ModelStreamPart | RetryPart]) -> CallOutcome:
+        """The outcome of a ``stream`` call, from all of its parts (after the last ``retry``)."""
         outcome = cls()
         pieces: list[str] = []
         for part in parts:
-            if isinstance(part, TextDeltaPart):
+            if isinstance(part, RetryPart):  # the model started over: what came before is void
+                outcome = cls()
+                pieces = []
+            elif isinstance(part, TextDeltaPart):
                 pieces.append(part.delta)
             elif isinstance(part, ToolCallPart):
                 outcome.tool_calls.append(part)
@@ -149,7 +152,7 @@ async def run_model_calls_async(
     return outcomes
 
 
-async def _collect(stream: AsyncIterator[ModelStreamPart]) -> list[ModelStreamPart]:
+async def _collect(stream: AsyncIterator[ModelStreamPart | RetryPart]) -> list[ModelStreamPart | RetryPart]:
     return [part async for part in stream]
 
 
