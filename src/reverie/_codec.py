@@ -95,6 +95,21 @@ def stream_framing(codec: Codec) -> Framing:
     return SSE if framing is None else framing
 
 
+def codec_rejects_credentials(codec: object, status_code: int, headers: Mapping[str, str], body: str) -> bool:
+    """Whether ``codec`` (a codec or codec class) says this error answer refuses the credential.
+
+    A codec may have a ``rejects_credentials(status_code, headers, body)`` static method that
+    reads its provider's error body (OpenAI's ``invalid_api_key`` code, Anthropic's
+    ``authentication_error`` type); it is optional, as ``framing`` is, and without it the
+    answer is not a refusal (a 401 always is, without asking).
+    """
+    flags: object = getattr(codec, "rejects_credentials", None)
+    if not callable(flags):
+        return False
+    check = cast("Callable[[int, Mapping[str, str], str], object]", flags)
+    return bool(check(status_code, headers, body))
+
+
 def loads_event(event: SSEEvent) -> Any:
     """Parse an SSE event's JSON data, raising ``InvalidResponseError`` on malformed JSON."""
     try:

@@ -7,7 +7,8 @@ sent. It creates its default httpx2 clients lazily (``reverie._clients``: one pe
 under threads, one per event loop, fresh after a fork) and closes only those; clients
 passed in by the caller stay the caller's. The API key is held in a ``Secret``, out of ``repr``,
 ``vars()`` and every message; credentials in a base URL (``user:password@``) are taken out
-of it and sent as basic auth, so no URL shown or logged holds them.
+of it and sent as basic auth, so no URL shown or logged holds them. An API key given as a
+callable is fetched, cached and refreshed by ``reverie._http.auth.TokenAuth``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx2
 
 from reverie._clients import DefaultClients
-from reverie._codec import Codec, WireRequest
+from reverie._codec import Codec, WireRequest, codec_rejects_credentials
 from reverie._errors import MissingAPIKeyError
-from reverie._http.auth import HeaderAuth, Secret, UrlCredentialsAuth
+from reverie._http.auth import HeaderAuth, Secret, TokenAuth, TokenSource, UrlCredentialsAuth
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
@@ -33,6 +34,11 @@ DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
 """Generation can take minutes; connecting should not."""
 _DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _USER_AGENT = f"reverie/{__version__}"
+
+ApiKey = str | TokenSource
+"""An API key, or a zero-argument callable (sync or async) returning it (``str``, or a
+``reverie._http.auth.Token`` with its expiry): called on first use and when the server
+refuses the key it returned."""
 
 
 class CodecFactory(Protocol):
@@ -45,7 +51,12 @@ class Provider:
     """Base class of provider factories; see ``reverie.providers``.
 
     Args:
-        api_key: The API key. Defaults to the provider's environment variable.
+        api_key: The API key, or a zero-argument callable returning it, sync or async (see
+            ``ApiKey``). A callable is called on the first request, and once more when the
+            server refuses its key (a 401, or an error the provider flags as a bad key):
+            the request is then sent again with the new key, once, outside the retry
+            budget. An async callable works with the async API only (``UserError``).
+            Defaults to the provider's environment variable.
         base_url: The API root, e.g. ``https://openrouter.ai/api/v1``.
         headers: Extra headers sent with every request.
         http_client: The ``httpx2.Client`` used by sync calls (default: one created on first use).
@@ -74,7 +85,7 @@ class Provider:
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
@@ -82,7 +93,9 @@ class Provider:
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
         timeout: float | httpx2.Timeout | None = None,
     ) -> None:
-        key = self._resolve_api_key(api_key)
+        # A callable key replaces the environment variable: it is called when needed.
+        self._api_key_source: Secret[TokenSource] | None = Secret(api_key) if callable(api_key) else None
+        key = None if callable(api_key) else self._resolve_api_key(api_key)
         self._api_key = Secret(key) if key else None
         url = base_url or self.default_base_url
         if not url:
@@ -102,7 +115,9 @@ class Provider:
         self._auth_built = False
         # The key beats a provider-level header of the same name (a per-call header beats
         # the key): see request_headers.
-        self._credential_names = frozenset(self.auth_headers(key)) if key else frozenset[str]()
+        self._credential_names = frozenset[str]()
+        if key or self._api_key_source is not None:  # the names only: an empty key never travels
+            self._credential_names = frozenset(self.auth_headers(key or ""))
 
     def _resolve_api_key(self, api_key: str | None) -> str | None:
         if api_key:
@@ -116,7 +131,7 @@ class Provider:
         return value
 
     def __repr__(self) -> str:
-        key = "set" if self._api_key else "unset"
+        key = "callable" if self._api_key_source else "set" if self._api_key else "unset"
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<{key}>)"
 
     def language_model(self, model_id: str) -> HttpLanguageModel:
@@ -148,12 +163,31 @@ class Provider:
         """The ``httpx2.Auth`` that adds credentials to each request, or ``None`` for none.
 
         Called once per provider; its models share the result (so a token cache is shared).
-        The default sends the API key as ``auth_headers`` says (``reverie._http.auth`` also
-        has ``TokenAuth`` for expiring tokens and ``SigningAuth`` for signed requests).
+        The default sends the API key as ``auth_headers`` says: a ``HeaderAuth``, or for a
+        key callable a ``TokenAuth`` that refreshes the key when ``rejects_credentials`` says
+        so (``reverie._http.auth`` also has ``SigningAuth`` for signed requests).
         """
+        if self._api_key_source is not None:
+            return TokenAuth(
+                self._api_key_source.reveal(),
+                headers=self.auth_headers,
+                rejects=self.rejects_credentials,
+                keep_request_credentials=True,  # a per-call header beats the key, as for a str key
+            )
         if self._api_key is None:
             return None
         return HeaderAuth(self.auth_headers(self._api_key.reveal()))
+
+    def rejects_credentials(self, status_code: int, headers: Mapping[str, str], body: str) -> bool:
+        """Whether a 4xx answer other than 401 (which always does) refuses the credential.
+
+        Asked before a refreshable credential (a key callable, a token) is fetched anew. The
+        default asks the codec class's optional ``rejects_credentials`` (a static method
+        reading the provider's error body, e.g. Gemini's ``API_KEY_INVALID``); without
+        one, only a 401 refreshes.
+        """
+        codec_type: object = getattr(self, "codec_type", None)  # a platform may pick codecs per model
+        return codec_rejects_credentials(codec_type, status_code, headers, body)
 
     def _shared_auth(self) -> httpx2.Auth | None:
         if not self._auth_built:

@@ -29,6 +29,7 @@ import httpx2
 
 from reverie._errors import UserError
 from reverie._http.auth import HeaderAuth, Secret, Token, TokenAuth, TokenResult, TokenSource
+from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers.openai import Codec, ResponsesCodec
 
@@ -64,14 +65,16 @@ class Provider(_BaseProvider):
 
     Args:
         base_url: The resource URL (``https://<resource>.openai.azure.com``) or an API root.
-        api_key: The resource's key, sent as ``api-key``.
+        api_key: The resource's key, sent as ``api-key``, or a callable returning it
+            (refetched once when refused, see ``reverie.Provider``).
         api: ``"chat"`` (``/chat/completions``, the default) or ``"responses"`` (``/responses``).
         azure_ad_token: A Microsoft Entra ID token instead of a key: a string, or a
             zero-argument callable (sync or async) returning a string or a ``Token`` with
             its expiry. A callable that returns a string is called for every request (the
             caller's credential caches it, as ``azure.identity``'s token providers do); one
             that returns a ``Token`` is called again shortly before that token expires.
-            Either way a 401 answer fetches a new token once. An async callable works with
+            Either way a refused token (a 401 answer) fetches a new token once, and the
+            request is sent again, outside the retry budget. An async callable works with
             the async API only.
         headers: Extra headers sent with every request.
         http_client: The ``httpx2.Client`` of sync calls (default: created on first use).
@@ -88,7 +91,7 @@ class Provider(_BaseProvider):
         self,
         *,
         base_url: str,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         api: Api = "chat",
         azure_ad_token: str | TokenSource | None = None,
         headers: Mapping[str, str] | None = None,
@@ -146,7 +149,9 @@ class Provider(_BaseProvider):
         token = self._token.reveal()
         if isinstance(token, str):
             return HeaderAuth({"authorization": f"Bearer {token}"})
-        return TokenAuth(_per_request(token, self.token_clock), clock=self.token_clock)
+        return TokenAuth(
+            _per_request(token, self.token_clock), rejects=self.rejects_credentials, clock=self.token_clock
+        )
 
 
 def _per_request(fetch: TokenSource, clock: Callable[[], float]) -> TokenSource:

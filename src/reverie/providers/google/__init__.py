@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import httpx2
 
 from reverie._errors import MissingAPIKeyError
+from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers.google.codec import GeminiCodec as Codec
@@ -53,7 +54,7 @@ class Provider(_BaseProvider):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,

@@ -20,6 +20,7 @@ from reverie._codec import WireRequest, dump_options, provider_options
 from reverie._content import CallWarning
 from reverie._errors import UserError
 from reverie._model import Call
+from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
@@ -86,7 +87,7 @@ class Provider(_BaseProvider):
         self,
         *,
         api: Api = "chat",
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
