@@ -22,7 +22,7 @@ import httpx2
 
 from reverie._clients import DefaultClients
 from reverie._codec import Codec, WireRequest, codec_rejects_credentials
-from reverie._errors import MissingAPIKeyError
+from reverie._errors import MissingAPIKeyError, UserError
 from reverie._http.auth import HeaderAuth, Secret, TokenAuth, TokenSource, UrlCredentialsAuth
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
@@ -32,6 +32,14 @@ from reverie._version import __version__
 DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
 """The default clients' timeouts (as the openai SDK): 5 s to connect, 600 s per read, write or pool wait."""
 """Generation can take minutes; connecting should not."""
+DEFAULT_MAX_CONNECTIONS = 1000
+"""Connections a default client opens at most (per client: the sync one, and one per event loop).
+
+LLM requests are long-lived (a stream may run for minutes), so a pool sized for short web
+requests (httpx2's 100) would queue the 101st concurrent request until one ends. This is the
+openai SDK's default too."""
+DEFAULT_MAX_KEEPALIVE_CONNECTIONS = 100
+"""Idle connections a default client keeps open for reuse (the openai SDK's default)."""
 _DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _USER_AGENT = f"reverie/{__version__}"
 
@@ -66,6 +74,11 @@ class Provider:
         timeout: The timeouts of the default clients, in seconds (a float for all of them)
             or an ``httpx2.Timeout``; default ``DEFAULT_TIMEOUT`` (connect 5 s, read 600 s).
             A passed client keeps its own.
+        max_connections: The most connections each default client opens at once
+            (``DEFAULT_MAX_CONNECTIONS``, 1,000, when ``None``); further requests wait for
+            one to free up, up to the pool timeout. A passed client keeps its own limits.
+        max_keepalive_connections: The most idle connections each default client keeps
+            for reuse (``DEFAULT_MAX_KEEPALIVE_CONNECTIONS``, 100, when ``None``).
     """
 
     name: ClassVar[str]
@@ -92,6 +105,8 @@ class Provider:
         async_http_client: httpx2.AsyncClient | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
     ) -> None:
         # A callable key replaces the environment variable: it is called when needed.
         self._api_key_source: Secret[TokenSource] | None = Secret(api_key) if callable(api_key) else None
@@ -106,11 +121,12 @@ class Provider:
         self._http_client = http_client  # the caller's, never closed here
         self._async_http_client = async_http_client
         self._default_clients = DefaultClients(
-            lambda: httpx2.Client(timeout=self.timeout),
-            lambda: httpx2.AsyncClient(timeout=self.timeout),
+            lambda: httpx2.Client(timeout=self.timeout, limits=self.limits),
+            lambda: httpx2.AsyncClient(timeout=self.timeout, limits=self.limits),
         )
         self.max_response_bytes = max_response_bytes
         self.timeout = DEFAULT_TIMEOUT if timeout is None else httpx2.Timeout(timeout)
+        self.limits = pool_limits(max_connections, max_keepalive_connections)
         self._auth: httpx2.Auth | None = None
         self._auth_built = False
         # The key beats a provider-level header of the same name (a per-call header beats
@@ -259,6 +275,28 @@ class Provider:
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.aclose()
+
+
+def pool_limits(max_connections: int | None, max_keepalive_connections: int | None) -> httpx2.Limits:
+    """The default clients' ``httpx2.Limits``: the given sizes, or reverie's defaults for ``None``.
+
+    Raises:
+        UserError: If a size is not a whole number, or ``max_connections`` is below 1.
+    """
+    connections = _whole_number("max_connections", max_connections, DEFAULT_MAX_CONNECTIONS, least=1)
+    keepalive = _whole_number(
+        "max_keepalive_connections", max_keepalive_connections, DEFAULT_MAX_KEEPALIVE_CONNECTIONS, least=0
+    )
+    # More idle connections than connections cannot be kept: the pool would clamp it anyway.
+    return httpx2.Limits(max_connections=connections, max_keepalive_connections=min(keepalive, connections))
+
+
+def _whole_number(name: str, value: object, default: int, *, least: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise UserError(f"{name} must be a whole number of at least {least}, not {value!r}")
+    return value
 
 
 def _split_credentials(url: str) -> tuple[str, Secret[tuple[str, str]] | None]:

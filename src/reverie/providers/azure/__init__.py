@@ -81,6 +81,8 @@ class Provider(_BaseProvider):
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: See ``reverie.providers``.
         timeout: The default clients' timeouts (see ``reverie.Provider``).
+        max_connections: The default clients' pool size (see ``reverie.Provider``).
+        max_keepalive_connections: Idle connections they keep (see ``reverie.Provider``).
     """
 
     name = "azure"
@@ -98,6 +100,8 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -116,6 +120,8 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

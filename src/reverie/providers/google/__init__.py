@@ -43,7 +43,8 @@ class Provider(_BaseProvider):
         tool_call_id: Makes the id of each function call a response leaves without one
             (default: a random UUID4 string), e.g. a counter for reproducible requests.
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``.
+            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
+            ``max_connections``, ``max_keepalive_connections``.
     """
 
     name = "google"
@@ -60,6 +61,8 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         max_response_bytes: int | None = None,
         tool_call_id: Callable[[], str] | None = None,
     ) -> None:
@@ -70,6 +73,8 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

@@ -75,7 +75,8 @@ class Provider(_BaseProvider):
         api: ``"chat"`` (``POST /chat/completions``, the default) or ``"responses"``
             (``POST /responses``: reasoning summaries, encrypted reasoning, built-in tools).
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``.
+            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
+            ``max_connections``, ``max_keepalive_connections``.
     """
 
     name = "openai"
@@ -93,6 +94,8 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -104,6 +107,8 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes
