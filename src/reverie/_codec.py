@@ -233,6 +233,15 @@ OPTIONS_CONFIG: ConfigDict = {"extra": "forbid", "defer_build": True}
 validation schema is built when options are first used rather than when the provider is imported."""
 
 
+def has_options(call: Call, key: str) -> bool:
+    """Whether ``call`` carries provider options under ``key``.
+
+    Codecs ask before importing their options module: options are pydantic models, and a
+    call without options must not pay for importing pydantic.
+    """
+    return call.provider_options.get(key) is not None
+
+
 def provider_options(call: Call, key: str, options_type: type[OptionsT]) -> OptionsT | None:
     """Validate the ``key`` entry of ``call.provider_options`` into ``options_type`` (``None`` if absent)."""
     raw = call.provider_options.get(key)

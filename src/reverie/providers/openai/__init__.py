@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2
 
-from reverie._codec import WireRequest, dump_options, provider_options
+from reverie._codec import WireRequest, dump_options, has_options, provider_options
 from reverie._content import CallWarning
 from reverie._errors import UserError
 from reverie._model import Call
@@ -55,6 +55,8 @@ class Codec(OpenAIChatCodec):
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Copy the typed ``openai`` options into the body."""
+        if not has_options(call, self.name):
+            return  # no options: their module (and pydantic) stays unimported
         from reverie.providers.openai._options import Options
 
         options = provider_options(call, self.name, Options)
