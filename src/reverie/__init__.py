@@ -34,6 +34,7 @@ from reverie._errors import (
     ProviderError,
     RetryError,
     ReverieError,
+    TooManyOpenFilesError,
     UserError,
 )
 from reverie._lazy import lazy_exports as _lazy_exports
@@ -155,6 +156,7 @@ __all__ = [
     "TextEndPart",
     "TextPart",
     "TextStartPart",
+    "TooManyOpenFilesError",
     "Tool",
     "ToolCallPart",
     "ToolChoice",

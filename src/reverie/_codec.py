@@ -95,6 +95,21 @@ def stream_framing(codec: Codec) -> Framing:
     return SSE if framing is None else framing
 
 
+def codec_rejects_credentials(codec: object, status_code: int, headers: Mapping[str, str], body: str) -> bool:
+    """Whether ``codec`` (a codec or codec class) says this error answer refuses the credential.
+
+    A codec may have a ``rejects_credentials(status_code, headers, body)`` static method that
+    reads its provider's error body (OpenAI's ``invalid_api_key`` code, Anthropic's
+    ``authentication_error`` type); it is optional, as ``framing`` is, and without it the
+    answer is not a refusal (a 401 always is, without asking).
+    """
+    flags: object = getattr(codec, "rejects_credentials", None)
+    if not callable(flags):
+        return False
+    check = cast("Callable[[int, Mapping[str, str], str], object]", flags)
+    return bool(check(status_code, headers, body))
+
+
 def loads_event(event: SSEEvent) -> Any:
     """Parse an SSE event's JSON data, raising ``InvalidResponseError`` on malformed JSON."""
     try:
@@ -216,6 +231,15 @@ OptionsT = TypeVar("OptionsT", bound="BaseModel")
 OPTIONS_CONFIG: ConfigDict = {"extra": "forbid", "defer_build": True}
 """``model_config`` of every provider ``Options`` model: an unknown key is an error, and the
 validation schema is built when options are first used rather than when the provider is imported."""
+
+
+def has_options(call: Call, key: str) -> bool:
+    """Whether ``call`` carries provider options under ``key``.
+
+    Codecs ask before importing their options module: options are pydantic models, and a
+    call without options must not pay for importing pydantic.
+    """
+    return call.provider_options.get(key) is not None
 
 
 def provider_options(call: Call, key: str, options_type: type[OptionsT]) -> OptionsT | None:

@@ -2,6 +2,7 @@
 
     ReverieError
     ├── ProviderError          the provider answered with an error, or the exchange broke
+    │   └── TooManyOpenFilesError  no file descriptor left for a connection (never retried)
     ├── InvalidResponseError   a response or stream event with a shape we cannot read
     ├── RetryError             every attempt failed; ``errors`` holds each one
     ├── NoObjectGeneratedError the model's output is not valid JSON or does not fit the schema
@@ -18,6 +19,7 @@ attributes never hold API keys: request headers are not kept at all, and every k
 
 from __future__ import annotations
 
+import errno as errno_codes
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -148,6 +150,48 @@ class ProviderError(ReverieError):
 
     def __repr__(self) -> str:
         return f"ProviderError(status_code={self.status_code!r}, message={self.message!r}, url={self.url!r})"
+
+
+class TooManyOpenFilesError(ProviderError):
+    """The process (``EMFILE``) or the system (``ENFILE``) ran out of file descriptors.
+
+    A new connection needs a socket, and none could be opened. This is never retried: every
+    request in flight competes for the same descriptors, so retries would only fail the same
+    way, in a storm. The message names the fix: raise the limit (``ulimit -n``), or send fewer
+    requests at once (fewer concurrent runs, or ``Provider(max_connections=...)``).
+
+    Attributes:
+        errno: ``errno.EMFILE`` or ``errno.ENFILE``.
+        open_files_limit: The process's soft limit (``RLIMIT_NOFILE``), where the platform
+            tells it; ``None`` otherwise.
+    """
+
+    def __init__(
+        self,
+        *,
+        errno: int,
+        open_files_limit: int | None = None,
+        url: str | None = None,
+        request_body: str | None = None,
+        during: str = "while connecting",
+    ) -> None:
+        if errno == errno_codes.ENFILE:
+            cause = "the system's open-file table is full (ENFILE)"
+            fix = "raise the system's limit (fs.file-max) or lower the concurrency"
+        else:
+            limit = f" of {open_files_limit}" if open_files_limit is not None else ""
+            cause = f"this process reached its limit{limit} open files (EMFILE)"
+            fix = "raise it (ulimit -n, or resource.setrlimit(RLIMIT_NOFILE)) or lower the concurrency"
+        super().__init__(
+            f"out of file descriptors {during}: {cause}. To fix it, {fix}: fewer requests in "
+            "flight at once, or Provider(max_connections=...). Not retried: every retry would "
+            "need a descriptor too",
+            url=url,
+            request_body=request_body,
+            retryable=False,
+        )
+        self.errno = errno
+        self.open_files_limit = open_files_limit
 
 
 class RetryError(ReverieError):

@@ -4,7 +4,7 @@ over a ``MockTransport``: static headers, cached and refreshed tokens, request s
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx2
 import pytest
@@ -280,3 +280,107 @@ def test_signing_can_be_a_subclass() -> None:
 def test_signing_without_a_signer_says_what_to_do() -> None:
     with pytest.raises(NotImplementedError, match="sign="):
         post(SigningAuth(), Server())
+
+
+# --- refused credentials beyond 401, header builders, per-call credentials ----------------------
+
+
+def refusing(status_code: int, body: str, accept: str) -> Callable[[httpx2.Request], httpx2.Response]:
+    """A handler answering ``status_code`` with ``body`` unless the ``x-key`` header is ``accept``."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.headers.get("x-key") == accept:
+            return httpx2.Response(200, json={"ok": True})
+        return httpx2.Response(status_code, content=body.encode())
+
+    return handler
+
+
+def send(auth: httpx2.Auth, handler: Callable[[httpx2.Request], httpx2.Response]) -> httpx2.Response:
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        return client.post(URL, content=b"{}", auth=auth)
+
+
+def key_headers(key: str) -> dict[str, str]:
+    return {"X-Key": key}
+
+
+def test_an_answer_flagged_by_rejects_refetches_once() -> None:
+    tokens = Tokens()
+    seen: list[tuple[int, str, str]] = []
+
+    def rejects(status_code: int, headers: Mapping[str, str], body: str) -> bool:
+        seen.append((status_code, headers.get("content-type", ""), body))
+        return "bad key" in body
+
+    auth = TokenAuth(tokens, headers=key_headers, rejects=rejects)
+    response = send(auth, refusing(400, "bad key", accept="t2"))
+    assert response.status_code == 200
+    assert tokens.calls == 2
+    assert seen == [(400, "", "bad key")]
+
+
+def test_an_answer_rejects_does_not_flag_is_returned_with_its_body() -> None:
+    tokens = Tokens()
+    auth = TokenAuth(tokens, headers=key_headers, rejects=lambda status, headers, body: False)
+    response = send(auth, refusing(400, "invalid request", accept="nobody"))
+    assert response.status_code == 400
+    assert response.text == "invalid request"  # read here, still readable by the caller
+    assert tokens.calls == 1
+
+
+def test_without_rejects_only_a_401_refetches() -> None:
+    tokens = Tokens()
+    assert (
+        send(TokenAuth(tokens, headers=key_headers), refusing(403, "bad key", accept="t2")).status_code == 403
+    )
+    assert tokens.calls == 1
+
+
+@pytest.mark.parametrize("status_code", [200, 429, 500])
+def test_rejects_is_asked_about_4xx_answers_only(status_code: int) -> None:
+    asked: list[int] = []
+
+    def rejects(code: int, headers: Mapping[str, str], body: str) -> bool:
+        asked.append(code)
+        return True
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(status_code, content=b"{}")
+
+    send(TokenAuth(Tokens(), rejects=rejects), handler)
+    assert asked == ([429] if status_code == 429 else [])
+
+
+def test_a_huge_error_body_is_not_read_to_look_for_a_refused_key() -> None:
+    asked: list[int] = []
+
+    def rejects(code: int, headers: Mapping[str, str], body: str) -> bool:
+        asked.append(code)
+        return True
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(400, content=b"x" * (1024 * 1024 + 1))
+
+    assert send(TokenAuth(Tokens(), rejects=rejects), handler).status_code == 400
+    assert asked == []
+
+
+def test_headers_builds_every_credential_header() -> None:
+    seen: list[tuple[str | None, str | None]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append((request.headers.get("x-key"), request.headers.get("x-key-id")))
+        return httpx2.Response(200)
+
+    send(TokenAuth(lambda: "secret", headers=lambda key: {"X-Key": key, "X-Key-Id": "id-1"}), handler)
+    assert seen == [("secret", "id-1")]
+
+
+def test_keep_request_credentials_lets_a_per_call_header_win_without_fetching() -> None:
+    tokens, server = Tokens(), Server()
+    auth = TokenAuth(tokens, keep_request_credentials=True)
+    post(auth, server, authorization="Bearer per-call")
+    post(auth, server)
+    assert server.seen == ["Bearer per-call", "Bearer t1"]
+    assert tokens.calls == 1

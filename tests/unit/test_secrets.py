@@ -281,6 +281,41 @@ def test_providers_models_and_their_auth_never_show_the_key(kind: str) -> None:
     )
 
 
+@pytest.mark.parametrize("mode", ["generate", "stream"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_key_from_a_callable_never_shows(
+    kind: str, mode: str, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    def key() -> str:
+        calls.append(1)
+        return CANARY
+
+    handler = Handler("unauthorized", kind)
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        module = importlib.import_module(f"reverie.providers.{kind}")
+        base_url = {"openaicompat": "https://compat.example/v1"}.get(kind)
+        provider: Provider = module.Provider(api_key=key, base_url=base_url, http_client=client)
+        model = provider.language_model("some-model")
+        agent = Agent(model, retry=POLICY)
+        with pytest.raises(ProviderError) as info:
+            if mode == "generate":
+                agent.generate("hi")
+            else:
+                agent.stream("hi").result()
+    assert handler.keys_seen == 2 and len(calls) == 2  # sent, refused, fetched again, refused
+    assert_clean(
+        *texts_of(info.value),
+        *views_of(provider),
+        *views_of(model),
+        *views_of(model._auth),
+        *views_of(provider._api_key_source),
+        repr(model.prepare(Call(prompt=[Message.user("hi")]), stream=False)),
+    )
+    assert_clean_logs(debug_logs)
+
+
 def test_the_secret_holder_hides_its_value() -> None:
     secret = Secret(CANARY)
     assert secret.reveal() == CANARY

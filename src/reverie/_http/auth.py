@@ -2,8 +2,9 @@
 
 - ``HeaderAuth``: static credential headers, what API keys use (``authorization: Bearer``,
   ``x-api-key``, ``x-goog-api-key``).
-- ``TokenAuth``: a token fetched by a sync or async callable (Vertex, Azure Entra ID),
-  cached until shortly before it expires, refetched once when the server answers 401.
+- ``TokenAuth``: a token fetched by a sync or async callable (an API key given as a
+  callable, Vertex, Azure Entra ID), cached until shortly before it expires, refetched once
+  when the server refuses it (a 401, or an error the provider flags as a bad credential).
 - ``SigningAuth``: signs the final request, URL, headers and body (the seam for AWS SigV4).
 
 A provider builds its auth once (``Provider.auth``) and its models pass it to
@@ -164,6 +165,11 @@ class Token:
 TokenResult = str | Token
 TokenSource = Callable[[], TokenResult] | Callable[[], Awaitable[TokenResult]]
 """A sync or async callable returning a token (``str``) or a ``Token`` with its expiry."""
+RejectsCredentials = Callable[[int, Mapping[str, str], str], bool]
+"""Whether an error answer (status, lower-cased headers, body) says the credential was refused."""
+
+_MAX_INSPECTED_BODY = 1024 * 1024
+"""A longer error body is not read to look for a refused credential (it is no auth error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +183,13 @@ class TokenAuth(httpx2.Auth):
 
     A ``Token`` with ``expires_at`` is reused until ``refresh_margin`` seconds before it
     expires (or half its remaining life, if that is shorter); a plain ``str`` is reused until
-    the server rejects it. A 401 answer fetches a new token once and sends the request again;
-    a second 401 is returned as it is. The token replaces any header of the same name the
-    request carries (it must, to resend after a refresh). An async callable works from the
-    async API only: the sync API cannot await it and raises ``UserError``. A sync callable
-    used from the async API runs in a worker thread so it does not block the event loop.
+    the server rejects it. A refused token (a 401 answer, or a 4xx answer ``rejects`` flags)
+    fetches a new token once and sends the request again; a second refusal is returned as
+    it is. The token replaces any header of the same name the request carries (it must, to
+    resend after a refresh), unless ``keep_request_credentials`` is set. An async callable
+    works from the async API only: the sync API cannot await it and raises ``UserError``. A
+    sync callable used from the async API runs in a worker thread so it does not block the
+    event loop.
 
     Concurrent sync requests share one fetch (a lock); concurrent async requests that find
     the token stale may each fetch one, which is harmless.
@@ -190,6 +198,15 @@ class TokenAuth(httpx2.Auth):
         fetch: Returns the token: ``str`` or ``Token``, directly or as an awaitable.
         header: The header that carries it.
         scheme: Written before the token (``"Bearer"``); ``None`` sends the token alone.
+        headers: Builds the credential headers from the token, replacing ``header`` and
+            ``scheme`` (e.g. a provider's ``auth_headers``).
+        rejects: Called for a 4xx answer other than 401 (which always refuses the token),
+            with its status, lower-cased headers and body: whether the provider says the
+            credential was refused (Gemini answers an expired key with a 400). Without it,
+            only a 401 refreshes, and no body is read here.
+        keep_request_credentials: Send a request that already carries every credential
+            header as it is, fetching nothing: a per-call header beats the provider's key,
+            as it does with ``HeaderAuth``.
         refresh_margin: Seconds before expiry at which a cached token is refetched.
         clock: The current time in seconds since the epoch (injectable for tests).
     """
@@ -200,6 +217,9 @@ class TokenAuth(httpx2.Auth):
         *,
         header: str = "authorization",
         scheme: str | None = "Bearer",
+        headers: Callable[[str], Mapping[str, str]] | None = None,
+        rejects: RejectsCredentials | None = None,
+        keep_request_credentials: bool = False,
         refresh_margin: float = _DEFAULT_REFRESH_MARGIN,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -207,6 +227,12 @@ class TokenAuth(httpx2.Auth):
         self._is_async = inspect.iscoroutinefunction(fetch)
         self._header = header.lower()
         self._scheme = scheme
+        self._build_headers = headers
+        self._rejects = rejects
+        # The names only: built from an empty token, which never travels.
+        names = headers("") if headers is not None else {header: ""}
+        self._names = frozenset(name.lower() for name in names)
+        self._keep_request_credentials = keep_request_credentials
         self._refresh_margin = refresh_margin
         self._clock = clock
         self._cached: Secret[_CachedToken] | None = None
@@ -216,13 +242,19 @@ class TokenAuth(httpx2.Auth):
         return f"TokenAuth(header={self._header!r})"
 
     def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        """Send with the cached or a fresh token; on a 401, refetch once and resend."""
+        """Send with the cached or a fresh token; if it is refused, refetch once and resend."""
         if self._is_async:  # even with a token cached: the sync API never works with it
             raise _async_in_sync()
+        if self._carries_credentials(request):
+            yield request
+            return
         token = self._sync_token(rejected=None)
         self._apply(request, token)
         response = yield request
-        if response.status_code == _UNAUTHORIZED:
+        inspect_body = self._must_read(response)
+        if inspect_body:
+            response.read()
+        if self._refused(response, inspect_body):
             self._apply(request, self._sync_token(rejected=token))
             yield request
 
@@ -230,14 +262,44 @@ class TokenAuth(httpx2.Auth):
         self, request: httpx2.Request
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         """The async twin of ``sync_auth_flow``."""
+        if self._carries_credentials(request):
+            yield request
+            return
         token = await self._async_token(rejected=None)
         self._apply(request, token)
         response = yield request
-        if response.status_code == _UNAUTHORIZED:
+        inspect_body = self._must_read(response)
+        if inspect_body:
+            await response.aread()
+        if self._refused(response, inspect_body):
             self._apply(request, await self._async_token(rejected=token))
             yield request
 
+    def _carries_credentials(self, request: httpx2.Request) -> bool:
+        return self._keep_request_credentials and all(name in request.headers for name in self._names)
+
+    def _must_read(self, response: httpx2.Response) -> bool:
+        """Whether ``response``'s body must be read to tell whether it refuses the token."""
+        status = response.status_code
+        if self._rejects is None or status == _UNAUTHORIZED or not 400 <= status < 500:
+            return False
+        length = response.headers.get("content-length")
+        return length is None or not length.isdigit() or int(length) <= _MAX_INSPECTED_BODY
+
+    def _refused(self, response: httpx2.Response, body_read: bool) -> bool:
+        if response.status_code == _UNAUTHORIZED:
+            return True
+        if not body_read or self._rejects is None:
+            return False
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        body = response.content.decode("utf-8", errors="replace")
+        return self._rejects(response.status_code, headers, body)
+
     def _apply(self, request: httpx2.Request, token: _CachedToken) -> None:
+        if self._build_headers is not None:
+            for name, value in self._build_headers(token.value).items():
+                request.headers[name] = value
+            return
         request.headers[self._header] = f"{self._scheme} {token.value}" if self._scheme else token.value
 
     def _fresh(self, rejected: _CachedToken | None) -> _CachedToken | None:

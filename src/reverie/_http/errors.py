@@ -3,6 +3,7 @@
     httpx2.HTTPError
     ├── RequestError
     │   ├── TransportError     timeouts, network and protocol errors  -> ProviderError, retryable
+    │   │   ├── (caused by EMFILE/ENFILE) no file descriptor left      -> TooManyOpenFilesError, not retryable
     │   │   └── LocalProtocolError a request the client cannot send    -> ProviderError, not retryable
     │   ├── DecodingError      a corrupt gzip/deflate/brotli/zstd body -> ProviderError, retryable
     │   └── TooManyRedirects                                          -> ProviderError
@@ -16,9 +17,14 @@ does not see non-2xx answers (the codec's ``parse_error`` reads those) or unread
 
 from __future__ import annotations
 
+import errno
+from typing import cast
+
 import httpx2
 
-from reverie._errors import ProviderError
+from reverie._errors import ProviderError, TooManyOpenFilesError
+
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
 
 
 def http_error(error: httpx2.HTTPError, *, url: str, request_body: bytes, during: str) -> ProviderError:
@@ -30,6 +36,15 @@ def http_error(error: httpx2.HTTPError, *, url: str, request_body: bytes, during
         request_body: The request's body, kept on the error as text.
         during: What the engine was doing, e.g. ``"while reading the stream"``.
     """
+    exhausted = out_of_descriptors(error)
+    if exhausted is not None:
+        return TooManyOpenFilesError(
+            errno=exhausted,
+            open_files_limit=open_files_limit() if exhausted == errno.EMFILE else None,
+            url=url,
+            request_body=request_body.decode("utf-8", errors="replace"),
+            during=during,
+        )
     detail = str(error) or type(error).__name__
     status_code: int | None = None
     retryable: bool | None
@@ -61,3 +76,37 @@ def http_error(error: httpx2.HTTPError, *, url: str, request_body: bytes, during
         request_body=request_body.decode("utf-8", errors="replace"),
         retryable=retryable,
     )
+
+
+def out_of_descriptors(error: BaseException) -> int | None:
+    """``EMFILE`` or ``ENFILE`` if an ``OSError`` saying so caused ``error``, else ``None``.
+
+    httpx2 wraps the ``OSError`` of a socket that cannot be opened in its own ``ConnectError``
+    (chained through httpcore2's); under anyio it is the cause of "All connection attempts
+    failed", or one of an exception group's errors when several addresses were tried.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _OUT_OF_DESCRIPTORS:
+            return current.errno
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(cast("BaseExceptionGroup[BaseException]", current).exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return None
+
+
+def open_files_limit() -> int | None:
+    """The process's soft limit on open files, where the platform has ``resource`` (not Windows)."""
+    try:
+        import resource  # only when the limit was hit: a Unix module
+    except ImportError:
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else soft

@@ -117,6 +117,9 @@ class OpenAIChatCodec:
 
     # --- errors -------------------------------------------------------------------
 
+    rejects_credentials = staticmethod(decode.rejects_credentials)
+    """Whether a 4xx answer's body says the key was refused (``Provider.rejects_credentials``)."""
+
     def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
         """The error for a non-2xx answer, with the provider's own message.
 

@@ -224,6 +224,15 @@ def inband_error(error: Any) -> ProviderError:
     )
 
 
+def rejects_credentials(status_code: int, headers: Mapping[str, str], body: str) -> bool:
+    """Whether an error body says the API key was refused: ``{"error": {"code": "invalid_api_key"}}``.
+
+    OpenAI sends it with a 401; gateways and compatible servers may pick another status.
+    """
+    error = _error_object(body)
+    return isinstance(error, dict) and cast(dict[str, Any], error).get("code") == "invalid_api_key"
+
+
 def _error_message(body: str) -> str | None:
     try:
         payload = _json.loads(body)

@@ -15,6 +15,7 @@ from reverie._codec import WireRequest, reads_payload
 from reverie._content import CallWarning
 from reverie._errors import ProviderError
 from reverie._model import Call, Response
+from reverie.providers._openai_chat import decode as chat_decode
 from reverie.providers._openai_responses import decode, encode
 from reverie.providers._openai_responses.stream import ResponsesStreamDecoder
 
@@ -47,6 +48,9 @@ class OpenAIResponsesCodec:
     def stream_decoder(self) -> ResponsesStreamDecoder:
         """A decoder for one streamed response."""
         return ResponsesStreamDecoder(self.name)
+
+    rejects_credentials = staticmethod(chat_decode.rejects_credentials)
+    """Whether a 4xx answer's body says the key was refused (errors read as chat completions' do)."""
 
     def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
         """The error for a non-2xx answer, with the provider's own message."""

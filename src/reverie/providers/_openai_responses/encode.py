@@ -18,7 +18,7 @@ import base64
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import dump_options, provider_options, tool_result_text
+from reverie._codec import dump_options, has_options, provider_options, tool_result_text
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -78,11 +78,16 @@ def request_body(
     return body
 
 
-def read_options(call: Call, key: str) -> ResponsesOptions:
-    """The call's ``ResponsesOptions`` (defaults when it has none)."""
+def read_options(call: Call, key: str) -> ResponsesOptions | None:
+    """The call's ``ResponsesOptions``, or ``None`` when it has none (the defaults apply).
+
+    The options module (and pydantic with it) is imported only when there are options.
+    """
+    if not has_options(call, key):
+        return None
     from reverie.providers._openai_responses.options import ResponsesOptions
 
-    return provider_options(call, key, ResponsesOptions) or ResponsesOptions()
+    return provider_options(call, key, ResponsesOptions)
 
 
 def _add_sampling(
@@ -101,15 +106,16 @@ def _add_sampling(
 
 
 def _add_options(
-    body: dict[str, Any], options: ResponsesOptions, response_format: ResponseFormat | None
+    body: dict[str, Any], options: ResponsesOptions | None, response_format: ResponseFormat | None
 ) -> None:
-    fields = dump_options(options)
+    fields = dump_options(options) if options is not None else {}
     effort = fields.pop("reasoning_effort", None)
     summary = fields.pop("reasoning_summary", None)
     verbosity = fields.pop("text_verbosity", None)
     strict = fields.pop("strict_json_schema", None)
     body.update(fields)
-    body["store"] = options.store
+    # Nothing is kept on OpenAI's side unless asked (ResponsesOptions.store defaults to False).
+    body["store"] = options.store if options is not None else False
     reasoning = {key: value for key, value in (("effort", effort), ("summary", summary)) if value is not None}
     if reasoning:
         body["reasoning"] = reasoning

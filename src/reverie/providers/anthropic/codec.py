@@ -51,6 +51,9 @@ class AnthropicCodec:
         """A decoder for one Messages event stream."""
         return AnthropicStreamDecoder()
 
+    rejects_credentials = staticmethod(decode.rejects_credentials)
+    """Whether a 4xx answer's body says the key was refused (``Provider.rejects_credentials``)."""
+
     def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
         """The error for a non-2xx answer, with the API's own type and message (see ``decode.read_error``)."""
         return decode.read_error(status_code, headers, body, url)

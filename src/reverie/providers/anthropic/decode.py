@@ -198,6 +198,18 @@ def read_error(status_code: int, headers: Mapping[str, str], body: str, url: str
     return status_error(_error_message(body), status_code=status_code, headers=headers, body=body, url=url)
 
 
+def rejects_credentials(status_code: int, headers: Mapping[str, str], body: str) -> bool:
+    """Whether an error body is ``{"type": "error", "error": {"type": "authentication_error"}}``."""
+    try:
+        payload = _json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    error = cast(dict[str, Any], payload).get("error")
+    return describe_error(error)[0] == "authentication_error" if isinstance(error, dict) else False
+
+
 def _error_message(body: str) -> str | None:
     try:
         payload = _json.loads(body)

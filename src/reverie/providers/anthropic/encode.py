@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import dump_options, json_object_or_empty, provider_options, validate_options
+from reverie._codec import dump_options, has_options, json_object_or_empty, provider_options, validate_options
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -53,10 +53,8 @@ _INVALID_ID_CHARACTERS = re.compile(r"[^a-zA-Z0-9_-]")
 
 def request_body(call: Call, *, model_id: str, stream: bool, warnings: list[CallWarning]) -> dict[str, Any]:
     """The ``/messages`` body for ``call``; unsupported settings are appended to ``warnings``."""
-    from reverie.providers.anthropic._options import Options
-
-    options = provider_options(call, PROVIDER, Options) or Options()
-    if options.cache_control is not None:
+    options = read_options(call)
+    if options is not None and options.cache_control is not None:
         warnings.append(
             CallWarning(
                 setting="cache_control",
@@ -70,8 +68,9 @@ def request_body(call: Call, *, model_id: str, stream: bool, warnings: list[Call
         body["system"] = system
     body["messages"] = messages
     sampling: dict[str, Any] = {"temperature": call.temperature, "top_p": call.top_p, "top_k": call.top_k}
-    if options.thinking is not None:
-        budget = options.thinking.budget_tokens
+    thinking = options.thinking if options is not None else None
+    if thinking is not None:
+        budget = thinking.budget_tokens
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         # Recorded (v0.41.2): without max_output_tokens, max_tokens stays 4096 (a 4000
         # budget fits in it); an explicit max_output_tokens is for the answer, so the
@@ -93,16 +92,28 @@ def request_body(call: Call, *, model_id: str, stream: bool, warnings: list[Call
             warnings.append(CallWarning(setting=key, message=f"{key} is not supported by anthropic"))
     if call.tools:
         body["tools"] = each_tool(call.wire_cache, _encode_tool, call.tools, _encode_tool_entry, warnings)
+        one_at_a_time = options.disable_parallel_tool_use if options is not None else None
         # Recorded: a request with a beta tool (computer use) has no tool_choice unless one is asked for.
-        if not betas(call) or call.tool_choice is not None or options.disable_parallel_tool_use is not None:
-            body["tool_choice"] = _encode_tool_choice(
-                call.tool_choice, bool(options.disable_parallel_tool_use)
-            )
+        if not betas(call) or call.tool_choice is not None or one_at_a_time is not None:
+            body["tool_choice"] = _encode_tool_choice(call.tool_choice, bool(one_at_a_time))
     elif call.tool_choice is not None and call.tool_choice != "auto":
         warnings.append(CallWarning(setting="tool_choice", message="tool_choice without tools is ignored"))
     if stream:
         body["stream"] = True
     return body
+
+
+def read_options(call: Call) -> Options | None:
+    """The call's ``anthropic`` options, or ``None`` when it has none.
+
+    The options module (and pydantic with it) is imported only when there are options: a
+    call without them reads the defaults where they are used.
+    """
+    if not has_options(call, PROVIDER):
+        return None
+    from reverie.providers.anthropic._options import Options
+
+    return provider_options(call, PROVIDER, Options)
 
 
 def betas(call: Call) -> list[str]:
@@ -118,17 +129,17 @@ def betas(call: Call) -> list[str]:
 
 def encode_prompt(
     prompt: Sequence[Message],
-    options: Options,
+    options: Options | None,
     warnings: list[CallWarning],
     *,
     cache: WireCache | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The ``system`` blocks and the ``messages`` turns of a conversation.
+    """The ``system`` blocks and the ``messages`` turns of a conversation (``None``: default options).
 
     Each message's blocks depend on it alone (and on ``send_reasoning``): with ``cache`` (a
     run's) they are reused from an earlier request, and only the merging into turns is redone.
     """
-    send_reasoning = options.send_reasoning is not False
+    send_reasoning = options is None or options.send_reasoning is not False
 
     def encode(message: Message, produced: list[CallWarning]) -> tuple[str, list[dict[str, Any]]]:
         return _encode_message(message, send_reasoning, produced)

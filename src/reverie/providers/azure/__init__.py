@@ -29,6 +29,7 @@ import httpx2
 
 from reverie._errors import UserError
 from reverie._http.auth import HeaderAuth, Secret, Token, TokenAuth, TokenResult, TokenSource
+from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers.openai import Codec, ResponsesCodec
 
@@ -64,20 +65,24 @@ class Provider(_BaseProvider):
 
     Args:
         base_url: The resource URL (``https://<resource>.openai.azure.com``) or an API root.
-        api_key: The resource's key, sent as ``api-key``.
+        api_key: The resource's key, sent as ``api-key``, or a callable returning it
+            (refetched once when refused, see ``reverie.Provider``).
         api: ``"chat"`` (``/chat/completions``, the default) or ``"responses"`` (``/responses``).
         azure_ad_token: A Microsoft Entra ID token instead of a key: a string, or a
             zero-argument callable (sync or async) returning a string or a ``Token`` with
             its expiry. A callable that returns a string is called for every request (the
             caller's credential caches it, as ``azure.identity``'s token providers do); one
             that returns a ``Token`` is called again shortly before that token expires.
-            Either way a 401 answer fetches a new token once. An async callable works with
+            Either way a refused token (a 401 answer) fetches a new token once, and the
+            request is sent again, outside the retry budget. An async callable works with
             the async API only.
         headers: Extra headers sent with every request.
         http_client: The ``httpx2.Client`` of sync calls (default: created on first use).
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: See ``reverie.providers``.
         timeout: The default clients' timeouts (see ``reverie.Provider``).
+        max_connections: The default clients' pool size (see ``reverie.Provider``).
+        max_keepalive_connections: Idle connections they keep (see ``reverie.Provider``).
     """
 
     name = "azure"
@@ -88,13 +93,15 @@ class Provider(_BaseProvider):
         self,
         *,
         base_url: str,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         api: Api = "chat",
         azure_ad_token: str | TokenSource | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -113,6 +120,8 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes
@@ -146,7 +155,9 @@ class Provider(_BaseProvider):
         token = self._token.reveal()
         if isinstance(token, str):
             return HeaderAuth({"authorization": f"Bearer {token}"})
-        return TokenAuth(_per_request(token, self.token_clock), clock=self.token_clock)
+        return TokenAuth(
+            _per_request(token, self.token_clock), rejects=self.rejects_credentials, clock=self.token_clock
+        )
 
 
 def _per_request(fetch: TokenSource, clock: Callable[[], float]) -> TokenSource:

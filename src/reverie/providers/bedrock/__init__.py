@@ -23,8 +23,7 @@ from collections.abc import Mapping
 
 import httpx2
 
-from reverie._http.auth import HeaderAuth
-from reverie._provider import _DEFAULT_MAX_RESPONSE_BYTES
+from reverie._provider import _DEFAULT_MAX_RESPONSE_BYTES, ApiKey
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers.bedrock._auth import (
     AWSCredentials,
@@ -52,7 +51,8 @@ class Provider(_BaseProvider):
     Args:
         region: The AWS region (default: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, ``us-east-1``).
         api_key: A Bedrock API key, sent as ``Authorization: Bearer`` (default:
-            ``AWS_BEARER_TOKEN_BEDROCK``); it comes before ``credentials``.
+            ``AWS_BEARER_TOKEN_BEDROCK``), or a callable returning it (refetched once on a
+            401, see ``reverie.Provider``); it comes before ``credentials``.
         credentials: ``AWSCredentials``, or a sync or async callable returning them, called
             before every request; requests are signed with SigV4.
         base_url: Replaces the regional endpoint (e.g. a VPC endpoint).
@@ -61,6 +61,8 @@ class Provider(_BaseProvider):
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: The largest response (or stream message) accepted.
         timeout: The default clients' timeouts (see ``reverie.Provider``).
+        max_connections: The default clients' pool size (see ``reverie.Provider``).
+        max_keepalive_connections: Idle connections they keep (see ``reverie.Provider``).
 
     Raises:
         MissingAPIKeyError: If no credentials are given or set in the environment and
@@ -74,13 +76,15 @@ class Provider(_BaseProvider):
         self,
         *,
         region: str | None = None,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         credentials: CredentialsSource | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.region = region or _default_region()
@@ -98,6 +102,8 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
             max_response_bytes=max_response_bytes,
         )
 
@@ -105,12 +111,14 @@ class Provider(_BaseProvider):
         return api_key or None  # the environment was read in __init__, after credentials
 
     def __repr__(self) -> str:
-        way = "api_key" if self._api_key else "credentials" if self._credentials_source else "default chain"
+        has_key = self._api_key is not None or self._api_key_source is not None
+        way = "api_key" if has_key else "credentials" if self._credentials_source else "default chain"
         return f"Provider(region={self.region!r}, auth={way!r})"
 
     def auth(self) -> httpx2.Auth:
         """A bearer header for an API key, else SigV4 with the given or the default-chain credentials."""
-        if self._api_key is not None:
-            return HeaderAuth(self.auth_headers(self._api_key.reveal()))
+        key_auth = super().auth()  # the API key or key callable, as a bearer token
+        if key_auth is not None:
+            return key_auth
         source = self._credentials_source if self._credentials_source is not None else DefaultChain()
         return SigV4Auth(source, region=self.region)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import httpx2
 
 from reverie._errors import MissingAPIKeyError
+from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers.google.codec import GeminiCodec as Codec
@@ -42,7 +43,8 @@ class Provider(_BaseProvider):
         tool_call_id: Makes the id of each function call a response leaves without one
             (default: a random UUID4 string), e.g. a counter for reproducible requests.
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``.
+            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
+            ``max_connections``, ``max_keepalive_connections``.
     """
 
     name = "google"
@@ -53,12 +55,14 @@ class Provider(_BaseProvider):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         max_response_bytes: int | None = None,
         tool_call_id: Callable[[], str] | None = None,
     ) -> None:
@@ -69,6 +73,8 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

@@ -56,6 +56,9 @@ class GeminiCodec:
         """A decoder for one ``streamGenerateContent`` event stream."""
         return GeminiStreamDecoder(decode.CallIds(self._new_call_id))
 
+    rejects_credentials = staticmethod(decode.rejects_credentials)
+    """Whether a 4xx answer's body says the key was refused (``Provider.rejects_credentials``)."""
+
     def parse_error(self, status_code: int, headers: Mapping[str, str], body: str, url: str) -> ProviderError:
         """The error for a non-2xx answer, with the API's status and message (see ``decode.read_error``)."""
         return decode.read_error(status_code, headers, body, url)

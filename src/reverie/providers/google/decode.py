@@ -58,6 +58,10 @@ _TRANSIENT_STATUSES = frozenset(
 )
 
 
+_REFUSED_KEY_REASONS = frozenset({"API_KEY_INVALID"})
+"""``ErrorInfo.reason`` values that mean the key was refused (invalid or expired), not the request."""
+
+
 def map_finish_reason(reason: str | None, *, has_calls: bool) -> FinishReason:
     """The unified finish reason; ``STOP`` with function calls is a tool-call step.
 
@@ -259,6 +263,37 @@ def read_error(status_code: int, headers: Mapping[str, str], body: str, url: str
     (a one-element array of that on streaming endpoints).
     """
     return status_error(_error_message(body), status_code=status_code, headers=headers, body=body, url=url)
+
+
+def rejects_credentials(status_code: int, headers: Mapping[str, str], body: str) -> bool:
+    """Whether an error body says the key was refused.
+
+    Gemini answers an invalid or expired key with a 400 whose details say so:
+    ``{"error": {"code": 400, "status": "INVALID_ARGUMENT", "details": [{"@type":
+    "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}}``; a
+    missing or bad token is ``"status": "UNAUTHENTICATED"``.
+    """
+    try:
+        payload: Any = _json.loads(body)
+    except ValueError:
+        return False
+    if isinstance(payload, list) and payload:
+        payload = cast(list[Any], payload)[0]
+    if not isinstance(payload, dict):
+        return False
+    error = cast(dict[str, Any], payload).get("error")
+    if not isinstance(error, dict):
+        return False
+    detail = cast(dict[str, Any], error)
+    if detail.get("status") == "UNAUTHENTICATED":
+        return True
+    reasons = detail.get("details")
+    if not isinstance(reasons, list):
+        return False
+    return any(
+        isinstance(item, dict) and cast(dict[str, Any], item).get("reason") in _REFUSED_KEY_REASONS
+        for item in cast(list[Any], reasons)
+    )
 
 
 def _error_message(body: str) -> str | None:

@@ -20,7 +20,13 @@ import base64
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import function_tools, json_object_or_empty, provider_options, tool_result_text
+from reverie._codec import (
+    function_tools,
+    has_options,
+    json_object_or_empty,
+    provider_options,
+    tool_result_text,
+)
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -49,9 +55,7 @@ def request_body(call: Call, *, warnings: list[CallWarning], call_ids: bool = Tr
     ``call_ids=False`` leaves the ids out of ``functionCall`` and ``functionResponse`` parts
     (Vertex's functions take none).
     """
-    from reverie.providers.google._options import Options
-
-    options = provider_options(call, PROVIDER, Options) or Options()
+    options = read_options(call)
     system, contents = encode_prompt(call.prompt, warnings, cache=call.wire_cache, call_ids=call_ids)
     body: dict[str, Any] = {"contents": contents}
     if system:
@@ -59,9 +63,9 @@ def request_body(call: Call, *, warnings: list[CallWarning], call_ids: bool = Tr
     config = _generation_config(call, options, warnings)
     if config:
         body["generationConfig"] = config
-    if options.safety_settings:
+    if options is not None and options.safety_settings:
         body["safetySettings"] = [setting.model_dump() for setting in options.safety_settings]
-    if options.cached_content:
+    if options is not None and options.cached_content:
         body["cachedContent"] = options.cached_content
     if call.tools:
         tools = function_tools(call, PROVIDER)
@@ -187,7 +191,19 @@ def _signed(encoded: dict[str, Any], part: TextPart | ToolCallPart) -> dict[str,
     return encoded
 
 
-def _generation_config(call: Call, options: Options, warnings: list[CallWarning]) -> dict[str, Any]:
+def read_options(call: Call) -> Options | None:
+    """The call's ``google`` options, or ``None`` when it has none.
+
+    The options module (and pydantic with it) is imported only when there are options.
+    """
+    if not has_options(call, PROVIDER):
+        return None
+    from reverie.providers.google._options import Options
+
+    return provider_options(call, PROVIDER, Options)
+
+
+def _generation_config(call: Call, options: Options | None, warnings: list[CallWarning]) -> dict[str, Any]:
     config: dict[str, Any] = {}
     settings: dict[str, Any] = {
         "maxOutputTokens": call.max_output_tokens,
@@ -200,7 +216,7 @@ def _generation_config(call: Call, options: Options, warnings: list[CallWarning]
         "stopSequences": call.stop_sequences or None,
     }
     config.update({key: value for key, value in settings.items() if value is not None})
-    thinking = options.thinking_config
+    thinking = options.thinking_config if options is not None else None
     if thinking is not None:
         encoded: dict[str, Any] = {}
         if thinking.include_thoughts is not None:
@@ -221,7 +237,7 @@ def _generation_config(call: Call, options: Options, warnings: list[CallWarning]
             encoded["thinkingBudget"] = budget
         if encoded:
             config["thinkingConfig"] = encoded
-    if options.response_modalities:
+    if options is not None and options.response_modalities:
         config["responseModalities"] = list(options.response_modalities)
     if call.response_format is not None:
         # Native JSON output as fantasy v0.41.2 sends it: the plain JSON schema, not the

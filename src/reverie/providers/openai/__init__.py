@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2
 
-from reverie._codec import WireRequest, dump_options, provider_options
+from reverie._codec import WireRequest, dump_options, has_options, provider_options
 from reverie._content import CallWarning
 from reverie._errors import UserError
 from reverie._model import Call
+from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
@@ -54,6 +55,8 @@ class Codec(OpenAIChatCodec):
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Copy the typed ``openai`` options into the body."""
+        if not has_options(call, self.name):
+            return  # no options: their module (and pydantic) stays unimported
         from reverie.providers.openai._options import Options
 
         options = provider_options(call, self.name, Options)
@@ -74,7 +77,8 @@ class Provider(_BaseProvider):
         api: ``"chat"`` (``POST /chat/completions``, the default) or ``"responses"``
             (``POST /responses``: reasoning summaries, encrypted reasoning, built-in tools).
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``.
+            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
+            ``max_connections``, ``max_keepalive_connections``.
     """
 
     name = "openai"
@@ -86,12 +90,14 @@ class Provider(_BaseProvider):
         self,
         *,
         api: Api = "chat",
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -103,6 +109,8 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._codec import dump_options, provider_options
+from reverie._codec import dump_options, has_options, provider_options
 from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
@@ -41,6 +41,8 @@ class Codec(OpenAIChatCodec):
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Copy the options (and ``extra_body``) into the body."""
+        if not has_options(call, self.name):
+            return  # no options: their module (and pydantic) stays unimported
         from reverie.providers.openaicompat._options import Options
 
         options = provider_options(call, self.name, Options)

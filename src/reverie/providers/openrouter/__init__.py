@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._codec import dump_options, provider_options
+from reverie._codec import dump_options, has_options, provider_options
 from reverie._content import CallWarning, ProviderMetadata, Usage
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
@@ -40,11 +40,12 @@ class Codec(GatewayCodec):
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Options as given, plus usage accounting."""
-        from reverie.providers.openrouter._options import Options
+        if has_options(call, self.name):  # else their module (and pydantic) stays unimported
+            from reverie.providers.openrouter._options import Options
 
-        options = provider_options(call, self.name, Options)
-        if options is not None:
-            body.update(dump_options(options))
+            options = provider_options(call, self.name, Options)
+            if options is not None:
+                body.update(dump_options(options))
         body.setdefault("usage", {"include": True})
 
     def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import dump_options, provider_options
+from reverie._codec import dump_options, has_options, provider_options
 from reverie._content import CallWarning, ContentPart
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
@@ -38,6 +38,8 @@ class Codec(GatewayCodec):
         self, body: dict[str, Any], call: Call, *, stream: bool, warnings: list[CallWarning]
     ) -> None:
         """Options as body fields; ``gateway`` and ``byok`` under ``providerOptions.gateway``."""
+        if not has_options(call, self.name):
+            return  # no options: their module (and pydantic) stays unimported
         from reverie.providers.vercel._options import Options
 
         options = provider_options(call, self.name, Options)

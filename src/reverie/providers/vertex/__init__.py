@@ -63,6 +63,8 @@ class Provider(_BaseProvider):
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: The largest response (or stream event) accepted.
         timeout: The default clients' timeouts (see ``reverie.Provider``).
+        max_connections: The default clients' pool size (see ``reverie.Provider``).
+        max_keepalive_connections: Idle connections they keep (see ``reverie.Provider``).
 
     Raises:
         UserError: If no project is given or set in ``GOOGLE_CLOUD_PROJECT``.
@@ -85,6 +87,8 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         resolved_project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
@@ -103,6 +107,8 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
             max_response_bytes=max_response_bytes,
         )
 
