@@ -51,6 +51,7 @@ from reverie._parts import (
     FinishPart,
     ModelStreamPart,
     OutputPart,
+    RateLimitWaitPart,
     ReasoningDeltaPart,
     ReasoningEndPart,
     ReasoningStartPart,
@@ -75,6 +76,7 @@ if _TYPE_CHECKING:
     from reverie._async.runner import AsyncAgentStream
     from reverie._objects.plan import ObjectMode
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
+    from reverie._rate_limiter import RateLimiter
     from reverie._run.config import (
         StepContext,
         StepOverrides,
@@ -121,6 +123,8 @@ __all__ = [
     "ProviderError",
     "ProviderMetadata",
     "ProviderTool",
+    "RateLimitWaitPart",
+    "RateLimiter",
     "ReasoningDeltaPart",
     "ReasoningEndPart",
     "ReasoningPart",
@@ -185,5 +189,6 @@ __getattr__ = _lazy_exports(
         "reverie._sync.objects": ["ObjectStream"],
         "reverie._objects.plan": ["ObjectMode"],
         "reverie._objects.results": ["ObjectPart", "ObjectResult", "ObjectStreamPart"],
+        "reverie._rate_limiter": ["RateLimiter"],
     },
 )

@@ -96,6 +96,10 @@ class Call:
     timeout: float | None = None
     """Seconds this request may take in all, whole stream included (``None``: no bound
     beyond the HTTP client's own timeouts). Set per attempt by the run (see ``CallSettings``)."""
+    deadline_at: float | None = None
+    """When the run's ``deadline`` passes, on the monotonic clock of ``reverie._clock``
+    (``None``: no deadline). Set per attempt by the run: a rate-limit wait that would end
+    after it raises ``DeadlineExceededError`` at once."""
 
 
 @dataclass(slots=True, kw_only=True)

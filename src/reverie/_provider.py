@@ -26,6 +26,7 @@ from reverie._http.auth import HeaderAuth, Secret, UrlCredentialsAuth
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
+from reverie._rate_limiter import RateLimiter
 from reverie._version import __version__
 
 DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
@@ -55,6 +56,9 @@ class Provider:
         timeout: The timeouts of the default clients, in seconds (a float for all of them)
             or an ``httpx2.Timeout``; default ``DEFAULT_TIMEOUT`` (connect 5 s, read 600 s).
             A passed client keeps its own.
+        rate_limiter: A ``reverie.RateLimiter`` every request of this provider waits on (and
+            reports to); share one between providers to limit them together. ``None``: no
+            client-side limit.
     """
 
     name: ClassVar[str]
@@ -81,6 +85,7 @@ class Provider:
         async_http_client: httpx2.AsyncClient | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
         timeout: float | httpx2.Timeout | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         key = self._resolve_api_key(api_key)
         self._api_key = Secret(key) if key else None
@@ -98,6 +103,7 @@ class Provider:
         )
         self.max_response_bytes = max_response_bytes
         self.timeout = DEFAULT_TIMEOUT if timeout is None else httpx2.Timeout(timeout)
+        self.rate_limiter = rate_limiter
         self._auth: httpx2.Auth | None = None
         self._auth_built = False
         # The key beats a provider-level header of the same name (a per-call header beats
@@ -129,6 +135,7 @@ class Provider:
             max_response_bytes=self.max_response_bytes,
             provider=self.name,
             url_user=self._url_credentials.reveal()[0] if self._url_credentials else None,
+            rate_limiter=self.rate_limiter,
         )
 
     def codec(self, model_id: str) -> Codec:

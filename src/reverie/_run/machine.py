@@ -39,6 +39,7 @@ from reverie._parts import (
     FinishPart,
     ModelStreamPart,
     OutputPart,
+    RateLimitWaitPart,
     ReasoningDeltaPart,
     RetryPart,
     StepFinishPart,
@@ -184,6 +185,8 @@ class Run:
         elif type(part) is FinishPart:
             self._builder.add(part)
             return None
+        elif type(part) is RateLimitWaitPart:
+            return part  # shown, but not content: a retry does not list it as discarded
         elif isinstance(part, ToolCallPart):
             part = self._check_call(part)
             on_tool_call = self.config.callbacks.on_tool_call
@@ -229,6 +232,10 @@ class Run:
                 ``RetryError`` holding every attempt); it carries the partial step.
         """
         error.partial_step = self._builder.build(step_number=self.step_number, model=self._model)
+        if isinstance(error, DeadlineExceededError):
+            # A rate-limit wait that would have ended after the deadline (``Call.deadline_at``).
+            self._phase = "done"
+            raise self._deadline_error() from error
         errors = self._errors
         errors.append(error)
         policy = self.config.retry
@@ -349,6 +356,7 @@ class Run:
             raise self._deadline_error()
         # Each attempt gets the call's timeout, cut to what the deadline leaves.
         self._call.timeout = request_budget(self.config.call_template.timeout, self._ends, now)
+        self._call.deadline_at = self._ends
         self._phase = "call"
         return CallModel(
             step_number=self.step_number,

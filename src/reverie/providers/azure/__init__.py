@@ -30,6 +30,7 @@ import httpx2
 from reverie._errors import UserError
 from reverie._http.auth import HeaderAuth, Secret, Token, TokenAuth, TokenResult, TokenSource
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers.openai import Codec, ResponsesCodec
 
 __all__ = ["Provider", "Token", "resource_url"]
@@ -78,6 +79,7 @@ class Provider(_BaseProvider):
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: See ``reverie.providers``.
         timeout: The default clients' timeouts (see ``reverie.Provider``).
+        rate_limiter: A shared ``reverie.RateLimiter`` (see ``reverie.Provider``).
     """
 
     name = "azure"
@@ -95,6 +97,7 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -113,6 +116,7 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            rate_limiter=rate_limiter,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

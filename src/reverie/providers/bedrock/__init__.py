@@ -26,6 +26,7 @@ import httpx2
 from reverie._http.auth import HeaderAuth
 from reverie._provider import _DEFAULT_MAX_RESPONSE_BYTES
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers.bedrock._auth import (
     AWSCredentials,
     CredentialsSource,
@@ -61,6 +62,7 @@ class Provider(_BaseProvider):
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: The largest response (or stream message) accepted.
         timeout: The default clients' timeouts (see ``reverie.Provider``).
+        rate_limiter: A shared ``reverie.RateLimiter`` (see ``reverie.Provider``).
 
     Raises:
         MissingAPIKeyError: If no credentials are given or set in the environment and
@@ -81,6 +83,7 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.region = region or _default_region()
@@ -98,6 +101,7 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            rate_limiter=rate_limiter,
             max_response_bytes=max_response_bytes,
         )
 

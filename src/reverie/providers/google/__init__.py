@@ -21,6 +21,7 @@ import httpx2
 
 from reverie._errors import MissingAPIKeyError
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers._lazy import lazy_exports
 from reverie.providers.google.codec import GeminiCodec as Codec
 from reverie.providers.google.schema import to_gemini_schema
@@ -42,7 +43,8 @@ class Provider(_BaseProvider):
         tool_call_id: Makes the id of each function call a response leaves without one
             (default: a random UUID4 string), e.g. a counter for reproducible requests.
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``.
+            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
+            ``rate_limiter``.
     """
 
     name = "google"
@@ -59,6 +61,7 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int | None = None,
         tool_call_id: Callable[[], str] | None = None,
     ) -> None:
@@ -69,6 +72,7 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            rate_limiter=rate_limiter,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

@@ -21,6 +21,7 @@ from reverie._content import CallWarning
 from reverie._errors import UserError
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.encode import is_reasoning_model
@@ -74,7 +75,8 @@ class Provider(_BaseProvider):
         api: ``"chat"`` (``POST /chat/completions``, the default) or ``"responses"``
             (``POST /responses``: reasoning summaries, encrypted reasoning, built-in tools).
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``.
+            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
+            ``rate_limiter``.
     """
 
     name = "openai"
@@ -92,6 +94,7 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -103,6 +106,7 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            rate_limiter=rate_limiter,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

@@ -32,6 +32,7 @@ from reverie._errors import UserError
 from reverie._http.auth import HeaderAuth, Token, TokenAuth, TokenSource
 from reverie._provider import _DEFAULT_MAX_RESPONSE_BYTES
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers.vertex._auth import GoogleCredentialsAuth, missing_credentials
 from reverie.providers.vertex.codec import ANTHROPIC_VERSION, VertexAnthropicCodec, VertexGeminiCodec
 
@@ -63,6 +64,7 @@ class Provider(_BaseProvider):
         async_http_client: The ``httpx2.AsyncClient`` of async calls.
         max_response_bytes: The largest response (or stream event) accepted.
         timeout: The default clients' timeouts (see ``reverie.Provider``).
+        rate_limiter: A shared ``reverie.RateLimiter`` (see ``reverie.Provider``).
 
     Raises:
         UserError: If no project is given or set in ``GOOGLE_CLOUD_PROJECT``.
@@ -85,6 +87,7 @@ class Provider(_BaseProvider):
         http_client: httpx2.Client | None = None,
         async_http_client: httpx2.AsyncClient | None = None,
         timeout: float | httpx2.Timeout | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         resolved_project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
@@ -103,6 +106,7 @@ class Provider(_BaseProvider):
             http_client=http_client,
             async_http_client=async_http_client,
             timeout=timeout,
+            rate_limiter=rate_limiter,
             max_response_bytes=max_response_bytes,
         )
 
