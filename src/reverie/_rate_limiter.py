@@ -20,13 +20,13 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from reverie import _clock
 from reverie._content import Usage
 from reverie._errors import DeadlineExceededError
-from reverie._http.rate_headers import parse_rate_limit_headers
+from reverie._http.rate_headers import parse_rate_limit_headers, rate_limit_headers
 from reverie._http.rate_state import LimiterState, Reservation, Slots, Ticket, estimate_tokens
 from reverie._log import logger, safe_url
 
@@ -311,12 +311,15 @@ class Admission:
         left = self._ends - _clock.now()
         return left if timeout is None else min(timeout, left)
 
-    def observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Learn from the response's status and rate-limit headers."""
+    def observe(self, status: int, headers: Iterable[tuple[str, str]]) -> None:
+        """Learn from the response's status and rate-limit headers (name, value pairs)."""
         ticket = self._ticket
         if ticket is None:
             return
-        report = parse_rate_limit_headers(headers, wall_now=time.time())
+        found = rate_limit_headers(headers)
+        if not found and status != 429:
+            return
+        report = parse_rate_limit_headers(found, wall_now=time.time())
         if report.empty and status != 429:
             return
         with self._lock:

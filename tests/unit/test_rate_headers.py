@@ -11,6 +11,7 @@ from reverie._http.rate_headers import (
     Window,
     go_duration,
     parse_rate_limit_headers,
+    rate_limit_headers,
     reset_seconds,
     retry_after_seconds,
 )
@@ -135,3 +136,21 @@ def test_unreadable_or_absent_headers_say_nothing(headers: dict[str, str]) -> No
 def test_an_unreadable_reset_keeps_the_remaining_count() -> None:
     headers = {"x-ratelimit-remaining-requests": "5", "x-ratelimit-reset-requests": "later"}
     assert parse_rate_limit_headers(headers, wall_now=NOW).requests == Window(remaining=5, reset=None)
+
+
+def test_only_rate_limit_headers_are_kept_for_parsing() -> None:
+    headers = [
+        ("Content-Type", "application/json"),
+        ("X-RateLimit-Remaining-Requests", "3"),
+        ("anthropic-ratelimit-tokens-reset", "2023-11-14T22:13:21Z"),
+        ("Retry-After", "2"),
+        ("retry-after-ms", "1500"),
+        ("x-request-id", "abc"),
+    ]
+    assert rate_limit_headers(headers) == {
+        "x-ratelimit-remaining-requests": "3",
+        "anthropic-ratelimit-tokens-reset": "2023-11-14T22:13:21Z",
+        "retry-after": "2",
+        "retry-after-ms": "1500",
+    }
+    assert rate_limit_headers([("content-length", "2")]) == {}

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_ENDS = frozenset("smh")
 # Above these a bare number in a reset header is a Unix timestamp, not a duration: no
 # provider asks for a wait of 30 years (1e9 s), and 1e12 is 1e9 in milliseconds.
 _EPOCH_SECONDS = 1e9
@@ -60,6 +61,20 @@ class RateLimitReport:
 
 
 _NOTHING = RateLimitReport()
+
+
+def rate_limit_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The rate-limit and ``retry-after`` headers among ``headers`` (name, value pairs), names lower-cased.
+
+    One pass over a response's headers; most responses of most providers have none of these,
+    and then ``parse_rate_limit_headers`` need not run.
+    """
+    found: dict[str, str] = {}
+    for name, value in headers:
+        name = name.lower()
+        if "ratelimit" in name or name.startswith("retry-after"):
+            found[name] = value
+    return found
 
 
 def parse_rate_limit_headers(headers: Mapping[str, str], *, wall_now: float) -> RateLimitReport:
@@ -129,6 +144,8 @@ def retry_after_seconds(headers: Mapping[str, str], *, wall_now: float) -> float
 def reset_seconds(text: str, wall_now: float) -> float | None:
     """Seconds until a reset given as a duration, a Unix timestamp (s or ms) or an RFC 3339 time."""
     text = text.strip()
+    if text[-1:] in _DURATION_ENDS:  # "6m0s", "20ms": the common case, read without a float() failing first
+        return go_duration(text)
     value = _number(text)
     if value is not None:
         if value >= _EPOCH_MILLISECONDS:
@@ -136,14 +153,14 @@ def reset_seconds(text: str, wall_now: float) -> float | None:
         if value >= _EPOCH_SECONDS:
             return max(value - wall_now, 0.0)
         return value if value >= 0 else None
-    duration = go_duration(text)
-    if duration is not None:
-        return duration
     return _rfc3339_seconds(text, wall_now)
 
 
 def go_duration(text: str) -> float | None:
     """Seconds of a Go duration such as ``"6m0s"``, ``"20ms"`` or ``"1h2m3.5s"`` (else ``None``)."""
+    single = _DURATION_PART.fullmatch(text)  # one unit ("1s", "20ms"): most resets
+    if single is not None:
+        return float(single.group(1)) * _UNIT_SECONDS[single.group(2)]
     position = 0
     total = 0.0
     for match in _DURATION_PART.finditer(text):

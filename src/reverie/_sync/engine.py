@@ -188,7 +188,7 @@ def _send(
     except httpx2.HTTPError as error:
         raise _http_error(error, request, during="while sending the request") from error
     if admission is not None:
-        admission.observe(response.status_code, response.headers)
+        admission.observe(response.status_code, response.headers.multi_items())
     return response
 
 
