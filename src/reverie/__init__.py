@@ -53,6 +53,7 @@ from reverie._parts import (
     FinishPart,
     ModelStreamPart,
     OutputPart,
+    RateLimitWaitPart,
     ReasoningDeltaPart,
     ReasoningEndPart,
     ReasoningStartPart,
@@ -82,6 +83,7 @@ if _TYPE_CHECKING:
     from reverie._model_strings import model
     from reverie._objects.plan import ObjectMode
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
+    from reverie._rate_limiter import RateLimiter
     from reverie._run.config import (
         StepContext,
         StepOverrides,
@@ -134,6 +136,8 @@ __all__ = [
     "ProviderError",
     "ProviderMetadata",
     "ProviderTool",
+    "RateLimitWaitPart",
+    "RateLimiter",
     "ReasoningDeltaPart",
     "ReasoningEndPart",
     "ReasoningPart",
@@ -208,5 +212,6 @@ __getattr__ = _lazy_exports(
         "reverie._sync.objects": ["ObjectStream"],
         "reverie._objects.plan": ["ObjectMode"],
         "reverie._objects.results": ["ObjectPart", "ObjectResult", "ObjectStreamPart"],
+        "reverie._rate_limiter": ["RateLimiter"],
     },
 )

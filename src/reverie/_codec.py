@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import httpx2
     from pydantic import BaseModel, ConfigDict
 
+    from reverie._rate_limiter import RateLimiter
+
 
 @dataclass(slots=True, kw_only=True)
 class WireRequest:
@@ -285,6 +287,10 @@ class PreparedRequest:
     """Seconds the whole exchange may take, stream included (``None``: the client's timeouts only)."""
     auth: httpx2.Auth | None = field(default=None, repr=False)
     """Adds the credentials as the request is sent; ``None`` leaves the client's own auth."""
+    rate_limiter: RateLimiter | None = field(default=None, repr=False)
+    """Waited on before the request is sent, and told about its response (``None``: no limit)."""
+    deadline_at: float | None = None
+    """The run's deadline on ``reverie._clock`` (``Call.deadline_at``): bounds rate-limit waits."""
 
 
 def encode_body(body: dict[str, Any]) -> bytes:

@@ -216,7 +216,7 @@ class DeadlineExceededError(ReverieError):
     """The run's ``deadline`` passed before it finished; never retried.
 
     Raised before a model request that would start after the deadline, or instead of a retry
-    whose wait would end after it. ``errors`` holds the failed attempts of the step in
+    or a rate-limit wait that would end after it. ``errors`` holds the failed attempts of the step in
     progress (empty when none failed) and ``partial_step`` what it had produced.
 
     Attributes:
@@ -224,9 +224,11 @@ class DeadlineExceededError(ReverieError):
         errors: The attempts of the current step that failed before the deadline.
     """
 
-    def __init__(self, deadline: float, errors: Sequence[ReverieError] = ()) -> None:
+    def __init__(
+        self, deadline: float, errors: Sequence[ReverieError] = (), *, message: str | None = None
+    ) -> None:
         last = f"; the last attempt failed with: {errors[-1]}" if errors else ""
-        super().__init__(f"the run's deadline of {deadline:g} s passed{last}")
+        super().__init__(message or f"the run's deadline of {deadline:g} s passed{last}")
         self.deadline = deadline
         self.errors = list(errors)
 

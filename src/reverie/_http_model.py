@@ -24,6 +24,7 @@ from reverie._http.headers import check_headers, merge_headers
 from reverie._log import logger, safe_url, with_masked_credentials
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
+from reverie._rate_limiter import RateLimiter
 from reverie._sync import engine as sync_engine
 from reverie._sync.objects import ObjectMethods
 
@@ -59,8 +60,11 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         max_response_bytes: int,
         provider: str | None = None,
         url_user: str | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.codec = codec
+        self.rate_limiter = rate_limiter
+        """Shared by the provider's models: every request waits on it (``None``: no limit)."""
         self._url_user = url_user
         self._provider = provider
         self._model_id = model_id
@@ -128,6 +132,8 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
             max_response_bytes=self._max_response_bytes,
             timeout=call.timeout,
             auth=self._auth,
+            rate_limiter=self.rate_limiter,
+            deadline_at=call.deadline_at,
         )
 
     def _outgoing(self, call: Call, *, stream: bool) -> PreparedRequest:

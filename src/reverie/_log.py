@@ -1,7 +1,8 @@
 """The ``reverie`` logger: silent unless the application configures logging.
 
 DEBUG records each request (method and URL, credentials masked), each retry and its delay;
-WARNING records call warnings (a setting or schema feature the provider ignored, also in
+INFO records each rate-limit wait longer than a second (``reverie.RateLimiter``); WARNING
+records call warnings (a setting or schema feature the provider ignored, also in
 ``step.warnings``). A ``NullHandler`` keeps the logger quiet by default, as a library's should.
 This module is imported by the code that logs, not by ``import reverie``.
 """

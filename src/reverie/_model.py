@@ -102,6 +102,10 @@ class Call:
     wire_cache: WireCache | None = field(default=None, repr=False, compare=False)
     """Set by an agent run: the wire forms of messages and tools its earlier requests encoded,
     for the codec to reuse (``None``: everything is encoded)."""
+    deadline_at: float | None = None
+    """When the run's ``deadline`` passes, on the monotonic clock of ``reverie._clock``
+    (``None``: no deadline). Set per attempt by the run: a rate-limit wait that would end
+    after it raises ``DeadlineExceededError`` at once."""
 
 
 @dataclass(slots=True, kw_only=True)

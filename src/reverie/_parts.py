@@ -3,7 +3,8 @@
 Names follow the Vercel AI SDK's noun_action rule in snake_case. A model stream yields
 ``stream_start``, the ``text_*``/``reasoning_*``/``tool_input_*`` triples keyed by ``id``,
 ``tool_call``, ``tool_result`` (of a tool the provider executed), ``source``, ``file`` and
-``finish``. The agent stream forwards those (except the model's ``finish``) and adds
+``finish``, after a ``rate_limit_wait`` when the request first waited over a second for its
+rate limiter. The agent stream forwards those (except the model's ``finish``) and adds
 ``step_start``, ``tool_result``, ``step_finish``, ``retry`` (with a ``Discarded`` summary of
 the failed attempt) and a final ``finish`` carrying the run's total usage.
 
@@ -139,6 +140,19 @@ class FinishPart:
 
 
 @dataclass(slots=True, kw_only=True)
+class RateLimitWaitPart:
+    """The request waits ``seconds`` for its provider's ``RateLimiter`` before it is sent.
+
+    Only waits longer than a second are shown (shorter ones are not worth a part). It comes
+    before the model stream's ``stream_start``, and an agent stream forwards it; it is not
+    content, so a retry never lists it as discarded.
+    """
+
+    seconds: float
+    type: Literal["rate_limit_wait"] = "rate_limit_wait"
+
+
+@dataclass(slots=True, kw_only=True)
 class StepStartPart:
     """The agent starts step ``step_number`` (0-based)."""
 
@@ -234,6 +248,7 @@ ModelStreamPart: TypeAlias = (
     | SourcePart
     | FilePart
     | FinishPart
+    | RateLimitWaitPart
 )
 """What a language model's ``stream`` yields."""
 

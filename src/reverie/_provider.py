@@ -27,6 +27,7 @@ from reverie._http.auth import HeaderAuth, Secret, TokenAuth, TokenSource, UrlCr
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
+from reverie._rate_limiter import RateLimiter
 from reverie._version import __version__
 
 DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
@@ -79,6 +80,9 @@ class Provider:
             one to free up, up to the pool timeout. A passed client keeps its own limits.
         max_keepalive_connections: The most idle connections each default client keeps
             for reuse (``DEFAULT_MAX_KEEPALIVE_CONNECTIONS``, 100, when ``None``).
+        rate_limiter: A ``reverie.RateLimiter`` every request of this provider waits on (and
+            reports to); share one between providers to limit them together. ``None``: no
+            client-side limit.
     """
 
     name: ClassVar[str]
@@ -107,6 +111,7 @@ class Provider:
         timeout: float | httpx2.Timeout | None = None,
         max_connections: int | None = None,
         max_keepalive_connections: int | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         # A callable key replaces the environment variable: it is called when needed.
         self._api_key_source: Secret[TokenSource] | None = Secret(api_key) if callable(api_key) else None
@@ -127,6 +132,7 @@ class Provider:
         self.max_response_bytes = max_response_bytes
         self.timeout = DEFAULT_TIMEOUT if timeout is None else httpx2.Timeout(timeout)
         self.limits = pool_limits(max_connections, max_keepalive_connections)
+        self.rate_limiter = rate_limiter
         self._auth: httpx2.Auth | None = None
         self._auth_built = False
         # The key beats a provider-level header of the same name (a per-call header beats
@@ -160,6 +166,7 @@ class Provider:
             max_response_bytes=self.max_response_bytes,
             provider=self.name,
             url_user=self._url_credentials.reveal()[0] if self._url_credentials else None,
+            rate_limiter=self.rate_limiter,
         )
 
     def codec(self, model_id: str) -> Codec:

@@ -6,29 +6,54 @@ reading a stream) goes through the one map in ``reverie._http.errors``; non-2xx 
 go through the codec's ``parse_error``; unreadable bodies become ``InvalidResponseError``.
 A stream that fails after the provider reported usage hands that usage on with the error
 (``reported_usage``, from the decoder's optional ``reported_usage``): the attempt is billed.
+
+A request with a ``rate_limiter`` first waits on it (a concurrency slot, then the timed
+waits its ``Admission`` names; a stream yields a ``rate_limit_wait`` part for a wait over a
+second), holds its slot until the answer is read to the end or closed, and reports the
+status, headers and usage back. Requests without one take the unlimited path unchanged.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 
-from reverie import _clock, _json
+from reverie import _clock, _json, _rate_limiter
 from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._content import Usage
 from reverie._errors import InvalidResponseError, ProviderError, ReverieError
 from reverie._http.endpoint import parse_url
 from reverie._http.errors import http_error
 from reverie._model import Response
-from reverie._parts import ModelStreamPart, StreamStartPart
+from reverie._parts import FinishPart, ModelStreamPart, RateLimitWaitPart, StreamStartPart
+from reverie._rate_limiter import Admission, AsyncSlotWaiter, RateLimiter
 
 
 async def generate(client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest) -> Response:
     """Send ``request`` and parse the JSON answer into a ``Response``."""
+    limiter = request.rate_limiter
+    if limiter is None:
+        return await _generate(client, codec, request, None)
+    admission = _admission(limiter, request)
+    try:
+        await _take_slot(admission)
+        while (seconds := admission.next_wait()) > 0:
+            await _rate_limiter.async_sleep(seconds)
+        result = await _generate(client, codec, _after_waiting(request, admission), admission)
+        admission.used(result.usage)
+        return result
+    finally:
+        admission.release()
+
+
+async def _generate(
+    client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest, admission: Admission | None
+) -> Response:
     ends = _ends(request)
-    response = await _send(client, request)
+    response = await _send(client, request, admission)
     try:
         body = await _read_body(response, request, ends)
     finally:
@@ -44,12 +69,66 @@ async def generate(client: httpx2.AsyncClient, codec: Codec, request: PreparedRe
     return result
 
 
-async def stream(
+def stream(
     client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest
 ) -> AsyncIterator[ModelStreamPart]:
     """Send ``request`` and yield the parts of its event stream as they arrive."""
+    limiter = request.rate_limiter
+    if limiter is None:
+        return _stream(client, codec, request, None)
+    return _limited_stream(client, codec, request, limiter)
+
+
+async def _limited_stream(
+    client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest, limiter: RateLimiter
+) -> AsyncIterator[ModelStreamPart]:
+    """``_stream`` once the limiter lets ``request`` go; its slot is held until the stream ends or closes."""
+    admission = _admission(limiter, request)
+    try:
+        await _take_slot(admission)
+        while (seconds := admission.next_wait()) > 0:
+            if seconds > _rate_limiter.ANNOUNCED_WAIT:
+                yield RateLimitWaitPart(seconds=seconds)
+            await _rate_limiter.async_sleep(seconds)
+        parts = _stream(client, codec, _after_waiting(request, admission), admission)
+        try:
+            async for part in parts:
+                if type(part) is FinishPart:
+                    admission.used(part.usage)
+                yield part
+        finally:
+            # Close the response now (the caller may have left early), then free the slot.
+            await getattr(parts, "aclose")()  # noqa: B009 (an AsyncIterator's type hides aclose)
+    finally:
+        admission.release()
+
+
+def _admission(limiter: RateLimiter, request: PreparedRequest) -> Admission:
+    return limiter.admission(url=request.url, body_size=len(request.content), deadline_at=request.deadline_at)
+
+
+async def _take_slot(admission: Admission) -> None:
+    """Wait for a concurrency slot, if the limiter bounds concurrency (at most until the deadline)."""
+    if not admission.needs_slot:
+        return
+    waiter = admission.take_slot(AsyncSlotWaiter)
+    if waiter is not None:
+        await waiter.wait(admission.time_left())
+        admission.check_slot()
+
+
+def _after_waiting(request: PreparedRequest, admission: Admission) -> PreparedRequest:
+    """``request`` with its timeout cut to what the deadline leaves after the limiter's waits."""
+    if not admission.waited or request.deadline_at is None:
+        return request
+    return dataclasses.replace(request, timeout=admission.timeout(request.timeout))
+
+
+async def _stream(
+    client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest, admission: Admission | None
+) -> AsyncIterator[ModelStreamPart]:
     ends = _ends(request)
-    response = await _send(client, request)
+    response = await _send(client, request, admission)
     try:
         if not response.is_success:
             body = await _read_body(response, request, ends)
@@ -108,7 +187,9 @@ def _usage_so_far(decoder: object) -> Usage | None:
     return usage if isinstance(usage, Usage) else None
 
 
-async def _send(client: httpx2.AsyncClient, request: PreparedRequest) -> httpx2.Response:
+async def _send(
+    client: httpx2.AsyncClient, request: PreparedRequest, admission: Admission | None
+) -> httpx2.Response:
     url = parse_url(request.url)
     timeout = client.timeout if request.timeout is None else _capped(client.timeout, request.timeout)
     http_request = client.build_request(
@@ -116,9 +197,12 @@ async def _send(client: httpx2.AsyncClient, request: PreparedRequest) -> httpx2.
     )
     auth = httpx2.USE_CLIENT_DEFAULT if request.auth is None else request.auth
     try:
-        return await client.send(http_request, stream=True, auth=auth)
+        response = await client.send(http_request, stream=True, auth=auth)
     except httpx2.HTTPError as error:
         raise _http_error(error, request, during="while sending the request") from error
+    if admission is not None:
+        admission.observe(response.status_code, response.headers.multi_items())
+    return response
 
 
 async def _read_body(response: httpx2.Response, request: PreparedRequest, ends: float | None) -> str:

@@ -22,7 +22,14 @@ from reverie._content import ToolCallPart
 from reverie._errors import ProviderError, ReverieError
 from reverie._model import LanguageModel
 from reverie._objects.plan import native_mode, supports_json_output
-from reverie._parts import Discarded, ModelStreamPart, ReasoningDeltaPart, RetryPart, TextDeltaPart
+from reverie._parts import (
+    Discarded,
+    ModelStreamPart,
+    RateLimitWaitPart,
+    ReasoningDeltaPart,
+    RetryPart,
+    TextDeltaPart,
+)
 from reverie._retry import RetryPolicy, final_error, retry_delay
 from reverie._text_buffer import TextBuffer
 
@@ -231,7 +238,9 @@ class StreamTally:
         self._reasoning = TextBuffer()
 
     def add(self, part: ModelStreamPart) -> None:
-        """Count ``part``, keeping the text it carries."""
+        """Count ``part``, keeping the text it carries (a ``rate_limit_wait`` is no content)."""
+        if type(part) is RateLimitWaitPart:
+            return
         self.parts += 1
         if isinstance(part, TextDeltaPart):
             self._text.write(part.delta)

@@ -47,6 +47,7 @@ from reverie._parts import (
     FinishPart,
     ModelStreamPart,
     OutputPart,
+    RateLimitWaitPart,
     ReasoningDeltaPart,
     RetryPart,
     StepFinishPart,
@@ -233,6 +234,8 @@ class Run:
         elif type(part) is FinishPart:
             self._builder.add(part)
             return None
+        elif type(part) is RateLimitWaitPart:
+            return part  # shown, but not content: a retry does not list it as discarded
         elif isinstance(part, ToolCallPart):
             part = self._check_call(part)
             on_tool_call = self.config.callbacks.on_tool_call
@@ -298,6 +301,10 @@ class Run:
         # A failed attempt is billed for what it used: the finish part's usage, else what the
         # provider reported before the failure.
         self._count_attempt(builder.usage if builder.finished else error.reported_usage)
+        if isinstance(error, DeadlineExceededError):
+            # A rate-limit wait that would have ended after the deadline (``Call.deadline_at``).
+            self._phase = "done"
+            raise self._deadline_error() from error
         attempts = self._attempts
         upcoming = attempts.failed(error, now=None if self.now is None else self.now())
         failures = len(attempts.errors)
@@ -466,6 +473,7 @@ class Run:
             raise self._deadline_error()
         # Each attempt gets the call's timeout, cut to what the deadline leaves.
         self._call.timeout = request_budget(self.config.call_template.timeout, self._ends, now)
+        self._call.deadline_at = self._ends
         self._phase = "call"
         return CallModel(
             step_number=self.step_number,

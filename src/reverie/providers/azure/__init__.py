@@ -31,6 +31,7 @@ from reverie._errors import UserError
 from reverie._http.auth import HeaderAuth, Secret, Token, TokenAuth, TokenResult, TokenSource
 from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers.openai import Codec, ResponsesCodec
 
 __all__ = ["Provider", "Token", "resource_url"]
@@ -83,6 +84,7 @@ class Provider(_BaseProvider):
         timeout: The default clients' timeouts (see ``reverie.Provider``).
         max_connections: The default clients' pool size (see ``reverie.Provider``).
         max_keepalive_connections: Idle connections they keep (see ``reverie.Provider``).
+        rate_limiter: A shared ``reverie.RateLimiter`` (see ``reverie.Provider``).
     """
 
     name = "azure"
@@ -102,6 +104,7 @@ class Provider(_BaseProvider):
         timeout: float | httpx2.Timeout | None = None,
         max_connections: int | None = None,
         max_keepalive_connections: int | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -122,6 +125,7 @@ class Provider(_BaseProvider):
             timeout=timeout,
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
+            rate_limiter=rate_limiter,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

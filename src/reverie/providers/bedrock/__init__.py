@@ -25,6 +25,7 @@ import httpx2
 
 from reverie._provider import _DEFAULT_MAX_RESPONSE_BYTES, ApiKey
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers.bedrock._auth import (
     AWSCredentials,
     CredentialsSource,
@@ -63,6 +64,7 @@ class Provider(_BaseProvider):
         timeout: The default clients' timeouts (see ``reverie.Provider``).
         max_connections: The default clients' pool size (see ``reverie.Provider``).
         max_keepalive_connections: Idle connections they keep (see ``reverie.Provider``).
+        rate_limiter: A shared ``reverie.RateLimiter`` (see ``reverie.Provider``).
 
     Raises:
         MissingAPIKeyError: If no credentials are given or set in the environment and
@@ -85,6 +87,7 @@ class Provider(_BaseProvider):
         timeout: float | httpx2.Timeout | None = None,
         max_connections: int | None = None,
         max_keepalive_connections: int | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.region = region or _default_region()
@@ -104,6 +107,7 @@ class Provider(_BaseProvider):
             timeout=timeout,
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
+            rate_limiter=rate_limiter,
             max_response_bytes=max_response_bytes,
         )
 

@@ -22,6 +22,7 @@ import httpx2
 from reverie._errors import MissingAPIKeyError
 from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers._lazy import lazy_exports
 from reverie.providers.google.codec import GeminiCodec as Codec
 from reverie.providers.google.schema import to_gemini_schema
@@ -44,7 +45,8 @@ class Provider(_BaseProvider):
             (default: a random UUID4 string), e.g. a counter for reproducible requests.
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
             ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
-            ``max_connections``, ``max_keepalive_connections``.
+            ``max_connections``, ``max_keepalive_connections``,
+            ``rate_limiter``.
     """
 
     name = "google"
@@ -63,6 +65,7 @@ class Provider(_BaseProvider):
         timeout: float | httpx2.Timeout | None = None,
         max_connections: int | None = None,
         max_keepalive_connections: int | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int | None = None,
         tool_call_id: Callable[[], str] | None = None,
     ) -> None:
@@ -75,6 +78,7 @@ class Provider(_BaseProvider):
             timeout=timeout,
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
+            rate_limiter=rate_limiter,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

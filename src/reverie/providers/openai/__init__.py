@@ -22,6 +22,7 @@ from reverie._errors import UserError
 from reverie._model import Call
 from reverie._provider import ApiKey
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.encode import is_reasoning_model
@@ -78,7 +79,8 @@ class Provider(_BaseProvider):
             (``POST /responses``: reasoning summaries, encrypted reasoning, built-in tools).
         **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
             ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
-            ``max_connections``, ``max_keepalive_connections``.
+            ``max_connections``, ``max_keepalive_connections``,
+            ``rate_limiter``.
     """
 
     name = "openai"
@@ -98,6 +100,7 @@ class Provider(_BaseProvider):
         timeout: float | httpx2.Timeout | None = None,
         max_connections: int | None = None,
         max_keepalive_connections: int | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
         if api not in ("chat", "responses"):
@@ -111,6 +114,7 @@ class Provider(_BaseProvider):
             timeout=timeout,
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
+            rate_limiter=rate_limiter,
         )
         if max_response_bytes is not None:  # None keeps the base class's default
             self.max_response_bytes = max_response_bytes

@@ -32,6 +32,7 @@ from reverie._errors import UserError
 from reverie._http.auth import HeaderAuth, Token, TokenAuth, TokenSource
 from reverie._provider import _DEFAULT_MAX_RESPONSE_BYTES
 from reverie._provider import Provider as _BaseProvider
+from reverie._rate_limiter import RateLimiter
 from reverie.providers.vertex._auth import GoogleCredentialsAuth, missing_credentials
 from reverie.providers.vertex.codec import ANTHROPIC_VERSION, VertexAnthropicCodec, VertexGeminiCodec
 
@@ -65,6 +66,7 @@ class Provider(_BaseProvider):
         timeout: The default clients' timeouts (see ``reverie.Provider``).
         max_connections: The default clients' pool size (see ``reverie.Provider``).
         max_keepalive_connections: Idle connections they keep (see ``reverie.Provider``).
+        rate_limiter: A shared ``reverie.RateLimiter`` (see ``reverie.Provider``).
 
     Raises:
         UserError: If no project is given or set in ``GOOGLE_CLOUD_PROJECT``.
@@ -89,6 +91,7 @@ class Provider(_BaseProvider):
         timeout: float | httpx2.Timeout | None = None,
         max_connections: int | None = None,
         max_keepalive_connections: int | None = None,
+        rate_limiter: RateLimiter | None = None,
         max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         resolved_project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
@@ -109,6 +112,7 @@ class Provider(_BaseProvider):
             timeout=timeout,
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
+            rate_limiter=rate_limiter,
             max_response_bytes=max_response_bytes,
         )
 
