@@ -41,7 +41,7 @@ def test_import_contracts_are_kept() -> None:
 
 
 def test_every_module_has_a_layer() -> None:
-    (layers,) = [contract for contract in _contracts() if contract["type"] == "layers"]
+    (layers,) = [contract for contract in _contracts() if contract["id"] == "layers"]
     listed = {name.strip() for layer in layers["layers"] for name in str(layer).split(":")}  # type: ignore[union-attr]
     children = {
         f"reverie.{path.stem if path.is_file() else path.name}"

@@ -1,15 +1,15 @@
-"""The ``reverie`` command line: ``reverie demo [--live] [--provider NAME]``.
+"""``reverie demo [--live] [--provider NAME] [--model ID]``: two small agents, replayed or live.
 
 The demo runs the two small agent programs of ``reverie._demo``. Offline (the default)
 they replay recordings bundled with the package through ``reverie._cassette``, so no key or
 network is needed; ``--live`` sends the same programs to the real service. The CLI only
 formats what the public API reports (callbacks and stream parts); it adds no behaviour of
-its own, and it never imports the test kit (``reverie.testing``).
+its own, and it never imports the test kit (``reverie.testing``). ``reverie._cli`` parses the
+arguments.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import httpx2
 
 from reverie._agent import Agent
+from reverie._cli.common import Connection
 from reverie._content import ToolCallPart, ToolResultPart
 from reverie._demo.programs import OFFLINE_MODEL, PROGRAMS, REPLAY_RETRY, SYSTEM_PROMPT, Program
 from reverie._demo.recordings import open_recording
@@ -29,7 +30,6 @@ from reverie._parts import RetryPart, TextDeltaPart
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._tools.protocol import Tool
-from reverie._version import __version__
 
 _LIVE_MODELS = {
     "openrouter": ("moonshotai/kimi-k2-0905", "OPENROUTER_API_KEY"),
@@ -69,35 +69,21 @@ class _Printer:
             self._open_line = False
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``reverie`` command."""
-    parser = argparse.ArgumentParser(
-        prog="reverie", description="reverie: AI agents over many LLM providers."
-    )
-    parser.add_argument("--version", action="version", version=f"reverie {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the two demo agents (offline replay by default)")
-    demo.add_argument("--live", action="store_true", help="call the real service instead of replaying")
-    demo.add_argument(
-        "--provider",
-        choices=sorted(_LIVE_MODELS),
-        default="openrouter",
-        help="provider for --live runs (default: openrouter)",
-    )
-    demo.add_argument("--model", help="model id for --live runs (default: the provider's demo model)")
-    arguments = parser.parse_args(argv)
+def run_demo(*, live: bool, provider: str, model: str | None, connection: Connection) -> int:
+    """``reverie demo``: run both programs and print what happens; returns the exit code."""
     printer = _Printer(sys.stdout)
     try:
-        return _demo(printer, live=arguments.live, provider=arguments.provider, model=arguments.model)
+        return _demo(printer, live=live, provider=provider, model=model, connection=connection)
     except ReverieError as error:
         printer.line(f"error: {error}")
         return 1
 
 
-def _demo(printer: _Printer, *, live: bool, provider: str, model: str | None) -> int:
-    if not live and (provider != "openrouter" or model):
+def _demo(printer: _Printer, *, live: bool, provider: str, model: str | None, connection: Connection) -> int:
+    if not live and (provider != "openrouter" or model or connection != Connection()):
         printer.line(
-            "error: --provider and --model choose what --live calls; the offline demo replays OpenRouter"
+            "error: --provider, --model, --api-key, --base-url and --timeout choose what --live calls; "
+            "the offline demo replays OpenRouter"
         )
         return 2
     mode = f"live, {provider}" if live else "offline replay of bundled recordings, no API key needed"
@@ -106,7 +92,15 @@ def _demo(printer: _Printer, *, live: bool, provider: str, model: str | None) ->
         printer.line()
         printer.line(f"{number}. {program.title}", bold=True)
         with ExitStack() as stack:
-            agent = _agent_for(program, stack, live=live, provider=provider, model=model, printer=printer)
+            agent = _agent_for(
+                program,
+                stack,
+                live=live,
+                provider=provider,
+                model=model,
+                connection=connection,
+                printer=printer,
+            )
             printer.line(f"   {agent.model.provider} · {agent.model.model_id}", dim=True)
             printer.line(f"   > {program.prompt}")
             result = _run(program, agent, printer, live=live)
@@ -115,7 +109,14 @@ def _demo(printer: _Printer, *, live: bool, provider: str, model: str | None) ->
 
 
 def _agent_for(
-    program: Program, stack: ExitStack, *, live: bool, provider: str, model: str | None, printer: _Printer
+    program: Program,
+    stack: ExitStack,
+    *,
+    live: bool,
+    provider: str,
+    model: str | None,
+    connection: Connection,
+    printer: _Printer,
 ) -> Agent:
     # The tools import pydantic, so they load when a program runs, not with the CLI.
     from reverie._demo.tools import TOOLS
@@ -124,8 +125,9 @@ def _agent_for(
     tools = [TOOLS[name] for name in program.tools]
     if live:
         model_id, _ = _LIVE_MODELS[provider]
-        language_model = module.Provider().language_model(model or model_id)
-        return _reporting_agent(language_model, tools, RetryPolicy(), printer)
+        settings = {"api_key": connection.api_key, "base_url": connection.base_url}
+        language_model = module.Provider(**settings).language_model(model or model_id)
+        return _reporting_agent(language_model, tools, RetryPolicy(), printer, timeout=connection.timeout)
     try:
         cassette = open_recording(program.recording)
     except ImportError as error:  # pragma: no cover - depends on the installed extras
@@ -136,7 +138,12 @@ def _agent_for(
 
 
 def _reporting_agent(
-    model: LanguageModel, tools: Sequence[Tool], retry: RetryPolicy, printer: _Printer
+    model: LanguageModel,
+    tools: Sequence[Tool],
+    retry: RetryPolicy,
+    printer: _Printer,
+    *,
+    timeout: float | None = None,
 ) -> Agent:
     """The demo agent, with callbacks that narrate each step."""
 
@@ -165,6 +172,7 @@ def _reporting_agent(
         on_tool_result=on_tool_result,
         on_retry=on_retry,
         on_step_finish=on_step_finish,
+        timeout=timeout,
     )
 
 
@@ -199,7 +207,3 @@ def _summary(printer: _Printer, result: AgentResult) -> None:
         f"{cost} · {steps} step{'s' if steps != 1 else ''}",
         dim=True,
     )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
