@@ -2,7 +2,8 @@
 
 Script it with responses (one per call, in order), a single response for every call, or
 a function of the ``Call``. A script item is a ``Response``, a plain ``str`` (a text
-answer), a tuple of stream parts (streamed as given), or an exception (raised). Every
+answer), a tuple of stream parts (streamed as given; an exception among them breaks the
+stream there, after the parts before it), or an exception (raised). Every
 call is recorded in ``calls``. ``generate`` and ``stream`` (sync or async) serve the same
 script: a ``Response`` is turned into parts for streaming, and parts are folded into a
 ``Response`` for ``generate``.
@@ -36,7 +37,7 @@ from reverie._sync.objects import ObjectMethods
 
 __all__ = ["MockModel", "ScriptItem"]
 
-ScriptItem: TypeAlias = Response | str | tuple[ModelStreamPart, ...] | BaseException
+ScriptItem: TypeAlias = Response | str | tuple[ModelStreamPart | BaseException, ...] | BaseException
 """What the model answers to one call."""
 
 
@@ -198,7 +199,7 @@ def _as_parts(item: ScriptItem) -> Iterator[ModelStreamPart]:
     )
 
 
-def _fold(parts: Sequence[ModelStreamPart]) -> Response:
+def _fold(parts: Sequence[ModelStreamPart | BaseException]) -> Response:
     texts: list[str] = []
     content: list[ContentPart] = []
     finish: FinishReason = "unknown"

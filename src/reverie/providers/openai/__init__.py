@@ -77,10 +77,19 @@ class Provider(_BaseProvider):
     Args:
         api: ``"chat"`` (``POST /chat/completions``, the default) or ``"responses"``
             (``POST /responses``: reasoning summaries, encrypted reasoning, built-in tools).
-        **settings: As for every provider: ``api_key``, ``base_url``, ``headers``,
-            ``http_client``, ``async_http_client``, ``max_response_bytes``, ``timeout``,
-            ``max_connections``, ``max_keepalive_connections``,
-            ``rate_limiter``.
+        api_key: The key (default: ``OPENAI_API_KEY``), or a zero-argument callable, sync or
+            async, returning it: called on the first request and once more when the
+            server refuses its key.
+        base_url: The API root (default: ``https://api.openai.com/v1``).
+        headers: Extra headers sent with every request.
+        http_client: The ``httpx2.Client`` of sync calls (default: created on first use).
+        async_http_client: The ``httpx2.AsyncClient`` of async calls.
+        timeout: The default clients' timeouts, in seconds or an ``httpx2.Timeout``
+            (default: connect 5 s, read 600 s).
+        max_connections: The most connections each default client opens (default 1,000).
+        max_keepalive_connections: Idle connections each default client keeps (default 100).
+        rate_limiter: A ``reverie.RateLimiter`` every request of this provider waits on.
+        max_response_bytes: The largest response (or stream event) accepted.
     """
 
     name = "openai"
