@@ -19,6 +19,7 @@ from reverie.providers import azure, bedrock, google, openai, openaicompat, vert
 from reverie.providers._openai_chat import decode as chat_decode
 from reverie.providers.anthropic import decode as anthropic_decode
 from reverie.providers.google import decode as google_decode
+from tests.key_server import Keys
 
 KINDS = ["openai", "openrouter", "openaicompat", "vercel", "anthropic", "google"]
 ENV_VARS = (
@@ -53,16 +54,6 @@ ANTHROPIC_MESSAGE = {
 def no_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-
-
-class Keys:
-    def __init__(self, *keys: str) -> None:
-        self.keys = keys
-        self.calls = 0
-
-    def __call__(self) -> str:
-        self.calls += 1
-        return self.keys[min(self.calls, len(self.keys)) - 1]
 
 
 class Recorder:
