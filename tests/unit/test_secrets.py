@@ -39,6 +39,7 @@ from reverie._http.auth import HeaderAuth, Secret, SigningAuth, Token, TokenAuth
 from reverie._provider import Provider
 from reverie.testing import Cassette
 from tests.faults import FaultServer, cut_stream, status
+from tests.wire_answers import anthropic_message, chat_completion, gemini_response
 
 CANARY = "sk-canary-7f3a9"
 NEEDLES = (CANARY, "7f3a9")
@@ -79,27 +80,10 @@ def make_provider(kind: str, **clients: Any) -> Provider:
 
 def success_body(kind: str) -> dict[str, Any]:
     if kind == "anthropic":
-        return {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": "m",
-            "content": [{"type": "text", "text": "hi"}],
-            "stop_reason": "end_turn",
-            "usage": {"input_tokens": 1, "output_tokens": 1},
-        }
+        return anthropic_message()
     if kind == "google":
-        return {
-            "candidates": [{"content": {"parts": [{"text": "hi"}], "role": "model"}, "finishReason": "STOP"}],
-            "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
-        }
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
+        return gemini_response()
+    return chat_completion()
 
 
 class Handler:
