@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -105,12 +106,20 @@ def run_worker(status: VenvStatus, workload: Workload, url: str, env: dict[str, 
     """One client on one workload in a fresh process of its venv; returns its result dict."""
     cmd = [status.python, str(BENCH_DIR / "worker.py"), "--client", status.name, "--workload", workload.key]
     cmd += ["--url", url, "--count", str(workload.count), "--chunks", str(workload.chunks)]
+    return worker_result(cmd, env, WORKER_TIMEOUT_S)
+
+
+def worker_result(cmd: list[str], env: dict[str, str], timeout_s: float) -> dict[str, Any]:
+    """Run a worker (``cmd``) and return the dict of its result line (``worker.RESULT_PREFIX``).
+
+    A worker that times out or prints no result line gives a failed result saying so.
+    """
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, env=env, cwd=BENCH_DIR, check=False
+            cmd, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=BENCH_DIR, check=False
         )
     except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"timed out after {WORKER_TIMEOUT_S:.0f}s"}
+        return {"ok": False, "error": f"timed out after {timeout_s:.0f}s"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
             result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
@@ -134,6 +143,20 @@ def rotated(items: list[str], offset: int) -> list[str]:
         return items
     offset %= len(items)
     return items[offset:] + items[:offset]
+
+
+def rounds(count: int, deadline: float, clients: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """Each round's number (from 1) and client order, rotated by one each round, until ``deadline``.
+
+    A round starts only before ``deadline`` (on ``time.monotonic``); each start is logged.
+    """
+    for round_no in range(1, count + 1):
+        if time.monotonic() > deadline:
+            log(f"--max-minutes reached: stopping after {round_no - 1} rounds")
+            return
+        order = rotated(clients, round_no - 1)
+        log(f"round {round_no}/{count}: order {', '.join(order)}")
+        yield round_no, order
 
 
 def client_round(
@@ -223,12 +246,7 @@ def run_rounds(
         for client, error in errors.items():
             log(f"  (e) warm-up {client}: {error}")
     done = 0
-    for round_no in range(1, args.rounds + 1):
-        if time.monotonic() > deadline:
-            log(f"--max-minutes reached: stopping after {done} rounds")
-            break
-        order = rotated(available, round_no - 1)
-        log(f"round {round_no}/{args.rounds}: order {', '.join(order)}")
+    for round_no, order in rounds(args.rounds, deadline, available):
         samples += client_round(specs, order, envs, url, round_no)
         if "e" in args.workloads:
             reps = import_repetitions(args.quick, args.rounds)
@@ -276,6 +294,33 @@ def render(
             size = f"{spec.count} x {spec.chunks} chunks" if spec.chunks else f"{spec.count}"
             lines += ["", f"### ({key}) {spec.title}: {size}", "", *workload_table(spec, cells)]
     return "\n".join(lines) + "\n", summaries, target_results(summaries)
+
+
+def with_mock_server(
+    max_minutes: float, now: dt.datetime, started: float, rounds: Callable[[str], tuple[list[Any], int]]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run ``rounds(url)`` against a fresh mock server; its samples and what a report says of the run.
+
+    ``rounds`` returns the samples and the number of rounds done. The run's meta: date and
+    machine, commit, rounds done, duration (``now`` and ``started`` are when the run started,
+    by the wall clock and by ``time.monotonic``) and the server's own totals.
+    """
+    server = MockServer(idle_timeout=600.0, max_duration=max_minutes * 60 + 3600)
+    log(f"mock server at {server.url}")
+    try:
+        samples, rounds_done = rounds(server.url)
+    finally:
+        server_total = server.stop()
+    meta = {
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} cores",
+        "commit": repo_commit(),
+        "rounds_done": rounds_done,
+        "duration_s": time.monotonic() - started,
+        "server_total": server_total,
+    }
+    return samples, meta
 
 
 def repo_commit() -> str:
@@ -334,21 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     if not envs[BASELINE_CLIENT].available:
         log(f"the raw httpx2 baseline is unavailable: {envs[BASELINE_CLIENT].reason}")
         return 1
-    server = MockServer(idle_timeout=600.0, max_duration=args.max_minutes * 60 + 3600)
-    log(f"mock server at {server.url}")
-    try:
-        samples, rounds_done = run_rounds(args, envs, server.url)
-    finally:
-        server_total = server.stop()
-    meta = {
-        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} cores",
-        "commit": repo_commit(),
-        "rounds_done": rounds_done,
-        "duration_s": time.monotonic() - started,
-        "server_total": server_total,
-    }
+    samples, meta = with_mock_server(args.max_minutes, now, started, lambda url: run_rounds(args, envs, url))
     markdown, summaries, targets = render(args, meta, envs, samples)
     print(markdown)
     payload = {

@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,11 +29,10 @@ from typing import Any
 
 from coldimport import time_statement
 from common import raise_open_files_limit
-from run import RESULTS_DIR, MockServer, child_env, log, prepare_venvs, repo_commit, rotated
+from run import RESULTS_DIR, child_env, log, prepare_venvs, rounds, with_mock_server, worker_result
 from scale_report import CLIENTS, MEMORY_FIGURES, figure, render
 from scale_rows import FIRST_REQUEST_SAMPLES, ROWS, Row, first_request_statement
 from venvs import BENCH_DIR, VenvStatus
-from worker import RESULT_PREFIX
 
 WORKER_TIMEOUT_S = 900.0
 MARK_START = "<!-- scale-results:start -->"
@@ -49,18 +45,7 @@ def run_worker(
     """One client on one row and size in a fresh process of its venv; returns its result dict."""
     cmd = [status.python, str(BENCH_DIR / "scale_worker.py"), "--client", status.name, "--row", row.key]
     cmd += ["--size", str(size), "--url", url] + (["--traced"] if traced else [])
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, env=env, cwd=BENCH_DIR, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"timed out after {WORKER_TIMEOUT_S:.0f}s"}
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_PREFIX):
-            result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
-            return result
-    tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-    return {"ok": False, "error": f"worker exited {proc.returncode} without a result: {tail}"}
+    return worker_result(cmd, env, WORKER_TIMEOUT_S)
 
 
 def describe(result: dict[str, Any], row: Row) -> str:
@@ -135,12 +120,7 @@ def run_rounds(
             if warm.error:
                 log(f"  first-request warm-up {client}: {warm.error}")
     done = 0
-    for round_no in range(1, args.rounds + 1):
-        if time.monotonic() > deadline:
-            log(f"--max-minutes reached: stopping after {done} rounds")
-            break
-        order = rotated(list(CLIENTS), round_no - 1)
-        log(f"round {round_no}/{args.rounds}: order {', '.join(order)}")
+    for round_no, order in rounds(args.rounds, deadline, list(CLIENTS)):
         for key in args.only:
             row = ROWS[key]
             if key == "first-request":
@@ -233,21 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         log(f"a client venv is unavailable: {'; '.join(missing)}")
         return 1
-    server = MockServer(idle_timeout=600.0, max_duration=args.max_minutes * 60 + 3600)
-    log(f"mock server at {server.url}")
-    try:
-        samples, rounds_done = run_rounds(args, envs, server.url)
-    finally:
-        server_total = server.stop()
-    meta = {
-        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} cores",
-        "commit": repo_commit(),
-        "rounds_done": rounds_done,
-        "duration_s": time.monotonic() - started,
-        "server_total": server_total,
-    }
+    samples, meta = with_mock_server(args.max_minutes, now, started, lambda url: run_rounds(args, envs, url))
     rows = [ROWS[key] for key in args.only]
     sizes = {row.key: sizes_of(row, args.quick) for row in rows}
     markdown, summary = render(rows, sizes, samples, preamble(args, meta, envs))

@@ -20,12 +20,9 @@ import argparse
 import asyncio
 import gc
 import importlib
-import json
 import os
-import resource
 import sys
 import time
-import traceback
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +30,7 @@ from typing import Any
 
 from common import TOOL_LOG, model_name, raise_open_files_limit
 from scale_rows import ROWS, STREAM_WARM_UP_MODEL, Row
-from worker import RESULT_PREFIX, Meter, Window, WrongAnswer
+from worker import Meter, Window, WrongAnswer, check_count, report
 
 MODULES = {"raw": "bench_clients.scale_raw", "reverie": "bench_clients.scale_reverie"}
 MIB = 1024 * 1024
@@ -115,14 +112,7 @@ def check(outcome: Outcome, row: Row, size: int, traced: bool) -> None:
     runs = 1 if traced else row.repeats(size)
     count = runs * (size if row.key.startswith("concurrency") else 1)
     requests = 1 if traced else row.requests(size)
-    expected = row.expected(size)
-    wrong = [answer for answer in outcome.answers if answer != expected]
-    if len(outcome.answers) != count or wrong:
-        sample = wrong[0] if wrong else ""
-        raise WrongAnswer(
-            f"{len(wrong)} of {len(outcome.answers)} answers wrong (expected {count}); "
-            f"got {sample[:80]!r}, expected {expected[:80]!r}"
-        )
+    check_count(outcome.answers, row.expected(size), count)
     if outcome.tool_calls != row.tool_calls(size) or TOOL_LOG.bad_arguments:
         raise WrongAnswer(f"weather ran {outcome.tool_calls} times, expected {row.tool_calls(size)}")
     if outcome.window.server_requests != requests:
@@ -209,14 +199,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not row.key.startswith("concurrency"):
         asyncio.run(client.aclose())
     check(outcome, row, size, args.traced)
-    window = outcome.window
-    return {
-        "ok": True,
-        "cpu_s": window.cpu_s,
-        "wall_s": window.wall_s,
-        "server_cpu_s": window.server_cpu_s,
-        "server_requests": window.server_requests,
-        "body_digest": window.body_digest,
+    return outcome.window.figures() | {
+        "body_digest": outcome.window.body_digest,
         "units": size if args.traced else row.units(size),
         "gc_s": meter.gc.total,
         "gc_collections": meter.gc.collections,
@@ -238,15 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_open_files_limit()
     base = {"client": args.client, "row": args.row, "size": args.size, "traced": args.traced}
-    try:
-        result = base | run(args)
-    except Exception as exc:
-        kind = "wrong answer" if isinstance(exc, WrongAnswer) else type(exc).__name__
-        detail = traceback.format_exc(limit=-3) if not isinstance(exc, WrongAnswer) else ""
-        result = base | {"ok": False, "error": f"{kind}: {exc}", "traceback": detail}
-    result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
-    return 0
+    return report(base, lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,16 @@ class Window:
     body_digest: int = 0
     """Sum (mod 2**64) of the hashes of the request bodies the server got (see ``mock_server``)."""
 
+    def figures(self) -> dict[str, Any]:
+        """The window's figures as a successful result reports them."""
+        return {
+            "ok": True,
+            "cpu_s": self.cpu_s,
+            "wall_s": self.wall_s,
+            "server_cpu_s": self.server_cpu_s,
+            "server_requests": self.server_requests,
+        }
+
 
 class Meter:
     """Snapshots of client rusage, wall clock and server counters around the measured loop."""
@@ -81,18 +91,22 @@ def expected_answer(workload: Workload) -> str:
 
 def check_answers(answers: list[str], workload: Workload, tool_calls: int) -> None:
     """Raise ``WrongAnswer`` unless every answer is right (and, for d, the tool ran once per run)."""
-    expected = expected_answer(workload)
-    wrong = [a for a in answers if a != expected]
-    if len(answers) != workload.count or wrong:
-        sample = wrong[0] if wrong else ""
-        raise WrongAnswer(
-            f"{len(wrong)} of {len(answers)} answers wrong (expected {workload.count}); "
-            f"got {sample[:80]!r}, expected {expected[:80]!r}"
-        )
+    check_count(answers, expected_answer(workload), workload.count)
     if workload.key == "d" and (tool_calls != workload.count or TOOL_LOG.bad_arguments):
         raise WrongAnswer(
             f"weather tool ran {tool_calls} times for {workload.count} runs; "
             f"bad arguments: {TOOL_LOG.bad_arguments[:3]}"
+        )
+
+
+def check_count(answers: list[str], expected: str, count: int) -> None:
+    """Raise ``WrongAnswer`` unless there are ``count`` answers and each is ``expected``."""
+    wrong = [answer for answer in answers if answer != expected]
+    if len(answers) != count or wrong:
+        sample = wrong[0] if wrong else ""
+        raise WrongAnswer(
+            f"{len(wrong)} of {len(answers)} answers wrong (expected {count}); "
+            f"got {sample[:80]!r}, expected {expected[:80]!r}"
         )
 
 
@@ -145,12 +159,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         client = load_client(args.client, args.url)
         window = run_sync(client, workload, meter)
         asyncio.run(client.aclose())
-    return {
-        "ok": True,
-        "cpu_s": window.cpu_s,
-        "wall_s": window.wall_s,
-        "server_cpu_s": window.server_cpu_s,
-        "server_requests": window.server_requests,
+    return window.figures() | {
         "units": workload.units,
         "total_s": time.perf_counter() - started,
     }
@@ -166,11 +175,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    base = {"client": args.client, "workload": args.workload, "python": sys.version.split()[0]}
+def report(base: dict[str, Any], measure: Callable[[], dict[str, Any]]) -> int:
+    """Print the result line: ``base`` with what ``measure()`` returns, or the failure it raised.
+
+    A ``WrongAnswer`` is reported as such; another exception with the end of its traceback.
+    The peak RSS of the process is added either way.
+    """
     try:
-        result = base | run(args)
+        result = base | measure()
     except Exception as exc:
         kind = "wrong answer" if isinstance(exc, WrongAnswer) else type(exc).__name__
         detail = traceback.format_exc(limit=-3) if not isinstance(exc, WrongAnswer) else ""
@@ -178,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    base = {"client": args.client, "workload": args.workload, "python": sys.version.split()[0]}
+    return report(base, lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -24,34 +24,14 @@ import httpx2
 from reverie import Agent
 from reverie._http_model import HttpLanguageModel
 from tests.eventstream_frames import event
+from tests.wire_answers import anthropic_message, chat_completion, gemini_response, responses_answer
 
-CHAT = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "model": "m",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-}
+CHAT = chat_completion()
 CHAT_CHUNKS = [
     {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"}, "finish_reason": None}]},
     {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
 ]
-RESPONSE = {
-    "id": "resp_1",
-    "object": "response",
-    "status": "completed",
-    "model": "m",
-    "output": [
-        {
-            "type": "message",
-            "id": "msg_1",
-            "role": "assistant",
-            "status": "completed",
-            "content": [{"type": "output_text", "text": "hi", "annotations": []}],
-        }
-    ],
-    "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
-}
+RESPONSE = responses_answer()
 RESPONSE_EVENTS = [
     {
         "type": "response.output_text.delta",
@@ -62,15 +42,7 @@ RESPONSE_EVENTS = [
     },
     {"type": "response.completed", "response": RESPONSE},
 ]
-MESSAGE = {
-    "id": "msg_1",
-    "type": "message",
-    "role": "assistant",
-    "model": "m",
-    "content": [{"type": "text", "text": "hi"}],
-    "stop_reason": "end_turn",
-    "usage": {"input_tokens": 1, "output_tokens": 1},
-}
+MESSAGE = anthropic_message()
 MESSAGE_EVENTS = [
     {
         "type": "message_start",
@@ -87,10 +59,7 @@ MESSAGE_EVENTS = [
     {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}},
     {"type": "message_stop"},
 ]
-GEMINI = {
-    "candidates": [{"content": {"parts": [{"text": "hi"}], "role": "model"}, "finishReason": "STOP"}],
-    "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
-}
+GEMINI = gemini_response()
 
 
 def sse(events: list[dict[str, Any]], *, named: bool = False, done: bool = False) -> bytes:

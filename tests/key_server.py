@@ -6,6 +6,8 @@ in the OpenAI shape) with a credential check in front: requests ``1..switch_afte
 shape's own 401 answer, e.g. OpenAI's ``invalid_api_key``); it does not consume the script.
 The key is read from whichever credential header the provider sends (``authorization:
 Bearer``, ``x-api-key``, ``x-goog-api-key``, ``api-key``) and recorded in ``keys``.
+
+``Keys`` is the other side: a key callable (``api_key=``) handing out keys in turn.
 """
 
 from __future__ import annotations
@@ -15,6 +17,18 @@ from typing import Any
 from tests.faults import Fault, FaultServer, status
 
 _KEY_HEADERS = ("x-api-key", "x-goog-api-key", "api-key")
+
+
+class Keys:
+    """A sync key callable handing out the given keys in turn (the last one again when out)."""
+
+    def __init__(self, *keys: str) -> None:
+        self.keys = keys
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        return self.keys[min(self.calls, len(self.keys)) - 1]
 
 
 class KeyServer(FaultServer):

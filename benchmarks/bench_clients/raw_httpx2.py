@@ -25,7 +25,7 @@ def _body(model: str, prompt: str = PROMPT, stream: bool = False) -> dict[str, A
     return body
 
 
-def _delta_text(line: str) -> str | None:
+def delta_text(line: str) -> str | None:
     """Text carried by one SSE line; "" for non-text lines; None at ``[DONE]``."""
     if not line.startswith("data:"):
         return ""
@@ -62,7 +62,7 @@ class Client:
         ) as resp:
             resp.raise_for_status()
             for line in resp.iter_lines():
-                text = _delta_text(line)
+                text = delta_text(line)
                 if text is None:
                     break
                 parts.append(text)
@@ -76,7 +76,7 @@ class Client:
         async with self.async_client.stream("POST", self.url, json=body, headers=self.headers) as resp:
             resp.raise_for_status()
             async for line in resp.aiter_lines():
-                text = _delta_text(line)
+                text = delta_text(line)
                 if text is None:
                     break
                 parts.append(text)

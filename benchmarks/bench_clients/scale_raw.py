@@ -24,7 +24,7 @@ from scale_rows import (
     history_text,
 )
 
-from bench_clients.raw_httpx2 import LIMITS, TIMEOUT
+from bench_clients.raw_httpx2 import LIMITS, TIMEOUT, delta_text
 
 
 def tool_definition(name: str, description: str) -> dict[str, Any]:
@@ -36,17 +36,6 @@ def tool_definition(name: str, description: str) -> dict[str, Any]:
     }
     function = {"name": name, "description": description, "parameters": parameters, "strict": False}
     return {"type": "function", "function": function}
-
-
-def delta_text(line: str) -> str | None:
-    """Text carried by one SSE line; "" for non-text lines; None at ``[DONE]``."""
-    if not line.startswith("data:"):
-        return ""
-    data = line[5:].strip()
-    if data == "[DONE]":
-        return None
-    chunk = json.loads(data)
-    return "".join(choice["delta"].get("content") or "" for choice in chunk["choices"])
 
 
 class Client:

@@ -183,6 +183,23 @@ def json_object_or_empty(text: str) -> dict[str, Any]:
     return cast(dict[str, Any], value) if isinstance(value, dict) else {}
 
 
+def error_body(body: str, *, first_of_list: bool = False) -> dict[str, Any] | None:
+    """An error answer's body as a JSON object; ``None`` when it is not one (or not JSON).
+
+    Args:
+        body: The answer's text.
+        first_of_list: Read a JSON array as its first item (Gemini's streaming endpoints
+            send their error object in a one-element array).
+    """
+    try:
+        payload: Any = _json.loads(body)
+    except ValueError:
+        return None
+    if first_of_list and isinstance(payload, list) and payload:
+        payload = cast(list[Any], payload)[0]
+    return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
+
+
 def function_tools(call: Call, provider: str) -> list[ToolDefinition]:
     """``call.tools`` for a codec that sends no provider-defined tools.
 

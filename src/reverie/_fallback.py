@@ -12,10 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 
 from reverie._async import fallback as async_fallback
 from reverie._async.objects import AsyncObjectMethods
-from reverie._model import Call, LanguageModel, Response
+from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart, RetryPart
-from reverie._retry import RetryPolicy
-from reverie._run.fallback import FallbackChain, FallbackOn
+from reverie._run.fallback import FallbackChain
 from reverie._sync import fallback as sync_fallback
 from reverie._sync.objects import ObjectMethods
 
@@ -56,15 +55,6 @@ class FallbackModel(FallbackChain, ObjectMethods, AsyncObjectMethods):
         print(result.steps[-1].provider)  # who answered
         ```
     """
-
-    def __init__(
-        self,
-        primary: LanguageModel,
-        *fallbacks: LanguageModel,
-        fallback_on: FallbackOn | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(primary, *fallbacks, fallback_on=fallback_on, retry=retry)
 
     def generate(self, call: Call) -> Response:
         """The first answer to ``call``; raises the final error when every model failed."""

@@ -21,10 +21,10 @@ from reverie import (
     ProviderError,
     RetryPolicy,
     UserError,
-    _clock,
 )
 from reverie.providers import openaicompat
 from reverie.testing import MockModel
+from tests.fake_clock import FakeClock
 
 
 def chat_event(content: str) -> bytes:
@@ -101,23 +101,6 @@ def test_every_provider_takes_a_timeout(module: str) -> None:
 
 
 # --- request timeouts and the run deadline --------------------------------------------------
-
-
-class FakeClock:
-    """The monotonic clock of timeouts and deadlines, moved by the scripted servers."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(_clock, "monotonic", fake)
-    return fake
 
 
 class DripServer:

@@ -33,6 +33,7 @@ from reverie import (
 )
 from reverie.providers import anthropic, google, openai
 from reverie.testing import MockModel
+from tests.wire_answers import responses_answer
 
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 M = 1_000_000
@@ -302,22 +303,7 @@ async def test_a_failed_openai_response_counts_the_usage_it_reports() -> None:
         "output": [],
         "usage": {"input_tokens": 30, "output_tokens": 7, "total_tokens": 37},
     }
-    answered = {
-        "id": "resp_2",
-        "object": "response",
-        "status": "completed",
-        "model": "gpt-4o-mini",
-        "output": [
-            {
-                "type": "message",
-                "id": "msg_1",
-                "role": "assistant",
-                "status": "completed",
-                "content": [{"type": "output_text", "text": "Hi", "annotations": []}],
-            }
-        ],
-        "usage": {"input_tokens": 30, "output_tokens": 1, "total_tokens": 31},
-    }
+    answered = responses_answer("Hi", response_id="resp_2", model="gpt-4o-mini", usage=(30, 1))
     server = Server(
         (200, "application/json", json.dumps(failed).encode()),
         (200, "application/json", json.dumps(answered).encode()),

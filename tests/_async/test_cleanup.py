@@ -52,14 +52,9 @@ def drip() -> Fault:
     return slow_drip(delay_s=0.2, chunks=15)
 
 
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[FaultServer]:
-    with FaultServer(idle_timeout=120.0) as server:
-        yield server
-
-
 @pytest.fixture
 def server(fault_server: FaultServer) -> Iterator[FaultServer]:
+    """The module's fault server (see conftest), once the previous test's sockets are closed."""
     assert fault_server.wait_for_connections_closed(2.0), "a previous test left a connection open"
     fault_server.reset()
     yield fault_server

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,8 @@ from reverie._run.actions import Action, CallModel, RunTools, Wait
 from reverie._run.hooks import ObservedRun, RunHooks
 from reverie.testing import MockModel
 from tests.agent_helpers import Echo
+
+from .agent_runs import finish
 
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 COLOUR = "async" if "._async." in __name__ else "sync"
@@ -86,15 +87,6 @@ def weather(location: str) -> str:
 def whose_request(n: int) -> str:
     """Report the request id this call runs under."""
     return f"{n}:{REQUEST_ID.get()}"
-
-
-async def finish(agent: Agent, prompt: str, *, streaming: bool) -> Any:
-    if not streaming:
-        return await agent.generate_async(prompt)
-    stream = agent.stream_async(prompt)
-    async for _ in stream:
-        pass
-    return await stream.result()
 
 
 @pytest.mark.anyio

@@ -8,7 +8,7 @@ each test shows which model each request went to. Nothing sleeps (the ``sleeps``
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
@@ -16,8 +16,6 @@ import pytest
 
 from reverie import (
     Agent,
-    AgentResult,
-    AgentStreamPart,
     FallbackModel,
     LanguageModel,
     Message,
@@ -38,24 +36,12 @@ from tests.faults import (
     status,
 )
 
+from .agent_runs import after_last_retry, run
+
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 POLICY = RetryPolicy(max_retries=1, initial_delay=1.0)
 NO_RETRY = RetryPolicy(max_retries=0)
 BACKUP_TEXT = "The backup model answers"
-
-
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[FaultServer]:
-    with FaultServer(idle_timeout=120.0) as server:
-        yield server
-
-
-@pytest.fixture
-def server(fault_server: FaultServer) -> Iterator[FaultServer]:
-    fault_server.reset()
-    yield fault_server
-    assert fault_server.errors == []
-    assert fault_server.pending_faults == 0, "the test scripted more faults than requests were made"
 
 
 @pytest.fixture
@@ -81,23 +67,6 @@ PRIMARY = ("openai", "primary-model")
 BACKUP = ("anthropic", "backup-model")
 
 
-async def run(agent: Agent, *, streaming: bool) -> tuple[AgentResult, list[AgentStreamPart]]:
-    parts: list[AgentStreamPart] = []
-    if not streaming:
-        return await agent.generate_async("hi"), parts
-    async with agent.stream_async("hi") as stream:
-        async for part in stream:
-            parts.append(part)
-        return await stream.result(), parts
-
-
-def shown(parts: list[Any]) -> str:
-    """The text a consumer shows after forgetting every failed attempt (one-step runs)."""
-    retries = [index for index, part in enumerate(parts) if isinstance(part, RetryPart)]
-    kept = parts[retries[-1] + 1 :] if retries else parts
-    return "".join(part.delta for part in kept if isinstance(part, TextDeltaPart))
-
-
 @pytest.mark.anyio
 @MODES
 async def test_the_primary_is_retried_then_the_backup_answers(
@@ -117,7 +86,7 @@ async def test_the_primary_is_retried_then_the_backup_answers(
         ("anthropic", "backup-model", 0.0),
     ]
     if streaming:
-        assert shown(parts) == BACKUP_TEXT
+        assert after_last_retry(parts) == BACKUP_TEXT
 
 
 @pytest.mark.anyio
@@ -155,7 +124,7 @@ async def test_a_stream_cut_mid_answer_moves_on_without_mixing_the_models(
         assert retry.error.partial_text == "Hello from"
         discarded = retry.discarded.text
         assert discarded == "Hello from"  # ... and the retry part says to drop them
-        assert shown(parts) == BACKUP_TEXT
+        assert after_last_retry(parts) == BACKUP_TEXT
 
 
 @pytest.mark.anyio
@@ -231,7 +200,7 @@ async def test_a_direct_stream_cut_mid_answer_says_what_to_discard(
     (retry,) = [part for part in parts if isinstance(part, RetryPart)]
     assert (retry.step_number, retry.provider, retry.model) == (0, "anthropic", "backup-model")
     assert "RemoteProtocolError" in str(retry.error)
-    assert shown(parts) == DEFAULT_TEXT
+    assert after_last_retry(parts) == DEFAULT_TEXT
     assert parts[-1].type == "finish"
     assert asked(server) == [PRIMARY, BACKUP] and sleeps == []
 

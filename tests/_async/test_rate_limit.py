@@ -29,27 +29,10 @@ from reverie import (
     RateLimiter,
     RateLimitWaitPart,
     RetryPolicy,
-    _clock,
     _rate_limiter,
 )
 from reverie.providers import openaicompat
-
-
-class FakeClock:
-    """The monotonic clock of the limiter and of deadlines; only the limiter's sleeps move it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(_clock, "monotonic", fake)
-    return fake
+from tests.fake_clock import FakeClock
 
 
 @pytest.fixture

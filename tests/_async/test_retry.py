@@ -30,6 +30,7 @@ from reverie import (
     TextDeltaPart,
 )
 from reverie.providers import openrouter
+from tests.wire_answers import chat_completion
 
 IS_SYNC = Path(__file__).parent.name == "_sync"
 URL = "https://openrouter.ai/api/v1/chat/completions"
@@ -42,13 +43,7 @@ ScriptItem = httpx2.Response | BaseException | str | Callable[[httpx2.Request], 
 
 
 def completion(text: str) -> dict[str, Any]:
-    return {
-        "id": "gen-1",
-        "object": "chat.completion",
-        "model": "test/model",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-    }
+    return chat_completion(text, response_id="gen-1", model="test/model", usage=(3, 2))
 
 
 def chunk(text: str | None = None, finish_reason: str | None = None) -> dict[str, Any]:

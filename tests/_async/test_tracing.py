@@ -36,6 +36,8 @@ from tests.tracing_helpers import (
     sync_probe,
 )
 
+from .agent_runs import finish
+
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 CONTENT_KEYS = {
     "gen_ai.input.messages",
@@ -95,15 +97,6 @@ def forecaster(*first: Any, **options: Any) -> Agent:
         max_output_tokens=200,
         **options,
     )
-
-
-async def finish(agent: Agent, prompt: str, *, streaming: bool) -> Any:
-    if not streaming:
-        return await agent.generate_async(prompt)
-    stream = agent.stream_async(prompt)
-    async for _ in stream:
-        pass
-    return await stream.result()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 
@@ -20,6 +19,8 @@ from reverie._run.actions import Action, CallModel, RunTools, Wait
 from reverie._run.hooks import ObservedRun, RunHooks
 from reverie.testing import MockModel
 from tests.agent_helpers import Echo
+
+from .agent_runs import finish
 
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 COLOUR = "async" if "._async." in __name__ else "sync"
@@ -87,15 +88,6 @@ def weather(location: str) -> str:
 def whose_request(n: int) -> str:
     """Report the request id this call runs under."""
     return f"{n}:{REQUEST_ID.get()}"
-
-
-def finish(agent: Agent, prompt: str, *, streaming: bool) -> Any:
-    if not streaming:
-        return agent.generate(prompt)
-    stream = agent.stream(prompt)
-    for _ in stream:
-        pass
-    return stream.result()
 
 
 @MODES

@@ -17,8 +17,6 @@ from pydantic import BaseModel
 
 from reverie import (
     Agent,
-    AgentResult,
-    AgentStreamPart,
     FallbackModel,
     FinishPart,
     InvalidResponseError,
@@ -35,6 +33,8 @@ from reverie import (
 )
 from reverie._model import Call
 from reverie.testing import MockModel
+
+from .agent_runs import after_last_retry, run
 
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 POLICY = RetryPolicy(max_retries=1, initial_delay=2.0)
@@ -62,23 +62,6 @@ def primary(script: Any) -> MockModel:
 
 def backup(script: Any = BACKUP_TEXT) -> MockModel:
     return MockModel(script, provider="backup", model_id="small-2")
-
-
-def run(agent: Agent, *, streaming: bool) -> tuple[AgentResult, list[AgentStreamPart]]:
-    parts: list[AgentStreamPart] = []
-    if not streaming:
-        return agent.generate("hi"), parts
-    with agent.stream("hi") as stream:
-        for part in stream:
-            parts.append(part)
-        return stream.result(), parts
-
-
-def after_last_retry(parts: Sequence[AgentStreamPart | ModelStreamPart | ObjectStreamPart]) -> str:
-    """The text a consumer shows after forgetting every failed attempt (one-step runs)."""
-    retries = [index for index, part in enumerate(parts) if isinstance(part, RetryPart)]
-    kept = parts[retries[-1] + 1 :] if retries else parts
-    return "".join(part.delta for part in kept if isinstance(part, TextDeltaPart))
 
 
 def retries_of(parts: Sequence[object]) -> list[RetryPart]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from collections.abc import Iterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -66,21 +66,7 @@ LIMIT = 1_000_000
 """``max_response_bytes`` of the huge-response case (the server sends 5 MB)."""
 
 
-# --- fixtures -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[FaultServer]:
-    with FaultServer(idle_timeout=120.0) as server:
-        yield server
-
-
-@pytest.fixture
-def server(fault_server: FaultServer) -> Iterator[FaultServer]:
-    fault_server.reset()
-    yield fault_server
-    assert fault_server.errors == []
-    assert fault_server.pending_faults == 0, "the test scripted more faults than requests were made"
+# --- fixtures (``fault_server`` and ``server`` are the conftest's) -------------------------
 
 
 @pytest.fixture

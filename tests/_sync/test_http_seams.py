@@ -20,6 +20,7 @@ from reverie._codec import WireRequest
 from reverie._http.auth import SigningAuth, Token, TokenAuth
 from reverie._http.endpoint import Endpoint, join_url
 from reverie.providers import anthropic, openaicompat
+from tests.wire_answers import chat_completion
 
 MODES = ["generate", "stream"]
 API_VERSION = "2024-10-21"
@@ -27,13 +28,7 @@ AZURE = "https://example-resource.openai.azure.com/openai"
 
 
 def completion(text: str) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "gpt-4o",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
+    return chat_completion(text, model="gpt-4o")
 
 
 def streamed(text: str) -> bytes:

@@ -37,6 +37,8 @@ from tests.tracing_helpers import (
     sync_probe,
 )
 
+from .agent_runs import finish
+
 MODES = pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 CONTENT_KEYS = {
     "gen_ai.input.messages",
@@ -96,15 +98,6 @@ def forecaster(*first: Any, **options: Any) -> Agent:
         max_output_tokens=200,
         **options,
     )
-
-
-def finish(agent: Agent, prompt: str, *, streaming: bool) -> Any:
-    if not streaming:
-        return agent.generate(prompt)
-    stream = agent.stream(prompt)
-    for _ in stream:
-        pass
-    return stream.result()
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from reverie.providers import azure, bedrock, google, openai, openaicompat, vert
 from reverie.providers._openai_chat import decode as chat_decode
 from reverie.providers.anthropic import decode as anthropic_decode
 from reverie.providers.google import decode as google_decode
+from tests.key_server import Keys
+from tests.wire_answers import anthropic_message, chat_completion
 
 KINDS = ["openai", "openrouter", "openaicompat", "vercel", "anthropic", "google"]
 ENV_VARS = (
@@ -31,38 +33,14 @@ ENV_VARS = (
     "AZURE_OPENAI_API_KEY",
     "AWS_BEARER_TOKEN_BEDROCK",
 )
-CHAT_COMPLETION = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "model": "m",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-}
-ANTHROPIC_MESSAGE = {
-    "id": "msg_1",
-    "type": "message",
-    "role": "assistant",
-    "model": "m",
-    "content": [{"type": "text", "text": "hi"}],
-    "stop_reason": "end_turn",
-    "usage": {"input_tokens": 1, "output_tokens": 1},
-}
+CHAT_COMPLETION = chat_completion()
+ANTHROPIC_MESSAGE = anthropic_message()
 
 
 @pytest.fixture(autouse=True)
 def no_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-
-
-class Keys:
-    def __init__(self, *keys: str) -> None:
-        self.keys = keys
-        self.calls = 0
-
-    def __call__(self) -> str:
-        self.calls += 1
-        return self.keys[min(self.calls, len(self.keys)) - 1]
 
 
 class Recorder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -135,3 +136,96 @@ def test_requests_and_units_per_row(bench: Callable[[str], ModuleType]) -> None:
     assert rows["concurrency"].requests(5000) == 5000
     assert rows["stream"].units(500_000) == 500_000
     assert rows["history"].repeats(5000) == rows["history"].least
+
+
+def test_a_worker_result_is_its_last_result_line_or_why_there_is_none(
+    bench: Callable[[str], ModuleType],
+) -> None:
+    run, worker = bench("run"), bench("worker")
+    printing = f"print('noise'); print({worker.RESULT_PREFIX!r} + '{{\"ok\": true, \"cpu_s\": 1.5}}')"
+    assert run.worker_result([sys.executable, "-c", printing], {}, 30.0) == {"ok": True, "cpu_s": 1.5}
+    silent = "import sys; print('one', file=sys.stderr); print('two', file=sys.stderr); sys.exit(3)"
+    failed = run.worker_result([sys.executable, "-c", silent], {}, 30.0)
+    assert failed == {"ok": False, "error": "worker exited 3 without a result: one | two"}
+    slow = run.worker_result([sys.executable, "-c", "import time; time.sleep(5)"], {}, 0.2)
+    assert slow == {"ok": False, "error": "timed out after 0s"}
+
+
+def test_the_result_line_reports_a_wrong_answer_or_a_crash(
+    bench: Callable[[str], ModuleType], capsys: pytest.CaptureFixture[str]
+) -> None:
+    worker = bench("worker")
+
+    def wrong() -> dict[str, Any]:
+        worker.check_count(["hi", "ho"], "hi", 2)
+        return {}
+
+    def crash() -> dict[str, Any]:
+        raise KeyError("choices")
+
+    results = []
+    for measure in (lambda: {"ok": True}, wrong, crash):
+        assert worker.report({"client": "raw"}, measure) == 0
+        line = capsys.readouterr().out.strip()
+        assert line.startswith(worker.RESULT_PREFIX)
+        results.append(json.loads(line[len(worker.RESULT_PREFIX) :]))
+    assert all(result["client"] == "raw" and result["maxrss_kb"] > 0 for result in results)
+    assert results[0]["ok"] is True
+    assert (results[1]["ok"], results[1]["traceback"]) == (False, "")
+    assert results[1]["error"] == "wrong answer: 1 of 2 answers wrong (expected 2); got 'ho', expected 'hi'"
+    assert results[2]["error"] == "KeyError: 'choices'" and "KeyError" in results[2]["traceback"]
+
+
+def test_answer_counts_are_checked_too(bench: Callable[[str], ModuleType]) -> None:
+    worker = bench("worker")
+    worker.check_count(["hi", "hi"], "hi", 2)
+    with pytest.raises(worker.WrongAnswer, match="0 of 1 answers wrong \\(expected 2\\)"):
+        worker.check_count(["hi"], "hi", 2)
+
+
+def test_raw_clients_read_the_text_of_each_sse_line(bench: Callable[[str], ModuleType]) -> None:
+    raw = bench("bench_clients.raw_httpx2")
+    chunk = {"choices": [{"delta": {"content": "Hel"}}, {"delta": {"content": "lo"}}, {"delta": {}}]}
+    assert raw.delta_text("data: " + json.dumps(chunk)) == "Hello"
+    assert raw.delta_text(": keep-alive") == ""
+    assert raw.delta_text("data: [DONE]") is None
+    assert bench("bench_clients.scale_raw").delta_text is raw.delta_text
+
+
+def test_rounds_run_against_a_mock_server_that_is_stopped_after(bench: Callable[[str], ModuleType]) -> None:
+    run = bench("run")
+    urls: list[str] = []
+
+    def rounds(url: str) -> tuple[list[dict[str, Any]], int]:
+        urls.append(url)
+        return [{"round": 1}], 1
+
+    now = run.dt.datetime(2025, 1, 2, 3, 4, tzinfo=run.dt.UTC)
+    samples, meta = run.with_mock_server(1.0, now, run.time.monotonic(), rounds)
+    assert samples == [{"round": 1}]
+    assert urls[0].startswith("http://127.0.0.1:") and urls[0].endswith("/v1")
+    assert (meta["date"], meta["rounds_done"]) == ("2025-01-02 03:04 UTC", 1)
+    assert meta["duration_s"] >= 0 and "cores" in meta["machine"]
+    assert "requests" in meta["server_total"]  # its totals, read once it stopped
+
+
+def test_a_window_reports_its_figures(bench: Callable[[str], ModuleType]) -> None:
+    window = bench("worker").Window(1.5, 2.0, 0.25, 30, body_digest=9)
+    assert window.figures() == {
+        "ok": True,
+        "cpu_s": 1.5,
+        "wall_s": 2.0,
+        "server_cpu_s": 0.25,
+        "server_requests": 30,
+    }
+
+
+def test_rounds_rotate_the_clients_and_stop_at_the_deadline(bench: Callable[[str], ModuleType]) -> None:
+    run = bench("run")
+    far = run.time.monotonic() + 3600
+    assert list(run.rounds(3, far, ["raw", "a", "b"])) == [
+        (1, ["raw", "a", "b"]),
+        (2, ["a", "b", "raw"]),
+        (3, ["b", "raw", "a"]),
+    ]
+    assert list(run.rounds(3, run.time.monotonic() - 1, ["raw"])) == []

@@ -29,6 +29,7 @@ from reverie._content import ContentPart
 from reverie.providers import anthropic, google, openrouter
 from reverie.testing import MockModel
 from reverie.testing.scenarios import SCENARIO_TOOLS
+from tests.wire_answers import ANTHROPIC_TEXT_ANSWER, GEMINI_TOOL_ANSWER
 
 SIGNATURE = "EqQBCkYIBxgCKkBsigned"
 THINKING = "The user wants the weather; I will call the tool."
@@ -48,30 +49,6 @@ ANTHROPIC_TOOL_ANSWER: dict[str, Any] = {
     ],
     "stop_reason": "tool_use",
     "usage": {"input_tokens": 10, "output_tokens": 20},
-}
-ANTHROPIC_TEXT_ANSWER: dict[str, Any] = {
-    "type": "message",
-    "content": [{"type": "text", "text": "It is 40 C in Florence."}],
-    "stop_reason": "end_turn",
-    "usage": {"input_tokens": 30, "output_tokens": 8},
-}
-GEMINI_TOOL_ANSWER: dict[str, Any] = {
-    "candidates": [
-        {
-            "content": {
-                "role": "model",
-                "parts": [
-                    {"text": "**Weather lookup**", "thought": True},
-                    {
-                        "functionCall": {"name": "weather", "args": {"location": "Florence"}},
-                        "thoughtSignature": "Z3NpZw==",
-                    },
-                ],
-            },
-            "finishReason": "STOP",
-        }
-    ],
-    "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 5, "totalTokenCount": 10},
 }
 GEMINI_TEXT_ANSWER: dict[str, Any] = {
     "candidates": [

@@ -8,6 +8,7 @@ import pytest
 import reverie
 from reverie import Agent, MissingAPIKeyError, UserError
 from reverie._model_strings import KNOWN_PROVIDERS, ModelSpec, parse_model_string
+from tests.wire_answers import chat_completion
 
 
 @pytest.fixture(autouse=True)
@@ -144,10 +145,4 @@ def test_the_key_stays_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _chat_completion(text: str) -> dict[str, object]:
-    return {
-        "id": "c1",
-        "object": "chat.completion",
-        "model": "llama3",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
+    return chat_completion(text, response_id="c1", model="llama3")

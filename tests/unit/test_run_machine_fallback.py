@@ -44,6 +44,7 @@ from reverie._tools.protocol import Tool
 from reverie.providers import anthropic, google
 from reverie.testing import MockModel
 from reverie.testing.scenarios import SCENARIO_TOOLS
+from tests.wire_answers import ANTHROPIC_TEXT_ANSWER, GEMINI_TOOL_ANSWER
 
 PRIMARY = MockModel("unused", provider="primary", model_id="big-1")
 BACKUP = MockModel("unused", provider="backup", model_id="small-2")
@@ -233,30 +234,6 @@ def test_a_model_that_starts_over_by_itself_restarts_the_attempt() -> None:
 
 
 # --- reasoning another provider signed ---------------------------------------------------------
-
-GEMINI_TOOL_ANSWER: dict[str, Any] = {
-    "candidates": [
-        {
-            "content": {
-                "role": "model",
-                "parts": [
-                    {"text": "**Weather lookup**", "thought": True},
-                    {
-                        "functionCall": {"name": "weather", "args": {"location": "Florence"}},
-                        "thoughtSignature": "Z3NpZw==",
-                    },
-                ],
-            },
-            "finishReason": "STOP",
-        }
-    ],
-}
-ANTHROPIC_TEXT_ANSWER: dict[str, Any] = {
-    "type": "message",
-    "content": [{"type": "text", "text": "It is 40 C in Florence."}],
-    "stop_reason": "end_turn",
-    "usage": {"input_tokens": 30, "output_tokens": 8},
-}
 
 
 def test_reasoning_the_backup_cannot_read_is_dropped_with_a_warning() -> None:

@@ -39,6 +39,7 @@ from reverie._http.auth import HeaderAuth, Secret, SigningAuth, Token, TokenAuth
 from reverie._provider import Provider
 from reverie.testing import Cassette
 from tests.faults import FaultServer, cut_stream, status
+from tests.wire_answers import anthropic_message, chat_completion, gemini_response
 
 CANARY = "sk-canary-7f3a9"
 NEEDLES = (CANARY, "7f3a9")
@@ -71,35 +72,26 @@ SHAPES = {"anthropic": "anthropic", "google": "gemini"}
 SCENARIOS = ["unauthorized", "server_error", "cut_stream", "connect_error", "garbage"]
 
 
-def make_provider(kind: str, **clients: Any) -> Provider:
+def make_provider(kind: str, api_key: Any = CANARY, **clients: Any) -> Provider:
     module = importlib.import_module(f"reverie.providers.{kind}")
     base_url = {"openaicompat": "https://compat.example/v1"}.get(kind)
-    return module.Provider(api_key=CANARY, base_url=base_url, **clients)
+    return module.Provider(api_key=api_key, base_url=base_url, **clients)
+
+
+def ask(agent: Agent, mode: str) -> None:
+    """One call of ``agent`` in ``mode`` (``generate`` or ``stream``), to its end."""
+    if mode == "generate":
+        agent.generate("hi")
+    else:
+        agent.stream("hi").result()
 
 
 def success_body(kind: str) -> dict[str, Any]:
     if kind == "anthropic":
-        return {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": "m",
-            "content": [{"type": "text", "text": "hi"}],
-            "stop_reason": "end_turn",
-            "usage": {"input_tokens": 1, "output_tokens": 1},
-        }
+        return anthropic_message()
     if kind == "google":
-        return {
-            "candidates": [{"content": {"parts": [{"text": "hi"}], "role": "model"}, "finishReason": "STOP"}],
-            "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
-        }
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
+        return gemini_response()
+    return chat_completion()
 
 
 class Handler:
@@ -187,10 +179,7 @@ def test_errors_and_reprs_never_show_the_key(
         model = provider.language_model("some-model")
         agent = Agent(model, retry=POLICY)
         with pytest.raises(ReverieError) as info:
-            if mode == "generate":
-                agent.generate("hi")
-            else:
-                agent.stream("hi").result()
+            ask(agent, mode)
     assert handler.keys_seen >= 1, "the key was not sent: the test would prove nothing"
     error = info.value
     expected = {
@@ -294,16 +283,11 @@ def test_a_key_from_a_callable_never_shows(
 
     handler = Handler("unauthorized", kind)
     with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
-        module = importlib.import_module(f"reverie.providers.{kind}")
-        base_url = {"openaicompat": "https://compat.example/v1"}.get(kind)
-        provider: Provider = module.Provider(api_key=key, base_url=base_url, http_client=client)
+        provider = make_provider(kind, key, http_client=client)
         model = provider.language_model("some-model")
         agent = Agent(model, retry=POLICY)
         with pytest.raises(ProviderError) as info:
-            if mode == "generate":
-                agent.generate("hi")
-            else:
-                agent.stream("hi").result()
+            ask(agent, mode)
     assert handler.keys_seen == 2 and len(calls) == 2  # sent, refused, fetched again, refused
     assert_clean(
         *texts_of(info.value),

@@ -14,8 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast
 
-from reverie import _json
-from reverie._codec import expect_object, expect_string, status_error, token_count
+from reverie._codec import error_body, expect_object, expect_string, status_error, token_count
 from reverie._content import (
     ContentPart,
     FinishReason,
@@ -234,28 +233,22 @@ def rejects_credentials(status_code: int, headers: Mapping[str, str], body: str)
 
 
 def _error_message(body: str) -> str | None:
-    try:
-        payload = _json.loads(body)
-    except ValueError:
+    payload = error_body(body)
+    if payload is None:
         return None
-    if not isinstance(payload, dict):
-        return None
-    error = cast(dict[str, Any], payload).get("error")
+    error = payload.get("error")
     if isinstance(error, dict):
         return _describe_error(cast(dict[str, Any], error))
     if isinstance(error, str):
         return error
-    message = cast(dict[str, Any], payload).get("message")
+    message = payload.get("message")
     return message if isinstance(message, str) else None
 
 
 def _error_object(body: str) -> Any:
     """The ``error`` member of a JSON object body, or ``None``."""
-    try:
-        payload = _json.loads(body)
-    except ValueError:
-        return None
-    return cast(dict[str, Any], payload).get("error") if isinstance(payload, dict) else None
+    payload = error_body(body)
+    return payload.get("error") if payload is not None else None
 
 
 def _describe_error(error: dict[str, Any]) -> str:

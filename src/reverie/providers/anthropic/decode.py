@@ -15,8 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from reverie import _json
-from reverie._codec import expect_object, expect_string, status_error
+from reverie._codec import error_body, expect_object, expect_string, status_error
 from reverie._content import (
     ContentPart,
     FinishReason,
@@ -200,22 +199,14 @@ def read_error(status_code: int, headers: Mapping[str, str], body: str, url: str
 
 def rejects_credentials(status_code: int, headers: Mapping[str, str], body: str) -> bool:
     """Whether an error body is ``{"type": "error", "error": {"type": "authentication_error"}}``."""
-    try:
-        payload = _json.loads(body)
-    except ValueError:
-        return False
-    if not isinstance(payload, dict):
-        return False
-    error = cast(dict[str, Any], payload).get("error")
+    payload = error_body(body)
+    error = payload.get("error") if payload is not None else None
     return describe_error(error)[0] == "authentication_error" if isinstance(error, dict) else False
 
 
 def _error_message(body: str) -> str | None:
-    try:
-        payload = _json.loads(body)
-    except ValueError:
+    payload = error_body(body)
+    if payload is None or "error" not in payload:
         return None
-    if not isinstance(payload, dict) or "error" not in payload:
-        return None
-    kind, message = describe_error(cast(dict[str, Any], payload)["error"])
+    kind, message = describe_error(payload["error"])
     return f"{kind}: {message}" if kind else message

@@ -35,7 +35,8 @@ from reverie._content import (
 )
 from reverie._errors import UserError
 from reverie._model import Call, ProviderTool, ToolDefinition
-from reverie._wire_cache import WireCache, each_message, each_tool
+from reverie._wire_cache import WireCache, each_tool
+from reverie.providers._turns import encode_turns
 from reverie.providers.anthropic.server_tools import encode_server_call, encode_server_result
 from reverie.providers.anthropic.tools import BETAS, encode_provider_tool, tool_type
 from reverie.providers.anthropic.wire import PROVIDER
@@ -140,28 +141,7 @@ def encode_prompt(
     run's) they are reused from an earlier request, and only the merging into turns is redone.
     """
     send_reasoning = options is None or options.send_reasoning is not False
-
-    def encode(message: Message, produced: list[CallWarning]) -> tuple[str, list[dict[str, Any]]]:
-        return _encode_message(message, send_reasoning, produced)
-
-    system: list[dict[str, Any]] = []
-    turns: list[dict[str, Any]] = []
-    merged = False  # whether the last turn's content is a list of this request's own
-    for role, blocks in each_message(cache, (_encode_message, send_reasoning), prompt, encode, warnings):
-        if role == "system":
-            system.extend(blocks)
-        elif not blocks:
-            continue  # The API rejects empty content.
-        elif turns and turns[-1]["role"] == role:
-            last = turns[-1]
-            if not merged:  # the blocks may be a kept wire form: extend a copy
-                last["content"] = list(last["content"])
-                merged = True
-            last["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-            merged = False
-    return system, turns
+    return encode_turns(prompt, _encode_message, send_reasoning, "content", warnings, cache)
 
 
 def _encode_message(

@@ -18,8 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from reverie import _json
-from reverie._codec import expect_object, expect_string, status_error
+from reverie._codec import error_body, expect_object, expect_string, status_error
 from reverie._content import (
     ContentPart,
     FilePart,
@@ -273,15 +272,8 @@ def rejects_credentials(status_code: int, headers: Mapping[str, str], body: str)
     "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}}``; a
     missing or bad token is ``"status": "UNAUTHENTICATED"``.
     """
-    try:
-        payload: Any = _json.loads(body)
-    except ValueError:
-        return False
-    if isinstance(payload, list) and payload:
-        payload = cast(list[Any], payload)[0]
-    if not isinstance(payload, dict):
-        return False
-    error = cast(dict[str, Any], payload).get("error")
+    payload = error_body(body, first_of_list=True)
+    error = payload.get("error") if payload is not None else None
     if not isinstance(error, dict):
         return False
     detail = cast(dict[str, Any], error)
@@ -297,13 +289,8 @@ def rejects_credentials(status_code: int, headers: Mapping[str, str], body: str)
 
 
 def _error_message(body: str) -> str | None:
-    try:
-        payload: Any = _json.loads(body)
-    except ValueError:
+    payload = error_body(body, first_of_list=True)
+    if payload is None or "error" not in payload:
         return None
-    if isinstance(payload, list) and payload:
-        payload = cast(list[Any], payload)[0]
-    if not isinstance(payload, dict) or "error" not in payload:
-        return None
-    _, message = describe_error(cast(dict[str, Any], payload)["error"])
+    _, message = describe_error(payload["error"])
     return message

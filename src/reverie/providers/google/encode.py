@@ -38,7 +38,8 @@ from reverie._content import (
 )
 from reverie._errors import UserError
 from reverie._model import Call, ToolDefinition
-from reverie._wire_cache import WireCache, each_message, each_tool
+from reverie._wire_cache import WireCache, each_tool
+from reverie.providers._turns import encode_turns
 from reverie.providers.google.schema import to_gemini_schema
 from reverie.providers.google.wire import PROVIDER
 
@@ -93,28 +94,7 @@ def encode_prompt(
     request, and only the merging into turns is redone.
     """
     warnings = [] if warnings is None else warnings
-
-    def encode(message: Message, produced: list[CallWarning]) -> tuple[str, list[dict[str, Any]]]:
-        return _encode_message(message, call_ids, produced)
-
-    system: list[dict[str, Any]] = []
-    contents: list[dict[str, Any]] = []
-    merged = False  # whether the last turn's parts are a list of this request's own
-    for role, parts in each_message(cache, (_encode_message, call_ids), prompt, encode, warnings):
-        if role == "system":
-            system.extend(parts)
-        elif not parts:
-            continue
-        elif contents and contents[-1]["role"] == role:
-            last = contents[-1]
-            if not merged:  # the parts may be a kept wire form: extend a copy
-                last["parts"] = list(last["parts"])
-                merged = True
-            last["parts"].extend(parts)
-        else:
-            contents.append({"role": role, "parts": parts})
-            merged = False
-    return system, contents
+    return encode_turns(prompt, _encode_message, call_ids, "parts", warnings, cache)
 
 
 def _encode_message(
