@@ -17,6 +17,8 @@ from opentelemetry.trace import StatusCode
 import reverie
 from reverie import (
     Agent,
+    Budget,
+    BudgetExceededError,
     FallbackModel,
     ProviderError,
     Response,
@@ -361,6 +363,33 @@ def test_a_failed_run_marks_its_spans(streaming: bool, telemetry: Telemetry) -> 
     assert [event.name for event in run.events] == ["exception"]
     assert [event.name for event in request.events] == []
     assert "gen_ai.usage.input_tokens" not in attributes(run)
+
+
+@MODES
+@pytest.mark.parametrize("limit", [{"max_input_tokens": 10}, {"max_requests": 1}], ids=["tokens", "requests"])
+def test_a_spent_budget_ends_the_run_span_with_its_error(
+    streaming: bool, limit: dict[str, int], telemetry: Telemetry
+) -> None:
+    instrument(telemetry)
+    with pytest.raises(BudgetExceededError):
+        finish(forecaster(budget=Budget(**limit)), "Weather in Rome?", streaming=streaming)
+    assert [name for name, _, _ in telemetry.tree()] == [
+        "invoke_agent forecaster",
+        "chat gemini-2.5-flash",
+        "execute_tool weather",
+    ]
+    run, *others = telemetry.spans()
+    run_attributes = attributes(run)
+    assert run_attributes["error.type"] == "BudgetExceededError"
+    assert run.status.status_code is StatusCode.ERROR
+    assert [event.name for event in run.events] == ["exception"]
+    # What the run spent before it stopped: the first step's tokens.
+    assert (run_attributes["gen_ai.usage.input_tokens"], run_attributes["gen_ai.usage.output_tokens"]) == (
+        12,
+        7,
+    )
+    assert "gen_ai.response.finish_reasons" not in run_attributes
+    assert all(span.status.status_code is StatusCode.UNSET for span in others)
 
 
 @MODES
