@@ -8,12 +8,12 @@ into reverie types. It never performs I/O and has no sync/async split; the engin
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
 from reverie import _json
-from reverie._content import CallWarning, ToolResultPart
+from reverie._content import CallWarning, ContentPart, ReasoningPart, ToolResultPart
 from reverie._errors import (
     InvalidResponseError,
     ProviderError,
@@ -236,6 +236,54 @@ def tool_result_text(part: ToolResultPart, provider: str, warnings: list[CallWar
     name = f" {media.filename!r}" if media.filename else ""
     placeholder = f"[the tool returned a file{name} ({media.media_type}) that cannot be sent here]"
     return f"{part.output}\n{placeholder}" if part.output else placeholder
+
+
+def reasoning_drop_warning(
+    parts: Iterable[ContentPart],
+    *,
+    reader: str,
+    sent: Callable[[ReasoningPart], bool] | None = None,
+    own: Collection[str] = (),
+    plain_is_own: bool = False,
+) -> CallWarning | None:
+    """The warning for the reasoning of one assistant message a codec does not send back.
+
+    The reasoning parts among ``parts`` that ``sent`` rejects (all of them without ``sent``)
+    are dropped. A dropped part is lost in silence only when it is the codec's own kind,
+    which its API takes no reasoning back for by design (as recorded): its provider
+    metadata keys are all in ``own``, or, with no metadata, ``plain_is_own``. Any other
+    dropped part with text or provider state (a signature, encrypted content, reasoning
+    details) is reasoning another provider produced, and one warning for the message names
+    the providers it is bound to (as the Anthropic codec warns of unsigned reasoning).
+
+    Args:
+        parts: The assistant message's content.
+        reader: Who cannot read the reasoning, for the message (``"google"``).
+        sent: Whether the codec sends a reasoning part back.
+        own: The provider metadata keys of the codec's own reasoning.
+        plain_is_own: Whether reasoning without provider metadata is the codec's own.
+    """
+    bound: set[str] = set()
+    plain = False
+    for part in parts:
+        if not isinstance(part, ReasoningPart) or (sent is not None and sent(part)):
+            continue
+        keys = {key for key, values in part.provider_metadata.items() if values}
+        if keys:
+            bound.update(keys - set(own))
+        elif part.text and not plain_is_own:
+            plain = True
+    if bound:
+        providers = ", ".join(sorted(bound))
+        return CallWarning(
+            setting="reasoning",
+            message=f"reasoning bound to {providers} is not sent back: {reader} cannot read it",
+        )
+    if plain:
+        return CallWarning(
+            setting="reasoning", message=f"reasoning text is not sent back: {reader} takes none"
+        )
+    return None
 
 
 def expect_object(value: Any, what: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from reverie import (
     Call,
     DeadlineExceededError,
     Discarded,
+    FallbackModel,
     Message,
     ProviderError,
     RateLimiter,
@@ -48,18 +49,20 @@ def waits(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> list[float]:
     return recorded
 
 
-def completion(usage: int) -> dict[str, Any]:
+def completion(usage: int, content: str = "ok") -> dict[str, Any]:
     return {
         "id": "chatcmpl-1",
         "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ],
         "usage": {"prompt_tokens": usage - 1, "completion_tokens": 1, "total_tokens": usage},
     }
 
 
-def streamed(usage: int) -> bytes:
+def streamed(usage: int, content: str = "ok") -> bytes:
     chunks = [
-        {"id": "c", "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": None}]},
+        {"id": "c", "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}]},
         {"id": "c", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         {
             "id": "c",
@@ -81,10 +84,12 @@ class Server:
         headers: Callable[[int], dict[str, str]] | None = None,
         status: Callable[[int], int] | None = None,
         usage: int = 2,
+        content: str = "ok",
     ) -> None:
         self.headers = headers or (lambda _: {})
         self.status = status or (lambda _: 200)
         self.usage = usage
+        self.content = content
         self.bodies: list[bytes] = []
         self.read_timeouts: list[float | None] = []
 
@@ -98,8 +103,8 @@ class Server:
             return httpx2.Response(status, headers=headers, json={"error": {"message": "slow down"}})
         if json.loads(request.content).get("stream"):
             headers = {**headers, "content-type": "text/event-stream"}
-            return httpx2.Response(200, headers=headers, content=streamed(self.usage))
-        return httpx2.Response(200, headers=headers, json=completion(self.usage))
+            return httpx2.Response(200, headers=headers, content=streamed(self.usage, self.content))
+        return httpx2.Response(200, headers=headers, json=completion(self.usage, self.content))
 
 
 def provider(server: Server, limiter: RateLimiter) -> openaicompat.Provider:
@@ -296,3 +301,48 @@ async def test_a_failed_request_gives_its_slot_back(clock: FakeClock) -> None:
         await model.generate_async(CALL)
     assert (await model.generate_async(CALL)).finish_reason == "stop"
     assert len(server.bodies) == 3
+
+
+# --- objects --------------------------------------------------------------------------------------
+
+PERSON = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+ALICE = json.dumps({"name": "Alice"})
+
+
+@pytest.mark.anyio
+async def test_objects_wait_their_turn_and_a_streamed_object_shows_the_wait(waits: list[float]) -> None:
+    server = Server(content=ALICE)
+    model = provider(server, RateLimiter(requests_per_minute=30)).language_model("m")  # one per 2 s
+    assert (await model.generate_object_async("Alice", schema=PERSON, mode="json")).object == {
+        "name": "Alice"
+    }
+    stream = model.stream_object_async("Alice", schema=PERSON, mode="json")
+    parts = [part async for part in stream]
+    assert parts[0] == RateLimitWaitPart(seconds=2.0)
+    assert [part.type for part in parts[1:]] == ["text_delta", "object", "finish"]
+    assert (await stream.result()).object == {"name": "Alice"}
+    assert (await model.generate_object_async("Alice", schema=PERSON, mode="json")).object == {
+        "name": "Alice"
+    }
+    assert waits == [2.0, 2.0]
+    assert len(server.bodies) == 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("streaming", [False, True], ids=["generate_object", "stream_object"])
+async def test_a_fallback_object_waits_for_each_models_turn(waits: list[float], streaming: bool) -> None:
+    server = Server(status=lambda number: 503 if number == 0 else 200, content=ALICE)
+    limited = provider(server, RateLimiter(requests_per_minute=20))  # one per 3 s
+    model = FallbackModel(limited.language_model("primary"), limited.language_model("backup"))
+    if streaming:
+        stream = model.stream_object_async("Alice", schema=PERSON, mode="json")
+        parts = [part async for part in stream]
+        result = await stream.result()
+        # The backup's request waited its turn (the primary's used one) and said so.
+        assert [part.type for part in parts] == ["retry", "rate_limit_wait", "text_delta", "object", "finish"]
+        assert parts[1] == RateLimitWaitPart(seconds=3.0)
+    else:
+        result = await model.generate_object_async("Alice", schema=PERSON, mode="json")
+    assert result.object == {"name": "Alice"}
+    assert waits == [3.0]
+    assert [json.loads(body)["model"] for body in server.bodies] == ["primary", "backup"]

@@ -16,11 +16,17 @@ from opentelemetry.trace import StatusCode
 import reverie
 from reverie import (
     Agent,
+    Budget,
+    BudgetExceededError,
+    FallbackModel,
     ProviderError,
     Response,
     RetryPolicy,
     StepOverrides,
+    StreamStartPart,
+    TextDeltaPart,
     TextPart,
+    TextStartPart,
     ToolCallPart,
     Usage,
     tool,
@@ -252,6 +258,96 @@ async def test_each_request_names_the_model_it_went_to(streaming: bool, telemetr
     assert [attributes(span)["gen_ai.provider.name"] for span in chats] == ["gcp.gemini", "anthropic"]
 
 
+def cut_stream() -> tuple[Any, ...]:
+    """A stream that breaks after some text (a connection reset mid-answer)."""
+    return (
+        StreamStartPart(),
+        TextStartPart(id="0"),
+        TextDeltaPart(id="0", delta="It is"),
+        ProviderError("connection reset mid-stream", retryable=True),
+    )
+
+
+@pytest.mark.anyio
+@MODES
+@pytest.mark.parametrize(
+    ("failures", "retry", "error_type"),
+    [
+        ([ProviderError("overloaded", status_code=503)], RetryPolicy(max_retries=0), "503"),
+        (
+            [ProviderError("rate limited", status_code=429)] * 2,
+            RetryPolicy(max_retries=1, initial_delay=1.0),
+            "429",
+        ),
+        ([cut_stream()], RetryPolicy(max_retries=0), "ProviderError"),
+    ],
+    ids=["5xx", "retryable after its retries", "cut mid-stream"],
+)
+async def test_a_fallback_is_its_own_chat_span_naming_the_backup(
+    streaming: bool,
+    failures: list[Any],
+    retry: RetryPolicy,
+    error_type: str,
+    telemetry: Telemetry,
+    sleeps: list[float],
+) -> None:
+    instrument(telemetry)
+    primary = MockModel([*failures], provider="anthropic", model_id="claude-sonnet-4")
+    backup = MockModel([answer()], provider="google", model_id="gemini-2.5-flash")
+    agent = Agent(FallbackModel(primary, backup), name="forecaster", retry=retry, temperature=0.5)
+    result = await finish(agent, "Weather in Rome?", streaming=streaming)
+    assert result.text == "It is 40 C in Rome."
+    assert result.steps[0].provider == "google"
+    primary_spans = [("chat claude-sonnet-4", "CLIENT", "invoke_agent forecaster")] * len(failures)
+    assert telemetry.tree() == [
+        ("invoke_agent forecaster", "INTERNAL", None),
+        *primary_spans,
+        ("chat gemini-2.5-flash", "CLIENT", "invoke_agent forecaster"),
+    ]
+    run, *failed, answered = telemetry.spans()
+    for span in failed:
+        assert attributes(span) == {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "anthropic",
+            "gen_ai.system": "anthropic",
+            "gen_ai.request.model": "claude-sonnet-4",
+            "gen_ai.request.temperature": 0.5,
+            "error.type": error_type,
+        }
+        assert span.status.status_code is StatusCode.ERROR
+    assert attributes(answered) == {
+        "gen_ai.operation.name": "chat",
+        **GEMINI,
+        "gen_ai.request.model": "gemini-2.5-flash",
+        "gen_ai.request.temperature": 0.5,
+        "gen_ai.response.model": "gemini-2.5-flash-001",
+        "gen_ai.response.id": "resp-2",
+        "gen_ai.response.finish_reasons": ["stop"],
+        "gen_ai.usage.input_tokens": 30,
+        "gen_ai.usage.output_tokens": 9,
+    }
+    assert answered.status.status_code is StatusCode.UNSET
+    # The run names the chain it was given; each request names the model it went to.
+    assert run.status.status_code is StatusCode.UNSET
+    run_attributes = attributes(run)
+    assert "error.type" not in run_attributes
+    assert run_attributes["gen_ai.provider.name"] == "fallback"
+    assert run_attributes["gen_ai.request.model"] == "anthropic:claude-sonnet-4,google:gemini-2.5-flash"
+    durations = telemetry.metrics()["gen_ai.client.operation.duration"]
+    assert sorted(
+        (
+            point[0]["gen_ai.provider.name"],
+            point[0]["gen_ai.request.model"],
+            point[0].get("error.type"),
+            point[2],
+        )
+        for point in durations
+    ) == [
+        ("anthropic", "claude-sonnet-4", error_type, len(failures)),
+        ("gcp.gemini", "gemini-2.5-flash", None, 1),
+    ]
+
+
 @pytest.mark.anyio
 @MODES
 async def test_a_failed_run_marks_its_spans(streaming: bool, telemetry: Telemetry) -> None:
@@ -266,6 +362,34 @@ async def test_a_failed_run_marks_its_spans(streaming: bool, telemetry: Telemetr
     assert [event.name for event in run.events] == ["exception"]
     assert [event.name for event in request.events] == []
     assert "gen_ai.usage.input_tokens" not in attributes(run)
+
+
+@pytest.mark.anyio
+@MODES
+@pytest.mark.parametrize("limit", [{"max_input_tokens": 10}, {"max_requests": 1}], ids=["tokens", "requests"])
+async def test_a_spent_budget_ends_the_run_span_with_its_error(
+    streaming: bool, limit: dict[str, int], telemetry: Telemetry
+) -> None:
+    instrument(telemetry)
+    with pytest.raises(BudgetExceededError):
+        await finish(forecaster(budget=Budget(**limit)), "Weather in Rome?", streaming=streaming)
+    assert [name for name, _, _ in telemetry.tree()] == [
+        "invoke_agent forecaster",
+        "chat gemini-2.5-flash",
+        "execute_tool weather",
+    ]
+    run, *others = telemetry.spans()
+    run_attributes = attributes(run)
+    assert run_attributes["error.type"] == "BudgetExceededError"
+    assert run.status.status_code is StatusCode.ERROR
+    assert [event.name for event in run.events] == ["exception"]
+    # What the run spent before it stopped: the first step's tokens.
+    assert (run_attributes["gen_ai.usage.input_tokens"], run_attributes["gen_ai.usage.output_tokens"]) == (
+        12,
+        7,
+    )
+    assert "gen_ai.response.finish_reasons" not in run_attributes
+    assert all(span.status.status_code is StatusCode.UNSET for span in others)
 
 
 @pytest.mark.anyio

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from reverie._content import CallWarning, FinishReason, ProviderMetadata, Usage
-from reverie._parts import FinishPart, RetryPart, TextDeltaPart
+from reverie._parts import FinishPart, RateLimitWaitPart, RetryPart, TextDeltaPart
 
 T = TypeVar("T")
 
@@ -38,8 +38,10 @@ class ObjectPart:
     type: Literal["object"] = "object"
 
 
-ObjectStreamPart: TypeAlias = ObjectPart | TextDeltaPart | RetryPart | FinishPart
+ObjectStreamPart: TypeAlias = ObjectPart | TextDeltaPart | RetryPart | RateLimitWaitPart | FinishPart
 """A part of an object stream: ``object``, ``text_delta`` (the raw JSON text) and, last, ``finish``.
 
 A ``retry`` part comes only from a model that starts over by itself (a ``FallbackModel``
-whose model failed mid-stream): the object and text so far are void, the new answer follows."""
+whose model failed mid-stream): the object and text so far are void, the new answer follows.
+A ``rate_limit_wait`` part says the request waits for its provider's ``RateLimiter`` (a wait
+longer than a second), as in every other stream."""

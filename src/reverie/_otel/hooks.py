@@ -24,7 +24,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from reverie._content import ToolCallPart, ToolResultPart
-from reverie._errors import ReverieError
+from reverie._errors import BudgetExceededError, ReverieError
 from reverie._otel import attributes as names
 from reverie._otel.attributes import Attributes, error_type, model_attributes, provider_name
 from reverie._otel.content import input_messages, output_messages
@@ -79,6 +79,9 @@ class TracingHooks(RunHooks):
         except Exception as error:
             _fail(span, error)
             span.record_exception(error)  # the run's final error leaves reverie here
+            if isinstance(error, BudgetExceededError):
+                # A spent budget stops a run that did answer: its tokens were spent all the same.
+                span.set_attributes(names.usage_attributes(names.total_usage(error.result.steps)))
             raise
         else:
             result = run.result

@@ -144,7 +144,8 @@ class ObjectStream(Iterator["ObjectStreamPart"], Generic[T]):
     """The parts of a streamed object: ``object`` (partial), ``text_delta`` and a last ``finish``.
 
     With a ``FallbackModel`` a ``retry`` part may come between them: the object so far is
-    void and the next attempt's parts follow.
+    void and the next attempt's parts follow. A ``rate_limit_wait`` part comes before a
+    request that waits for its provider's ``RateLimiter`` longer than a second.
 
     Iterate with ``for``, then ``result()`` (which also drains what is left).
     ``close()`` (or leaving ``with``) closes the HTTP response. Nothing is sent
@@ -172,6 +173,9 @@ class ObjectStream(Iterator["ObjectStreamPart"], Generic[T]):
                     # consumer drops the partial object, and parsing starts afresh.
                     fold = self._plan.stream_fold()
                     yield part
+                    continue
+                if part.type == "rate_limit_wait":
+                    yield part  # carries no content: shown as every stream shows it
                     continue
                 for out in fold.feed(part):
                     yield out

@@ -5,8 +5,8 @@ responses and errors are read in ``decode.py``, streams in ``stream.py``. Varian
 it and override its named hooks (after fantasy's ``language_model_hooks.go`` and the
 Vercel AI SDK's ``transformRequestBody``): ``is_reasoning_model``, ``prepare_body``,
 ``extract_usage``, ``extract_reasoning``, ``extract_reasoning_delta`` (with
-``reasoning_keys``), ``reasoning_metadata``, ``assistant_fields`` and ``response_metadata``. This module holds
-no wire logic of its own.
+``reasoning_keys``), ``reasoning_metadata``, ``assistant_fields`` (with ``reasoning_warning``)
+and ``response_metadata``. This module holds no wire logic of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from reverie._codec import WireRequest, reads_payload
+from reverie._codec import WireRequest, reads_payload, reasoning_drop_warning
 from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart, Usage
 from reverie._errors import ProviderError
 from reverie._http.framing import SSE_WITH_DONE, SSEFraming
@@ -68,6 +68,7 @@ class OpenAIChatCodec:
             stream=stream,
             warnings=warnings,
             assistant_fields=self.assistant_fields,
+            reasoning_warning=self.reasoning_warning,
             cache_markers=self.cache_markers,
         )
         self.prepare_body(body, call, stream=stream, warnings=warnings)
@@ -100,6 +101,14 @@ class OpenAIChatCodec:
     def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
         """Hook: fields an assistant message adds from its parts (reasoning sent back)."""
         return {}
+
+    def reasoning_warning(self, parts: Sequence[ContentPart]) -> CallWarning | None:
+        """Hook: the warning for reasoning among ``parts`` that ``assistant_fields`` does not send.
+
+        Plain chat completions take no reasoning back and give none, so any reasoning in a
+        history came from another provider and is dropped with a warning.
+        """
+        return reasoning_drop_warning(parts, reader=f"{self.name} chat completions")
 
     def extract_usage(self, usage: UsagePayload | None) -> tuple[Usage, dict[str, Any]]:
         """Hook: token counts, plus anything the variant wants in provider metadata."""

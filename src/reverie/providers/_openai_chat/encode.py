@@ -30,6 +30,8 @@ from reverie.providers._openai_chat.cache import mark
 
 AssistantFields = Callable[[list[ContentPart]], dict[str, Any]]
 """A variant's extra fields for an assistant message, from its content parts."""
+ReasoningWarning = Callable[[list[ContentPart]], CallWarning | None]
+"""A variant's warning for the reasoning of an assistant message it does not send back."""
 
 # Sampling settings that OpenAI reasoning models reject; fantasy and the Vercel AI SDK
 # drop them with a warning instead of letting the request fail.
@@ -64,6 +66,7 @@ def request_body(
     stream: bool,
     warnings: list[CallWarning],
     assistant_fields: AssistantFields | None = None,
+    reasoning_warning: ReasoningWarning | None = None,
     cache_markers: bool = False,
 ) -> dict[str, Any]:
     """The body every chat-completions variant sends for ``call``.
@@ -77,11 +80,13 @@ def request_body(
         stream: Whether the request streams.
         warnings: Unsupported settings are appended here.
         assistant_fields: The variant's extra fields of an assistant message (its reasoning).
+        reasoning_warning: The variant's warning for reasoning it drops from an assistant message.
         cache_markers: Whether Anthropic cache markers are placed (see ``cache``).
     """
     messages = encode_messages(
         call.prompt,
         assistant_fields,
+        reasoning_warning=reasoning_warning,
         cache_markers=cache_markers,
         provider=provider,
         warnings=warnings,
@@ -201,6 +206,7 @@ def encode_messages(
     messages: Sequence[Message],
     assistant_fields: AssistantFields | None = None,
     *,
+    reasoning_warning: ReasoningWarning | None = None,
     cache_markers: bool = False,
     provider: str = "the chat-completions API",
     warnings: list[CallWarning] | None = None,
@@ -210,15 +216,18 @@ def encode_messages(
 
     With ``cache_markers``, Anthropic ``cache_control`` markers are placed (see ``cache``).
     Tool messages carry text only: a tool result's file becomes a placeholder, with a warning
-    in ``warnings`` naming ``provider``. With ``cache`` (a run's), a message encoded for an
+    in ``warnings`` naming ``provider``; so does the reasoning of an assistant message that
+    ``reasoning_warning`` finds dropped. With ``cache`` (a run's), a message encoded for an
     earlier request is reused: each message's entries depend on it alone.
     """
     warnings = [] if warnings is None else warnings
 
     def encode(message: Message, produced: list[CallWarning]) -> list[dict[str, Any]]:
-        return _encode_message(message, assistant_fields, cache_markers, provider, produced)
+        return _encode_message(
+            message, assistant_fields, reasoning_warning, cache_markers, provider, produced
+        )
 
-    namespace = (_encode_message, assistant_fields, cache_markers, provider)
+    namespace = (_encode_message, assistant_fields, reasoning_warning, cache_markers, provider)
     encoded: list[dict[str, Any]] = []
     for entries in each_message(cache, namespace, messages, encode, warnings):
         encoded.extend(entries)
@@ -228,6 +237,7 @@ def encode_messages(
 def _encode_message(
     message: Message,
     assistant_fields: AssistantFields | None,
+    reasoning_warning: ReasoningWarning | None,
     cache_markers: bool,
     provider: str,
     warnings: list[CallWarning],
@@ -250,6 +260,10 @@ def _encode_message(
         assistant = _encode_assistant(message, cache_markers)
         if assistant_fields is not None:
             assistant.update(assistant_fields(message.content))
+        if reasoning_warning is not None:
+            warning = reasoning_warning(message.content)
+            if warning is not None:
+                warnings.append(warning)
         return [assistant]
     return _encode_tool_results(message.content, provider, warnings)
 

@@ -2,7 +2,8 @@
 
 A gateway routes one OpenAI-style API to many upstreams, so it shares more than the wire:
 reasoning arrives in ``reasoning`` and ``reasoning_details`` and goes back on the next
-request (``assistant_reasoning_fields``), Anthropic cache markers are placed on the
+request (``assistant_reasoning_fields``; reasoning bound to another provider is dropped
+with a warning), Anthropic cache markers are placed on the
 messages, ``openai/<reasoning model>`` follows OpenAI's rules, and objects are asked for
 through a forced tool (``response_format`` support depends on the route). Each gateway
 subclasses this with its name, its options (``prepare_body``) and what it adds.
@@ -13,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reverie._codec import expect_string
-from reverie._content import ContentPart, ProviderMetadata, ReasoningPart
+from reverie._codec import expect_string, reasoning_drop_warning
+from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.encode import is_openai_reasoning_model
 from reverie.providers._openai_chat.reasoning import (
@@ -22,6 +23,7 @@ from reverie.providers._openai_chat.reasoning import (
     detail_text,
     details_metadata,
     details_of,
+    own_details,
     parts_from_details,
 )
 from reverie.providers._openai_chat.wire import MessagePayload
@@ -64,3 +66,17 @@ class GatewayCodec(OpenAIChatCodec):
     def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
         """The previous step's ``reasoning_details`` (and Anthropic ``reasoning`` text) go back."""
         return assistant_reasoning_fields(self.name, parts)
+
+    def reasoning_warning(self, parts: Sequence[ContentPart]) -> CallWarning | None:
+        """Reasoning without this gateway's details is dropped; a warning when another provider's.
+
+        The gateway's own reasoning that came as text only (no details) has nothing the
+        API takes back, and is dropped in silence.
+        """
+        return reasoning_drop_warning(
+            parts,
+            reader=self.name,
+            sent=lambda part: bool(own_details(self.name, part)),
+            own=(self.name,),
+            plain_is_own=True,
+        )

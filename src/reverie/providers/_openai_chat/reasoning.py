@@ -8,7 +8,8 @@ them back on the assistant message, or the upstream loses its chain of thought (
 Anthropic rejects a tool-use turn without its signed thinking).
 
 This module reads details into ``ReasoningPart`` metadata (whole responses and streams),
-and writes them back from the parts of an assistant message. Where the upstream is
+and writes them back from the parts of an assistant message (``own_details`` says which
+parts go back: the others are dropped). Where the upstream is
 Anthropic, a detail's ``signature`` is also kept as the part's
 ``provider_metadata["anthropic"]["signature"]``, so callers find it where the Anthropic
 provider puts it. It builds no other part of a request and reads nothing else.
@@ -120,6 +121,11 @@ class StreamedDetails:
         return self._later or self._first or []
 
 
+def own_details(provider: str, part: ReasoningPart) -> list[dict[str, Any]]:
+    """The ``reasoning_details`` that ``provider`` kept on ``part`` (what goes back to it)."""
+    return details_of(part.provider_metadata.get(provider, {}).get("reasoning_details"))
+
+
 def assistant_reasoning_fields(provider: str, parts: Sequence[ContentPart]) -> dict[str, Any]:
     """The ``reasoning_details`` (and ``reasoning``) an assistant message sends back.
 
@@ -132,8 +138,7 @@ def assistant_reasoning_fields(provider: str, parts: Sequence[ContentPart]) -> d
     for part in parts:
         if not isinstance(part, ReasoningPart):
             continue
-        own = details_of(part.provider_metadata.get(provider, {}).get("reasoning_details"))
-        for detail in own:
+        for detail in own_details(provider, part):
             if detail.get("format") == ANTHROPIC_FORMAT and detail.get("type") == "reasoning.text":
                 rebuilt = dict(detail, text=part.text)
                 signature = part.provider_metadata.get("anthropic", {}).get("signature")

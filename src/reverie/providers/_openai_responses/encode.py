@@ -8,7 +8,8 @@ step's tool calls and results are ``function_call`` / ``function_call_output`` i
 
 Reasoning items are not sent back: with ``store: false`` their ids name nothing on
 OpenAI's side, and the recordings (with and without ``reasoning.encrypted_content``)
-show follow-up requests without them. Provider-executed calls (built-in tools) are not
+show follow-up requests without them. Reasoning any other provider produced is dropped
+too, with a warning. Provider-executed calls (built-in tools) are not
 sent back either, for the same reason. This module reads no responses.
 """
 
@@ -18,7 +19,13 @@ import base64
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie._codec import dump_options, has_options, provider_options, tool_result_text
+from reverie._codec import (
+    dump_options,
+    has_options,
+    provider_options,
+    reasoning_drop_warning,
+    tool_result_text,
+)
 from reverie._content import (
     CallWarning,
     ContentPart,
@@ -198,6 +205,10 @@ def _message_items(
         user = [{"role": "user", "content": content}] if content else []
         return [*user, *_tool_results(message.content, warnings)]
     if message.role == "assistant":
+        # The API's own reasoning items (metadata under "openai") go unsent by design.
+        dropped = reasoning_drop_warning(message.content, reader="the Responses API", own=(PROVIDER,))
+        if dropped is not None:
+            warnings.append(dropped)
         return _assistant_items(message.content, warnings)
     return _tool_results(message.content, warnings)
 

@@ -325,8 +325,9 @@ def _encode_reasoning(part: ReasoningPart, warnings: list[CallWarning]) -> dict[
     if signature:
         return {"type": "thinking", "thinking": part.text, "signature": signature}
     # Reasoning from another provider (or unsigned) would be rejected: the API verifies
-    # signatures. Dropping it keeps a conversation portable across providers.
-    if part.text:
+    # signatures. Dropping it keeps a conversation portable across providers; the warning
+    # covers another provider's state without text too (encrypted reasoning, a signature).
+    if part.text or any(values for key, values in part.provider_metadata.items() if key != PROVIDER):
         warnings.append(
             CallWarning(
                 setting="reasoning", message="reasoning without an Anthropic signature is not sent back"

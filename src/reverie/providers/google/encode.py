@@ -7,11 +7,12 @@ Gemini's dialect (``schema.py``), and ``toolConfig.functionCallingConfig``. Tool
 back as ``functionResponse`` parts of a ``user`` turn, ``{"result": "<output>"}``.
 
 Thought text is not sent back (as recorded); reasoning parts from any provider are dropped
-here. A ``thoughtSignature`` goes back on the part that carried it: a call's or a text's
-``provider_metadata["google"]["thought_signature"]`` becomes the ``thoughtSignature`` of
-its ``functionCall`` or ``text`` part (as recorded). A user, tool or system turn holding a part
-Gemini has no place for (reasoning, a call, a source; a file in the system prompt) is a
-``UserError`` naming it, never dropped. This module does not read responses.
+here, with a warning when they are bound to another provider (a signature, encrypted
+content, reasoning details). A ``thoughtSignature`` goes back on the part that carried it:
+a call's or a text's ``provider_metadata["google"]["thought_signature"]`` becomes the
+``thoughtSignature`` of its ``functionCall`` or ``text`` part (as recorded). A user, tool
+or system turn holding a part Gemini has no place for (reasoning, a call, a source; a file
+in the system prompt) is a ``UserError`` naming it, never dropped. This module does not read responses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from reverie._codec import (
     has_options,
     json_object_or_empty,
     provider_options,
+    reasoning_drop_warning,
     tool_result_text,
 )
 from reverie._content import (
@@ -104,6 +106,10 @@ def _encode_message(
     if message.role == "system":
         return "system", _encode_system_parts(message.content)
     if message.role == "assistant":
+        # Gemini's own thoughts (unsigned, or signed under "google") go unsent by design.
+        dropped = reasoning_drop_warning(message.content, reader=PROVIDER, own=(PROVIDER,), plain_is_own=True)
+        if dropped is not None:
+            warnings.append(dropped)
         return "model", _encode_parts(message.content, warnings, call_ids)
     _check_user_parts(message.content)
     return "user", _encode_parts(message.content, warnings, call_ids)

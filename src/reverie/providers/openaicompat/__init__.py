@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from reverie._codec import dump_options, has_options, provider_options
+from reverie._codec import dump_options, has_options, provider_options, reasoning_drop_warning
 from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart
 from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
@@ -75,6 +75,12 @@ class Codec(OpenAIChatCodec):
         """The previous step's reasoning text goes back as ``reasoning_content``."""
         text = "".join(part.text for part in parts if isinstance(part, ReasoningPart))
         return {"reasoning_content": text} if text else {}
+
+    def reasoning_warning(self, parts: Sequence[ContentPart]) -> CallWarning | None:
+        """Reasoning without text (redacted, encrypted) cannot go back; a warning when another provider's."""
+        return reasoning_drop_warning(
+            parts, reader=self.name, sent=lambda part: bool(part.text), own=(self.name,), plain_is_own=True
+        )
 
 
 def _reasoning_text(message: MessagePayload) -> str:
