@@ -52,7 +52,9 @@ class StepResult:
     """The provider's id of the response, when it sends one."""
     response_model_id: str | None = None
     """The model that answered, as the provider reports it (may differ from ``model_id``)."""
-    _cost: Any = field(default=_NOT_PRICED, init=False, repr=False, compare=False)
+    # Derived from the fields above and kept: never saved (``reverie.to_json`` leaves it out,
+    # through the ``exclude`` that pydantic reads from a dataclass field's metadata).
+    _cost: Any = field(default=_NOT_PRICED, init=False, repr=False, compare=False, metadata={"exclude": True})
 
     @property
     def text(self) -> str:
