@@ -1,4 +1,4 @@
-"""``to_json`` / ``from_json``: messages, parts and results as versioned JSON documents.
+"""``to_json`` / ``from_json``: messages, parts, results and paused runs as versioned JSON documents.
 
 Every document is one JSON object::
 
@@ -16,7 +16,7 @@ retry decision and URL, and read back as a ``ProviderError`` (for a ``ProviderEr
 subclasses) or a ``RestoredError``.
 
 pydantic is imported on the first call, never by ``import reverie``. This module does not
-write files.
+decide what a paused run does next (``reverie._run.approval``), and it does not write files.
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def to_json(obj: object) -> str:
     """``obj`` as a versioned JSON document (see ``docs/serialisation.md``).
 
     Args:
-        obj: A ``Message``, a content part, a stream part, a ``StepResult``, an ``AgentResult``,
-            a ``Usage`` or a ``Cost``; or a list of one kind of them.
+        obj: A ``Message``, a content part, a stream part, a ``StepResult``, an ``AgentResult``
+            (a paused one included), a ``Usage`` or a ``Cost``; or a list of one kind of them.
 
     Raises:
         UserError: ``obj`` is of another type, or holds a value JSON cannot (a typed output

@@ -409,6 +409,7 @@ def test_a_result_keeps_its_typed_output_as_plain_json_unless_its_type_is_given(
     assert typed.steps == result.steps
     assert typed.input_messages == result.input_messages
     assert typed.attempts_usage == result.attempts_usage
+    assert typed.status == "completed" and typed.pending_approvals == []
     assert from_json(to_json(result_with(Receipt(total=2.5))), AgentResult[Receipt]).output == Receipt(
         total=2.5
     )
