@@ -34,6 +34,8 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\baclose\b", "close"),
     (r"\basync_http_client\b", "http_client"),
     (r"\bgenerate_async\b", "generate"),
+    (r"\bresume_stream_async\b", "resume_stream"),
+    (r"\bresume_async\b", "resume"),
     (r"\bgenerate_object_async\b", "generate_object"),
     (r"\bstream_object_async\b", "stream_object"),
     (r"\bstream_async\b", "stream"),

@@ -32,6 +32,7 @@ from reverie._errors import (
     MissingAPIKeyError,
     NoObjectGeneratedError,
     ProviderError,
+    RestoredError,
     RetryError,
     ReverieError,
     TooManyOpenFilesError,
@@ -94,6 +95,7 @@ if _TYPE_CHECKING:
         step_count_is,
     )
     from reverie._run.spending import Budget
+    from reverie._serialisation import from_json, to_json
     from reverie._sync.objects import ObjectStream
     from reverie._sync.runner import AgentStream
     from reverie._tools.function import FunctionTool, tool
@@ -144,6 +146,7 @@ __all__ = [
     "ReasoningStartPart",
     "Response",
     "ResponseFormat",
+    "RestoredError",
     "RetryError",
     "RetryPart",
     "RetryPolicy",
@@ -174,11 +177,13 @@ __all__ = [
     "UserError",
     "__version__",
     "finish_reason_is",
+    "from_json",
     "has_tool_call",
     "instrument",
     "max_tokens_used",
     "model",
     "step_count_is",
+    "to_json",
     "tool",
     "uninstrument",
 ]
@@ -213,5 +218,6 @@ __getattr__ = _lazy_exports(
         "reverie._objects.plan": ["ObjectMode"],
         "reverie._objects.results": ["ObjectPart", "ObjectResult", "ObjectStreamPart"],
         "reverie._rate_limiter": ["RateLimiter"],
+        "reverie._serialisation": ["from_json", "to_json"],
     },
 )

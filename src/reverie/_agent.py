@@ -7,7 +7,8 @@ The class only holds configuration and resolves it per call; the work is done by
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 
 from reverie._async import runner as async_runner
@@ -19,7 +20,15 @@ from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
 from reverie._parts import RetryPart
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
-from reverie._run.config import Callbacks, PrepareStep, RepairToolCall, RunConfig, StopCondition
+from reverie._run.config import (
+    Answer,
+    Callbacks,
+    PrepareStep,
+    RepairToolCall,
+    Resume,
+    RunConfig,
+    StopCondition,
+)
 from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._run.output import OUTPUT_MODES, OutputMode, OutputSpec
 from reverie._run.spending import Budget
@@ -214,6 +223,86 @@ class Agent(Generic[OutputT]):
     ) -> async_runner.AsyncAgentStream:
         """Async ``stream`` (not awaited: iterate it with ``async for``)."""
         return async_runner.AsyncAgentStream(self._config(prompt, messages, settings))
+
+    def resume(
+        self,
+        result: AgentResult[OutputT],
+        *,
+        approvals: Mapping[str, Answer] | None = None,
+        tool_results: Mapping[str, Any] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> AgentResult[OutputT]:
+        """Go on with a run that paused for approval, and return its result (which may pause again).
+
+        Every pending call (``result.pending_approvals``) needs an answer: an approval or a
+        result. The approved calls run; a refused one reaches the model as an error result,
+        ``"refused"`` or ``"refused: <reason>"``; a given result is sent as the call's. The
+        paused step then finishes and the run goes on as if it had never stopped. ``result``
+        may come from another process (``reverie.from_json``); resume it with an agent made
+        the same way (model, tools, system prompt, output type).
+
+        Args:
+            result: The paused result (``result.status == "paused"``).
+            approvals: By tool call id: ``True`` to run the call, ``False`` to refuse it, or a
+                string to refuse it for that reason (the model reads it).
+            tool_results: By tool call id: what the call returned, given instead of running it
+                (a ``str``, a JSON-able value, a ``FilePart``, or a whole ``ToolResultPart``).
+            **settings: Overrides of the agent's settings for the rest of the run (``max_steps``
+                counts the paused run's steps too; ``deadline`` counts from the resume).
+
+        Raises:
+            UserError: ``result`` is not paused, a pending call has no answer (the message names
+                the call ids), or an answer names no pending call.
+        """
+        return sync_runner.generate(self._resume_config(result, approvals, tool_results, settings))
+
+    async def resume_async(
+        self,
+        result: AgentResult[OutputT],
+        *,
+        approvals: Mapping[str, Answer] | None = None,
+        tool_results: Mapping[str, Any] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> AgentResult[OutputT]:
+        """Async ``resume``."""
+        return await async_runner.generate(self._resume_config(result, approvals, tool_results, settings))
+
+    def resume_stream(
+        self,
+        result: AgentResult[OutputT],
+        *,
+        approvals: Mapping[str, Answer] | None = None,
+        tool_results: Mapping[str, Any] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> sync_runner.AgentStream:
+        """``resume`` as a stream: the held calls' ``tool_result`` parts first, then the run goes on."""
+        return sync_runner.AgentStream(self._resume_config(result, approvals, tool_results, settings))
+
+    def resume_stream_async(
+        self,
+        result: AgentResult[OutputT],
+        *,
+        approvals: Mapping[str, Answer] | None = None,
+        tool_results: Mapping[str, Any] | None = None,
+        **settings: Unpack[CallSettings],
+    ) -> async_runner.AsyncAgentStream:
+        """Async ``resume_stream`` (not awaited: iterate it with ``async for``)."""
+        return async_runner.AsyncAgentStream(self._resume_config(result, approvals, tool_results, settings))
+
+    def _resume_config(
+        self,
+        result: AgentResult[Any],
+        approvals: Mapping[str, Answer] | None,
+        tool_results: Mapping[str, Any] | None,
+        overrides: CallSettings,
+    ) -> RunConfig:
+        if not isinstance(result, AgentResult):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+            raise UserError(f"resume takes the paused AgentResult; got a {type(result).__name__}")
+        if result.status != "paused":
+            raise UserError("only a paused result (result.status == 'paused') can be resumed")
+        config = self._config(None, result.input_messages, overrides)
+        resume = Resume(paused=result, approvals=dict(approvals or {}), tool_results=dict(tool_results or {}))
+        return replace(config, resume=resume)
 
     def _config(
         self,

@@ -9,6 +9,7 @@
     ├── MissingAPIKeyError     no key passed and none in the environment
     ├── DeadlineExceededError  the run's ``deadline`` passed (retries and tool runs included)
     ├── BudgetExceededError    the run's ``Budget`` (money, tokens, requests) is spent
+    ├── RestoredError          an error read back from JSON (``reverie.from_json``)
     └── UserError              the library was used in a way it cannot honour
 
 ``ProviderError`` knows whether a retry may help (``is_retryable``). httpx2's own
@@ -255,6 +256,30 @@ class BudgetExceededError(ReverieError):
         self.limit = limit
         self.maximum = maximum
         self.spent = spent
+
+
+class RestoredError(ReverieError):
+    """An error read back from a JSON document (``reverie.from_json``), as it was described there.
+
+    A saved ``retry`` part keeps its error's class name, message, status code and retry
+    decision; a ``ProviderError`` comes back as one, any other error as this class.
+
+    Attributes:
+        type_name: The class name of the original error (``"InvalidResponseError"``, ...).
+        status_code: The HTTP status the original error carried, if any.
+        retryable: Whether the original error was retryable, where that was known.
+    """
+
+    def __init__(
+        self, message: str, *, type_name: str, status_code: int | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+        self.status_code = status_code
+        self.retryable = retryable
+
+    def __repr__(self) -> str:
+        return f"RestoredError(type_name={self.type_name!r}, message={str(self)!r})"
 
 
 class NoObjectGeneratedError(ReverieError):

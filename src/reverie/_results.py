@@ -9,7 +9,7 @@ usage and cost summed over steps). A step's cost is worked out on first access, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Generic, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias, cast
 
 from reverie._content import (
     CallWarning,
@@ -26,6 +26,9 @@ from reverie._content import (
 
 if TYPE_CHECKING:
     from reverie._cost import Cost
+
+RunStatus: TypeAlias = Literal["completed", "paused"]
+"""How a run ended: it ran to its end, or it waits for a person's approval of tool calls."""
 
 _NOT_PRICED: Final = object()
 """``StepResult._cost`` before the cost was first asked for."""
@@ -52,7 +55,9 @@ class StepResult:
     """The provider's id of the response, when it sends one."""
     response_model_id: str | None = None
     """The model that answered, as the provider reports it (may differ from ``model_id``)."""
-    _cost: Any = field(default=_NOT_PRICED, init=False, repr=False, compare=False)
+    # Derived from the fields above and kept: never saved (``reverie.to_json`` leaves it out,
+    # through the ``exclude`` that pydantic reads from a dataclass field's metadata).
+    _cost: Any = field(default=_NOT_PRICED, init=False, repr=False, compare=False, metadata={"exclude": True})
 
     @property
     def text(self) -> str:
@@ -125,6 +130,15 @@ class AgentResult(Generic[OutputT]):
     attempts_usage: Usage = field(default_factory=Usage)
     """Tokens reported by failed attempts (retried, or broken off mid-stream): billed, though
     no step kept their output. Not part of ``total_usage``."""
+    status: RunStatus = "completed"
+    """``"paused"``: the run stopped before tool calls that need a person's approval
+    (``pending_approvals``); ``Agent.resume`` goes on with it. Its last step is the paused one:
+    the model's answer and the results of the calls that ran (the held calls have none yet)."""
+    pending_approvals: list[ToolCallPart] = field(default_factory=list[ToolCallPart])
+    """The calls waiting for approval, in the order the model made them (empty unless paused)."""
+    output_failures: int = 0
+    """How many invalid outputs the run had sent back to the model when it paused (for typed
+    output), so that a resumed run keeps counting toward ``output_retries``."""
 
     @property
     def output(self) -> OutputT:

@@ -6,7 +6,7 @@ decides anything on its own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -99,6 +99,22 @@ class Callbacks:
     on_finish: Callable[[AgentResult[Any]], Awaitable[None] | None] | None = None
 
 
+Answer: TypeAlias = bool | str
+"""An approval: ``True`` runs the call; ``False`` refuses it; a string refuses it for that reason."""
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class Resume:
+    """A paused run to go on with (``Agent.resume``), and the caller's answers for its held calls."""
+
+    paused: AgentResult[Any]
+    """The paused result (``status == "paused"``): the run's whole state."""
+    approvals: Mapping[str, Answer]
+    """Answers by tool call id."""
+    tool_results: Mapping[str, Any]
+    """Results by tool call id, given instead of running the calls."""
+
+
 @dataclass(slots=True, kw_only=True)
 class RunConfig:
     """Everything one run needs, resolved from the agent and the call's arguments."""
@@ -127,3 +143,6 @@ class RunConfig:
     (``None``: the run makes one from ``tools``)."""
     budget: Budget | None = None
     """What the run may spend, shared with every other run given the same ``Budget``."""
+    resume: Resume | None = None
+    """The paused run this run goes on with (``Agent.resume``): ``messages`` are then the paused
+    run's system prompt and input messages, and the machine takes its steps from the result."""

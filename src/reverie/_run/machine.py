@@ -18,7 +18,10 @@ Phases: ``plan`` -> ``call`` (parts or a response are fed) -> ``tools`` (results
 -> ``plan`` or ``done``. A failed call goes ``call`` -> ``wait`` -> ``retry`` -> ``call``,
 or raises the final error when retrying stops. A spent budget goes to ``stopped``: the
 ``Finish`` action then carries the ``BudgetExceededError`` that the driver raises after
-yielding the events (the parts of the step that went past the limit included).
+yielding the events (the parts of the step that went past the limit included). A step
+with calls that need a person's approval (``reverie._run.approval``) runs its other calls,
+then ends the run paused (``done``, with a paused result); a run that resumes one starts in
+``resume``, answers the held calls, and goes on to ``tools`` and the end of that step.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from reverie._parts import (
 from reverie._provider_names import check_provider_options
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
+from reverie._run.approval import answer_held, needs_approval, resumed_step, take_apart
 from reverie._run.budget import (
     Overrun,
     deadline_at,
@@ -69,7 +73,7 @@ from reverie._run.budget import (
     request_budget,
     wait_fits,
 )
-from reverie._run.config import RunConfig, StepContext
+from reverie._run.config import Resume, RunConfig, StepContext
 from reverie._run.fallback import Attempts
 from reverie._run.output import OutputRun
 from reverie._run.step import StepBuilder
@@ -81,7 +85,7 @@ from reverie._wire_cache import WireCache, WireStore, message_state
 if TYPE_CHECKING:
     from reverie._run.spending import Budget, Spent
 
-_Phase = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped"]
+_Phase = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped", "resume"]
 _MAX_STEP_TOOL_SETS = 8
 """Distinct tool sets of ``prepare_step`` a run keeps resolved (more start afresh)."""
 
@@ -97,11 +101,13 @@ class Run:
         "_clock",
         "_emitted",
         "_ends",
+        "_held",
         "_jobs",
         "_message_wire",
         "_model",
         "_on_text_delta",
         "_output",
+        "_paused_step",
         "_phase",
         "_ran",
         "_results",
@@ -166,6 +172,10 @@ class Run:
         self._output = None if spec is None else OutputRun(spec, streaming=streaming)
         self._tool_set = config.tool_set if config.tool_set is not None else ToolSet(config.tools)
         self._step_tool_sets: dict[tuple[int, ...], ToolSet] = {}
+        self._held: list[ToolJob] = []
+        """The step's calls that wait for approval: the run pauses once the others ran."""
+        self._paused_step: StepResult | None = None
+        """The paused step a resumed run finishes (``None`` otherwise)."""
         # Encoded messages are kept for the whole run and found by identity. Without a
         # prepare_step hook the run trusts identity alone: its history is the caller's
         # messages and the steps' own, which nothing edits between steps (the documented way
@@ -175,6 +185,8 @@ class Run:
         # the message still equals it, a check far cheaper than encoding again. (Handing the
         # hook copies, to trust what it did not touch, would copy the history every step.)
         self._message_wire = WireStore(message_state if config.prepare_step is not None else None)
+        if config.resume is not None:
+            self._restore(config.resume)
 
     @property
     def step_number(self) -> int:
@@ -195,7 +207,7 @@ class Run:
         if phase == "call":
             return self._end_call()
         if phase == "tools":
-            return self._finish_step()
+            return self._pause() if self._held else self._finish_step()
         if phase == "wait":
             assert self._wait is not None
             self._phase = "retry"
@@ -205,6 +217,8 @@ class Run:
         if phase == "stopped":
             assert self._stop is not None
             return self._stop
+        if phase == "resume":
+            return self._resume()
         assert self.result is not None
         return Finish(self.result)
 
@@ -510,6 +524,16 @@ class Run:
                 for call, _ in jobs:
                     on_tool_call(call)
         self._ran = jobs
+        held: list[ToolJob] = []
+        free: list[ToolJob] = []
+        for job in jobs:
+            (held if job[1] is not None and needs_approval(job[1]) else free).append(job)
+        if held:
+            # The calls that need no approval run now and their results are kept in the
+            # paused step; the run pauses once they are in (``next_action`` in ``tools``).
+            self._held, jobs = held, free
+            if not jobs:
+                return self._pause()
         self._phase = "tools"
         return RunTools(step_number=self.step_number, batches=tool_batches(jobs))
 
@@ -521,12 +545,21 @@ class Run:
         self._jobs.append(job)
         return job[0]
 
+    def _step_results(self) -> list[ToolResultPart]:
+        """The step's tool results, with those of its accepted output calls."""
+        output = self._output
+        if output is not None and output.accepted:
+            return [*self._results, *output.accepted]
+        return self._results
+
     def _finish_step(self) -> Action:
         output = self._output
-        results = self._results
-        if output is not None and output.accepted:
-            results = [*results, *output.accepted]
-        step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
+        results = self._step_results()
+        paused, self._paused_step = self._paused_step, None
+        if paused is None:
+            step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
+        else:
+            step = resumed_step(paused, results)
         # The step holds its text now; the builder's buffers would keep a second copy of it.
         self._builder = StepBuilder()
         if output is not None and output.feedback is not None:
@@ -553,7 +586,8 @@ class Run:
         )
         self.steps.append(step)
         self.messages = [*self.messages, *step.messages]
-        stop = self._count_step(step)
+        # A resumed step was counted when the run paused, as soon as the model had answered.
+        stop = self._count_step(step) if paused is None else None
         if stop is not None:
             return stop
         if self._continues():
@@ -564,6 +598,78 @@ class Run:
             callbacks.on_finish(result)
         self.pending.append(FinishPart(finish_reason=result.finish_reason, usage=result.total_usage))
         return Finish(result)
+
+    # -- approval --------------------------------------------------------------------------
+
+    def _pause(self) -> Finish:
+        """End the run paused before the held calls: the step so far is the last of the result."""
+        output = self._output
+        step = self._builder.build(
+            step_number=self.step_number, model=self._model, tool_results=self._step_results()
+        )
+        self._builder = StepBuilder()
+        held, self._held = self._held, []
+        budget = self.config.budget
+        if budget is not None:
+            # The model's answer is spent now; the run ends paused, past a limit or not (a
+            # resumed run asks the budget again before its next request).
+            self._record(budget, step.usage, step.provider, step.model_id, step)
+        self._phase = "done"
+        done = output is not None and output.done
+        result = self.result = AgentResult(
+            steps=[*self.steps, step],
+            input_messages=self._input_messages(),
+            typed_output=output.value if output is not None and done else None,
+            has_typed_output=done,
+            attempts_usage=self._attempts_usage,
+            status="paused",
+            pending_approvals=[call for call, _ in held],
+            output_failures=0 if output is None else output.failures,
+        )
+        logger.debug(
+            "step %d: paused for approval of %s",
+            step.step_number,
+            ", ".join(call.tool_call_id for call, _ in held),
+        )
+        on_finish = self.config.callbacks.on_finish
+        if on_finish is not None:
+            on_finish(result)
+        self.pending.append(FinishPart(finish_reason=step.finish_reason, usage=result.total_usage))
+        return Finish(result)
+
+    def _restore(self, resume: Resume) -> None:
+        """Take up a paused run where it stopped: its steps, its paused step and the answers.
+
+        Raises:
+            UserError: the result is not paused, or the answers do not fit its held calls.
+        """
+        paused = take_apart(resume)
+        self.steps = paused.finished
+        self.messages = [*self.messages, *(message for step in paused.finished for message in step.messages)]
+        self._attempts_usage = resume.paused.attempts_usage
+        self._paused_step = paused.step
+        self._results = paused.results
+        self._ran = paused.answered
+        self._tools = self._tool_set.by_name
+        output = self._output
+        if output is not None:
+            output.failures = resume.paused.output_failures
+            if resume.paused.has_typed_output:
+                output.value = output.spec.schema.validate(resume.paused.typed_output)
+        self._phase = "resume"
+
+    def _resume(self) -> Action:
+        """Answer the held calls: results for the refused and supplied ones, a run of the approved ones."""
+        assert self.config.resume is not None
+        self._started = True
+        self._ends = deadline_at(self._clock(), self.config.deadline)  # from the resume on
+        results, approved = answer_held(self.config.resume, self._tools)
+        for result in results:
+            self.feed_tool_result(result)
+        if not approved:
+            return self._finish_step()
+        self._phase = "tools"
+        return RunTools(step_number=self.step_number, batches=tool_batches(approved))
 
     def _continues(self) -> bool:
         """Go on while tools ran (or output is retried), no stop condition holds and steps remain."""

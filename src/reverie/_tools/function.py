@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, overload
 
 from reverie import _concurrency
 from reverie._content import ProviderMetadata
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+ApprovalRule: TypeAlias = bool | Callable[[dict[str, Any]], bool]
+"""``@tool(requires_approval=...)``: always, never, or a function of a call's arguments."""
 
 
 class FunctionTool(Generic[P, R]):
@@ -44,6 +46,7 @@ class FunctionTool(Generic[P, R]):
         parallel: bool = False,
         provider_options: Mapping[str, Mapping[str, Any]] | None = None,
         timeout: float | None = None,
+        requires_approval: ApprovalRule = False,
     ) -> None:
         if not callable(function):
             raise UserError(f"@tool expects a function, got {type(function).__name__}")
@@ -62,6 +65,13 @@ class FunctionTool(Generic[P, R]):
             )
         self.timeout = timeout
         """Seconds a call may run; past them the model gets an error result (``None``: no bound)."""
+        if not isinstance(requires_approval, bool) and not callable(requires_approval):
+            raise UserError(
+                f"tool {self.name!r}: requires_approval must be True, False or a function of the arguments"
+            )
+        self.requires_approval: ApprovalRule = requires_approval
+        """Whether a call waits for a person's approval: a bool, or a function of the validated
+        arguments (a dict by parameter name) that says so for one call."""
         self.is_async = inspect.iscoroutinefunction(function)
         self._signature = inspect.signature(function)
         for parameter in self._signature.parameters.values():
@@ -161,6 +171,7 @@ def tool(
     parallel: bool = False,
     provider_options: Mapping[str, Mapping[str, Any]] | None = None,
     timeout: float | None = None,
+    requires_approval: ApprovalRule = False,
 ) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
 
 
@@ -173,6 +184,7 @@ def tool(
     parallel: bool = False,
     provider_options: Mapping[str, Mapping[str, Any]] | None = None,
     timeout: float | None = None,
+    requires_approval: ApprovalRule = False,
 ) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
     """Make a function callable by the model; use bare (``@tool``) or with options.
 
@@ -188,6 +200,10 @@ def tool(
             and the run goes on. An ``async def`` tool is cancelled; a ``def`` tool's thread
             cannot be stopped: the run stops waiting for it and the error says it was left
             running (default: no bound).
+        requires_approval: Pause the run before a call of this tool until a person approves
+            or refuses it (``Agent.resume``): ``True``, or a function of the call's arguments
+            (a dict by parameter name) that says whether this call needs approval, e.g.
+            ``lambda args: args["amount"] > 100``. The step's other calls run first.
     """
     options = provider_options
     if function is not None:
@@ -198,6 +214,7 @@ def tool(
             parallel=parallel,
             provider_options=options,
             timeout=timeout,
+            requires_approval=requires_approval,
         )
 
     def decorate(inner: Callable[P, R]) -> FunctionTool[P, R]:
@@ -208,6 +225,7 @@ def tool(
             parallel=parallel,
             provider_options=options,
             timeout=timeout,
+            requires_approval=requires_approval,
         )
 
     return decorate

@@ -4,8 +4,10 @@ A tool describes itself (``definition``), checks the model's JSON input once
 (``validate``) and runs with the checked arguments (``call`` from sync code,
 ``call_async`` from async code). ``@tool`` functions are one implementation; tools
 that are not Python functions (a remote server's tools, say) implement the same four
-members and fit the run unchanged. Running a step's calls, in order or concurrently,
-is the run's job, not the tool's.
+members and fit the run unchanged. A tool may also have a ``requires_approval`` attribute
+(``True``, or a function of the validated arguments returning whether a call needs it): the
+run then pauses before its calls for a person to approve them (``reverie._run.approval``).
+Running a step's calls, in order or concurrently, is the run's job, not the tool's.
 """
 
 from __future__ import annotations
