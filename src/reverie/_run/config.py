@@ -19,7 +19,7 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
     from reverie._run.spending import Budget
-from reverie._tools.protocol import Tool
+from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet
 
 StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
@@ -127,3 +127,5 @@ class RunConfig:
     (``None``: the run makes one from ``tools``)."""
     budget: Budget | None = None
     """What the run may spend, shared with every other run given the same ``Budget``."""
+    toolsets: Sequence[Toolset] = ()
+    """Opened by the driver for the run; their tools join ``tools`` (``Run.use_tool_set``)."""

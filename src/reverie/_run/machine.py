@@ -176,6 +176,15 @@ class Run:
         # hook copies, to trust what it did not touch, would copy the history every step.)
         self._message_wire = WireStore(message_state if config.prepare_step is not None else None)
 
+    def use_tool_set(self, tool_set: ToolSet) -> None:
+        """Run with ``tool_set`` instead of the configured tools.
+
+        The driver calls it before the first action, once the run's toolsets are open and
+        have listed their tools.
+        """
+        assert not self._started, "the tools of a run are set before it starts"
+        self._tool_set = tool_set
+
     @property
     def step_number(self) -> int:
         """The number of the step in progress (0-based)."""
