@@ -99,7 +99,7 @@ if _TYPE_CHECKING:
     from reverie._sync.objects import ObjectStream
     from reverie._sync.runner import AgentStream
     from reverie._tools.function import FunctionTool, tool
-    from reverie._tools.protocol import Tool, ToolInputError
+    from reverie._tools.protocol import Tool, ToolInputError, Toolset
 
 __all__ = [
     "DEFAULT_MAX_STEPS",
@@ -173,6 +173,7 @@ __all__ = [
     "ToolInputError",
     "ToolInputStartPart",
     "ToolResultPart",
+    "Toolset",
     "Usage",
     "UserError",
     "__version__",
@@ -212,7 +213,7 @@ __getattr__ = _lazy_exports(
             "step_count_is",
         ],
         "reverie._tools.function": ["FunctionTool", "tool"],
-        "reverie._tools.protocol": ["Tool", "ToolInputError"],
+        "reverie._tools.protocol": ["Tool", "ToolInputError", "Toolset"],
         "reverie._async.objects": ["AsyncObjectStream"],
         "reverie._sync.objects": ["ObjectStream"],
         "reverie._objects.plan": ["ObjectMode"],

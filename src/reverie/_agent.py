@@ -33,8 +33,8 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._run.output import OUTPUT_MODES, OutputMode, OutputSpec
 from reverie._run.spending import Budget
 from reverie._sync import runner as sync_runner
-from reverie._tools.protocol import Tool
-from reverie._tools.toolset import ToolSet, check_tools
+from reverie._tools.protocol import Tool, Toolset
+from reverie._tools.toolset import ToolSet, check_tools, split_toolsets
 
 DEFAULT_MAX_STEPS = 20
 """A run stops after this many steps unless ``max_steps`` says otherwise (a runaway-loop guard)."""
@@ -87,8 +87,10 @@ class Agent(Generic[OutputT]):
         model: The language model (``provider.language_model(id)`` or a ``MockModel``), or a
             model string such as ``"openai:gpt-4o"`` (see ``reverie.model``).
         system_prompt: Sent as the first message of every run.
-        tools: Functions made with ``@tool``, any other ``Tool``, or provider-defined tools
-            (``ProviderTool``, e.g. ``anthropic.web_search()``).
+        tools: Functions made with ``@tool``, any other ``Tool``, provider-defined tools
+            (``ProviderTool``, e.g. ``anthropic.web_search()``), or toolsets (``Toolset``, e.g.
+            ``reverie.mcp.stdio(...)``), whose tools join each run: a run opens each toolset
+            and closes it when it ends, unless the caller holds it open (``with`` / ``async with``).
         retry: How failed steps are retried (default ``RetryPolicy()``: 3 retries, 5 s, x2).
         prepare_step: Called before each step; may change the model, messages, tools or tool choice.
         repair_tool_call: Called with an invalid tool call and its error; may return a fixed call.
@@ -122,7 +124,7 @@ class Agent(Generic[OutputT]):
         model: LanguageModel | str,
         *,
         system_prompt: str | None = None,
-        tools: Sequence[Tool | ProviderTool] = (),
+        tools: Sequence[Tool | ProviderTool | Toolset] = (),
         retry: RetryPolicy | None = None,
         prepare_step: PrepareStep | None = None,
         repair_tool_call: RepairToolCall | None = None,
@@ -153,7 +155,10 @@ class Agent(Generic[OutputT]):
         self.output: OutputSpec | None = _output_spec(output_type, output_mode, output_retries)
         self.model = model
         self.system_prompt = system_prompt
-        self.tools: tuple[Tool, ...] = check_tools(tools)
+        own_tools, toolsets = split_toolsets(tools)
+        self.tools: tuple[Tool, ...] = check_tools(own_tools)
+        self.toolsets: tuple[Toolset, ...] = toolsets
+        """Opened for each run; their tools join ``tools`` for the run."""
         self._tool_set = ToolSet(self.tools)
         """The tools resolved once for every run (made anew if ``tools`` is replaced)."""
         self.retry = retry or RetryPolicy()
@@ -176,7 +181,8 @@ class Agent(Generic[OutputT]):
         """Hooks every run uses instead of the tracing ones (a seam for tests)."""
 
     def __repr__(self) -> str:
-        return f"Agent(model={self.model!r}, tools={[item.name for item in self.tools]})"
+        toolsets = f", toolsets={[item.name for item in self.toolsets]}" if self.toolsets else ""
+        return f"Agent(model={self.model!r}, tools={[item.name for item in self.tools]}{toolsets})"
 
     def generate(
         self,
@@ -373,6 +379,7 @@ class Agent(Generic[OutputT]):
             input_messages=conversation[1:] if self.system_prompt else list(conversation),
             deadline=deadline,
             budget=budget,
+            toolsets=self.toolsets,
         )
 
 

@@ -25,6 +25,8 @@ from reverie._run.config import RunConfig
 from reverie._run.hooks import RunHooks
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
+from reverie._tools.protocol import Toolset
+from reverie._tools.toolset import ToolSet, with_toolsets
 
 
 async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentStreamPart]:
@@ -86,6 +88,36 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
                             yield event
 
 
+def run_parts(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentStreamPart]:
+    """``drive``, inside the run's toolsets when it has any (``RunConfig.toolsets``)."""
+    if run.config.toolsets:
+        return _drive_in_toolsets(run, pending)
+    return drive(run, pending)
+
+
+async def _drive_in_toolsets(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentStreamPart]:
+    """Open the run's toolsets, run with their tools, and leave them when the run ends.
+
+    A toolset counts its users: one the caller holds open stays open after the run.
+    """
+    config = run.config
+    entered: list[Toolset] = []
+    try:
+        for toolset in config.toolsets:
+            await toolset.__aenter__()
+            entered.append(toolset)
+        run.use_tool_set(with_toolsets(config.tool_set or ToolSet(config.tools), config.toolsets))
+        parts = drive(run, pending)
+        try:
+            async for part in parts:
+                yield part
+        finally:
+            await _concurrency.close_stream_async(parts)
+    finally:
+        for toolset in reversed(entered):
+            await toolset.__aexit__(None, None, None)
+
+
 async def _settle(pending: list[Awaitable[Any]]) -> None:
     """Await what async callbacks returned, in the order they were called."""
     while pending:
@@ -132,7 +164,7 @@ async def generate(config: RunConfig) -> AgentResult[Any]:
     """Run to the end without streaming and return the result."""
     config, pending = adopt_callbacks_async(config)
     run = Run(config, streaming=False)
-    parts = drive(run, pending)
+    parts = run_parts(run, pending)
     try:
         async for _ in parts:
             pass
@@ -157,7 +189,7 @@ class AsyncAgentStream:
 
     def _iterator(self) -> AsyncIterator[AgentStreamPart]:
         if self._parts is None:
-            self._parts = drive(self._run, self._pending)
+            self._parts = run_parts(self._run, self._pending)
         return self._parts
 
     def __aiter__(self) -> AsyncIterator[AgentStreamPart]:

@@ -19,7 +19,7 @@ from reverie._run.hooks import NO_HOOKS, RunHooks
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
     from reverie._run.spending import Budget
-from reverie._tools.protocol import Tool
+from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet
 
 StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
@@ -146,3 +146,5 @@ class RunConfig:
     resume: Resume | None = None
     """The paused run this run goes on with (``Agent.resume``): ``messages`` are then the paused
     run's system prompt and input messages, and the machine takes its steps from the result."""
+    toolsets: Sequence[Toolset] = ()
+    """Opened by the driver for the run; their tools join ``tools`` (``Run.use_tool_set``)."""

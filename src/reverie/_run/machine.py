@@ -188,6 +188,15 @@ class Run:
         if config.resume is not None:
             self._restore(config.resume)
 
+    def use_tool_set(self, tool_set: ToolSet) -> None:
+        """Run with ``tool_set`` instead of the configured tools.
+
+        The driver calls it before the first action, once the run's toolsets are open and
+        have listed their tools.
+        """
+        assert not self._started, "the tools of a run are set before it starts"
+        self._tool_set = tool_set
+
     @property
     def step_number(self) -> int:
         """The number of the step in progress (0-based)."""

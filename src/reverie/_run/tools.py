@@ -113,8 +113,18 @@ def error_result(call: ToolCallPart, error: BaseException) -> ToolResultPart:
 def output_result(call: ToolCallPart, value: object) -> ToolResultPart:
     """What a tool returned, encoded for the model; a value that cannot be encoded is an error result.
 
-    A ``FilePart`` (a screenshot, a PDF) becomes the result's ``media``, with no text.
+    A ``FilePart`` (a screenshot, a PDF) becomes the result's ``media``, with no text. A
+    ``ToolResultPart`` (a tool that sends text with a file, or an error without raising, as
+    MCP tools do) gives its ``output``, ``media`` and ``is_error``; the id and name are the call's.
     """
+    if isinstance(value, ToolResultPart):
+        return ToolResultPart(
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            output=value.output,
+            is_error=value.is_error,
+            media=value.media,
+        )
     if isinstance(value, FilePart):
         return ToolResultPart(
             tool_call_id=call.tool_call_id, tool_name=call.tool_name, output="", media=value

@@ -26,6 +26,8 @@ from reverie._run.config import RunConfig
 from reverie._run.hooks import RunHooks
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
+from reverie._tools.protocol import Toolset
+from reverie._tools.toolset import ToolSet, with_toolsets
 
 
 def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
@@ -87,6 +89,36 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
                             yield event
 
 
+def run_parts(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
+    """``drive``, inside the run's toolsets when it has any (``RunConfig.toolsets``)."""
+    if run.config.toolsets:
+        return _drive_in_toolsets(run, pending)
+    return drive(run, pending)
+
+
+def _drive_in_toolsets(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
+    """Open the run's toolsets, run with their tools, and leave them when the run ends.
+
+    A toolset counts its users: one the caller holds open stays open after the run.
+    """
+    config = run.config
+    entered: list[Toolset] = []
+    try:
+        for toolset in config.toolsets:
+            toolset.__enter__()
+            entered.append(toolset)
+        run.use_tool_set(with_toolsets(config.tool_set or ToolSet(config.tools), config.toolsets))
+        parts = drive(run, pending)
+        try:
+            for part in parts:
+                yield part
+        finally:
+            _concurrency.close_stream(parts)
+    finally:
+        for toolset in reversed(entered):
+            toolset.__exit__(None, None, None)
+
+
 def _settle(pending: list[Awaitable[Any]]) -> None:
     """Await what async callbacks returned, in the order they were called."""
     while pending:
@@ -133,7 +165,7 @@ def generate(config: RunConfig) -> AgentResult[Any]:
     """Run to the end without streaming and return the result."""
     config, pending = adopt_callbacks(config)
     run = Run(config, streaming=False)
-    parts = drive(run, pending)
+    parts = run_parts(run, pending)
     try:
         for _ in parts:
             pass
@@ -158,7 +190,7 @@ class AgentStream:
 
     def _iterator(self) -> Iterator[AgentStreamPart]:
         if self._parts is None:
-            self._parts = drive(self._run, self._pending)
+            self._parts = run_parts(self._run, self._pending)
         return self._parts
 
     def __iter__(self) -> Iterator[AgentStreamPart]:

@@ -5,19 +5,22 @@ calls), as definitions for the ``Call``, and encoded by the provider's codec. A 
 does the first two once for a sequence of tools and keeps, in ``wire``, what codecs encoded
 of its definitions, so a step whose tools did not change costs nothing per tool. An agent
 builds one for its own tools; the run builds one per distinct tool set a ``prepare_step``
-hook returns. ``check_tools`` checks an agent's tools in one pass. Nothing here calls a tool
-or encodes one for a provider.
+hook returns. ``check_tools`` checks an agent's tools in one pass; ``split_toolsets`` takes
+the toolsets (``Toolset``: tools known only once open, an MCP server's) out of them, and
+``with_toolsets`` adds what open toolsets list to a set. Nothing here opens a toolset, calls a
+tool or encodes one for a provider.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from operator import is_
+from typing import cast
 
 from reverie._errors import UserError
 from reverie._model import ProviderTool, ToolDefinition
 from reverie._tools.function import FunctionTool
-from reverie._tools.protocol import Tool
+from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.provider import ProviderToolRunner, as_tool
 from reverie._wire_cache import WireStore
 
@@ -30,9 +33,10 @@ class ToolSet:
         tools: As the run sees them (``ProviderTool``s wrapped).
         by_name: ``tools`` by name (a later tool wins over an earlier one of the same name).
         wire: What codecs encoded of ``definitions``, reused while the set is.
+        extended: The set ``with_toolsets`` made last from this one (``None``: none yet).
     """
 
-    __slots__ = ("_definitions", "by_name", "source", "tools", "wire")
+    __slots__ = ("_definitions", "by_name", "extended", "source", "tools", "wire")
 
     def __init__(self, items: Sequence[Tool | ProviderTool]) -> None:
         # A tuple is kept as it is, so that its owner can tell by identity that it is unchanged.
@@ -42,6 +46,7 @@ class ToolSet:
         # Tool definitions are frozen, and a changed tool set is a new ToolSet: identity suffices.
         self.wire = WireStore()
         self._definitions: tuple[ToolDefinition | ProviderTool, ...] | None = None
+        self.extended: ToolSet | None = None
 
     def __repr__(self) -> str:
         return f"ToolSet({[item.name for item in self.tools]})"
@@ -90,3 +95,51 @@ def check_tools(items: Sequence[Tool | ProviderTool]) -> tuple[Tool, ...]:
     if duplicates:
         raise UserError(f"two tools share the name(s) {', '.join(sorted(duplicates))}")
     return tools
+
+
+def split_toolsets(
+    items: Sequence[Tool | ProviderTool | Toolset],
+) -> tuple[list[Tool | ProviderTool], tuple[Toolset, ...]]:
+    """``items`` parted into tools (in order) and toolsets (in order)."""
+    tools: list[Tool | ProviderTool] = []
+    toolsets: list[Toolset] = []
+    for item in items:
+        # The known tool classes skip the slow runtime protocol check.
+        if not isinstance(item, (*_KNOWN_TOOL_TYPES, ProviderTool)) and isinstance(item, Toolset):
+            toolsets.append(item)
+        else:
+            tools.append(cast("Tool | ProviderTool", item))  # check_tools says what is not a tool
+    return tools, tuple(toolsets)
+
+
+def with_toolsets(own: ToolSet, toolsets: Sequence[Toolset]) -> ToolSet:
+    """``own``'s tools followed by the tools of each open toolset, as one set.
+
+    The set made last is kept on ``own`` (``extended``) and given again while it holds the
+    very same tools, so that runs whose toolsets list unchanged tools share definitions and
+    their encoded forms.
+
+    Raises:
+        UserError: two tools share a name (the message says whose they are).
+    """
+    owners: dict[str, list[str]] = {}
+    for item in own.tools:
+        owners.setdefault(item.name, []).append("the agent's own tools")
+    listed: list[Tool] = []
+    for toolset in toolsets:
+        for item in toolset.tools():
+            listed.append(item)
+            owners.setdefault(item.name, []).append(repr(toolset.name))
+    clashes = sorted((name, where) for name, where in owners.items() if len(where) > 1)
+    if clashes:
+        described = "; ".join(f"{name!r} from {' and '.join(where)}" for name, where in clashes)
+        raise UserError(
+            f"tools share a name: {described}; give a toolset a prefix "
+            "(e.g. reverie.mcp.stdio(..., prefix=...)) so that its tools' names are its own"
+        )
+    items = (*own.source, *listed)
+    cached = own.extended
+    if cached is not None and cached.made_from(items):
+        return cached
+    own.extended = extended = ToolSet(items)
+    return extended
