@@ -26,7 +26,7 @@ then ends the run paused (``done``, with a paused result); a run that resumes on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,10 +39,9 @@ from reverie._errors import (
     NoObjectGeneratedError,
     ProviderError,
     ReverieError,
-    UserError,
 )
 from reverie._log import logger
-from reverie._model import Call, LanguageModel, ProviderTool, Response
+from reverie._model import Call, LanguageModel, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
     AgentStreamPart,
@@ -59,7 +58,6 @@ from reverie._parts import (
     ToolInputDeltaPart,
     ToolInputStartPart,
 )
-from reverie._provider_names import check_provider_options
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
 from reverie._run.approval import answer_held, needs_approval, resumed_step, take_apart
@@ -73,21 +71,18 @@ from reverie._run.budget import (
     request_budget,
     wait_fits,
 )
-from reverie._run.config import Resume, RunConfig, StepContext
+from reverie._run.config import Resume, RunConfig
 from reverie._run.fallback import Attempts
 from reverie._run.output import OutputRun
+from reverie._run.planning import StepTools, message_wire, plan_step
 from reverie._run.step import StepBuilder
 from reverie._run.tools import check_tool_call, tool_batches
 from reverie._tools.protocol import Tool
-from reverie._tools.toolset import ToolSet
-from reverie._wire_cache import WireCache, WireStore, message_state
 
 if TYPE_CHECKING:
     from reverie._run.spending import Budget, Spent
 
 _Phase = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped", "resume"]
-_MAX_STEP_TOOL_SETS = 8
-"""Distinct tool sets of ``prepare_step`` a run keeps resolved (more start afresh)."""
 
 
 class Run:
@@ -112,9 +107,8 @@ class Run:
         "_ran",
         "_results",
         "_started",
-        "_step_tool_sets",
+        "_step_tools",
         "_stop",
-        "_tool_set",
         "_tools",
         "_wait",
         "config",
@@ -170,21 +164,12 @@ class Run:
         self._results: list[ToolResultPart] = []
         spec = config.output
         self._output = None if spec is None else OutputRun(spec, streaming=streaming)
-        self._tool_set = config.tool_set if config.tool_set is not None else ToolSet(config.tools)
-        self._step_tool_sets: dict[tuple[int, ...], ToolSet] = {}
+        self._step_tools = StepTools(config)
         self._held: list[ToolJob] = []
         """The step's calls that wait for approval: the run pauses once the others ran."""
         self._paused_step: StepResult | None = None
         """The paused step a resumed run finishes (``None`` otherwise)."""
-        # Encoded messages are kept for the whole run and found by identity. Without a
-        # prepare_step hook the run trusts identity alone: its history is the caller's
-        # messages and the steps' own, which nothing edits between steps (the documented way
-        # to change the history is the hook), so a step pays only for its new messages. A
-        # hook sees the messages and may edit them in place, so with one each kept wire form
-        # also keeps a snapshot of its message (``message_state``) and is reused only while
-        # the message still equals it, a check far cheaper than encoding again. (Handing the
-        # hook copies, to trust what it did not touch, would copy the history every step.)
-        self._message_wire = WireStore(message_state if config.prepare_step is not None else None)
+        self._message_wire = message_wire(config)
         if config.resume is not None:
             self._restore(config.resume)
 
@@ -405,73 +390,25 @@ class Run:
             self._started = True
             self._ends = deadline_at(self._clock(), config.deadline)
         step_number = self.step_number
-        model, messages = config.model, self.messages
-        tools: Sequence[Tool | ProviderTool] | None = None
-        template = config.call_template
-        tool_choice, provider_options = template.tool_choice, template.provider_options
-        if config.prepare_step is not None:
-            # Snapshots: a context kept (or changed) by the hook must not alias the run's state.
-            context = StepContext(
-                step_number=step_number, steps=tuple(self.steps), messages=list(messages), model=model
-            )
-            overrides = config.prepare_step(context)
-            if overrides is not None:
-                model = overrides.model or model
-                messages = overrides.messages if overrides.messages is not None else messages
-                tools = overrides.tools
-                tool_choice = overrides.tool_choice if overrides.tool_choice is not None else tool_choice
-                if overrides.provider_options is not None:
-                    provider_options = overrides.provider_options
-        self._model = model
-        tool_set = self._tool_set_for(tools)
-        self._tools = tool_set.by_name
-        call = Call(
-            prompt=messages,
-            tools=list(tool_set.definitions),
-            tool_choice=tool_choice,
-            max_output_tokens=template.max_output_tokens,
-            temperature=template.temperature,
-            top_p=template.top_p,
-            top_k=template.top_k,
-            presence_penalty=template.presence_penalty,
-            frequency_penalty=template.frequency_penalty,
-            stop_sequences=template.stop_sequences,
-            seed=template.seed,
-            provider_options=provider_options,
-            headers=template.headers,
-            timeout=template.timeout,
-            wire_cache=WireCache(messages=self._message_wire, tools=tool_set.wire),
+        planned = plan_step(
+            config,
+            step_number=step_number,
+            steps=self.steps,
+            messages=self.messages,
+            step_tools=self._step_tools,
+            message_wire=self._message_wire,
+            output=self._output,
         )
-        if self._output is not None:
-            call, self._tools = self._output.plan(call, model, self._tools)
-        _check_call(call, model, step_number)
-        self._call = call
+        self._tools = planned.tools
+        self._call = planned.call
         # A FallbackModel's models take the step's attempts in turn; the step is theirs, not its.
-        self._attempts = Attempts(model, config.retry)
+        self._attempts = Attempts(planned.model, config.retry)
         self._model = self._attempts.model
         on_step_start = config.callbacks.on_step_start
         if on_step_start is not None:
             on_step_start(step_number)
         self.pending.append(StepStartPart(step_number=step_number))
         return self._call_model()
-
-    def _tool_set_for(self, items: Sequence[Tool | ProviderTool] | None) -> ToolSet:
-        """The step's tools resolved: the run's own, or the set ``prepare_step`` returned.
-
-        A set the hook returns is resolved once per run however often it comes back (a new
-        list of the same tools included): sets are found by the identities of their tools.
-        """
-        own = self._tool_set
-        if items is None or own.made_from(items):
-            return own
-        key = tuple(map(id, items))
-        found = self._step_tool_sets.get(key)
-        if found is None:
-            if len(self._step_tool_sets) >= _MAX_STEP_TOOL_SETS:
-                self._step_tool_sets.clear()
-            # The set holds its tools, so their ids in the key stay theirs while it is kept.
-            found = self._step_tool_sets[key] = ToolSet(items)
-        return found
 
     def _call_model(self) -> CallModel:
         assert self._call is not None
@@ -650,7 +587,7 @@ class Run:
         self._paused_step = paused.step
         self._results = paused.results
         self._ran = paused.answered
-        self._tools = self._tool_set.by_name
+        self._tools = self._step_tools.own.by_name
         output = self._output
         if output is not None:
             output.failures = resume.paused.output_failures
@@ -786,20 +723,3 @@ class Run:
 
 
 _NO_USAGE = Usage()
-
-
-_TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
-
-
-def _check_call(call: Call, model: LanguageModel, step_number: int) -> None:
-    """Refuse, before any request, options the provider would ignore or reject late."""
-    check_provider_options(call.provider_options, in_use=model.provider)
-    choice = call.tool_choice
-    if choice is not None and choice not in _TOOL_CHOICE_MODES:
-        names = [definition.name for definition in call.tools]
-        if choice not in names:
-            offered = ", ".join(repr(name) for name in names) or "none"
-            raise UserError(
-                f"tool_choice {choice!r} names no tool of step {step_number} (its tools: {offered}); "
-                "use 'auto', 'none', 'required' or one of the tool names"
-            )
