@@ -28,15 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from reverie import _clock
-from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart, Usage
-from reverie._cost import computed_cost, token_counts, usage_shape
+from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart
 from reverie._errors import (
-    BudgetExceededError,
     DeadlineExceededError,
-    NoObjectGeneratedError,
     ProviderError,
     ReverieError,
 )
@@ -59,28 +56,24 @@ from reverie._parts import (
     ToolInputStartPart,
 )
 from reverie._results import AgentResult, StepResult
+from reverie._run.accounting import Ledger, budget_error
 from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
 from reverie._run.approval import answer_held, needs_approval, resumed_step, take_apart
 from reverie._run.budget import (
     Overrun,
     deadline_at,
-    no_room,
-    overrun_message,
     passed,
-    past_limit,
     request_budget,
     wait_fits,
 )
 from reverie._run.config import Resume, RunConfig
 from reverie._run.fallback import Attempts
+from reverie._run.outcome import final_result, partial_result, paused_result
 from reverie._run.output import OutputRun
 from reverie._run.planning import StepTools, message_wire, plan_step
 from reverie._run.step import StepBuilder
 from reverie._run.tools import check_tool_call, tool_batches
 from reverie._tools.protocol import Tool
-
-if TYPE_CHECKING:
-    from reverie._run.spending import Budget, Spent
 
 _Phase = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped", "resume"]
 
@@ -90,7 +83,6 @@ class Run:
 
     __slots__ = (
         "_attempts",
-        "_attempts_usage",
         "_builder",
         "_call",
         "_clock",
@@ -98,6 +90,7 @@ class Run:
         "_ends",
         "_held",
         "_jobs",
+        "_ledger",
         "_message_wire",
         "_model",
         "_on_text_delta",
@@ -143,8 +136,7 @@ class Run:
         self._phase: _Phase = "plan"
         self._stop: Finish | None = None
         """How the run ended when its budget was spent (phase ``stopped``)."""
-        self._attempts_usage = Usage()
-        """Tokens reported by the run's failed attempts."""
+        self._ledger = Ledger(config.budget)
         self.pending: list[AgentStreamPart] = []
         """Parts produced and not yet handed over by ``events()`` (always the same list object)."""
         self._on_text_delta = config.callbacks.on_text_delta
@@ -299,7 +291,9 @@ class Run:
         partial = error.partial_step = builder.build(step_number=self.step_number, model=self._model)
         # A failed attempt is billed for what it used: the finish part's usage, else what the
         # provider reported before the failure.
-        self._count_attempt(builder.usage if builder.finished else error.reported_usage)
+        self._ledger.count_attempt(
+            builder.usage if builder.finished else error.reported_usage, self._model, self.step_number
+        )
         if isinstance(error, DeadlineExceededError):
             # A rate-limit wait that would have ended after the deadline (``Call.deadline_at``).
             self._phase = "done"
@@ -524,13 +518,16 @@ class Run:
         self.steps.append(step)
         self.messages = [*self.messages, *step.messages]
         # A resumed step was counted when the run paused, as soon as the model had answered.
-        stop = self._count_step(step) if paused is None else None
-        if stop is not None:
-            return stop
+        overrun = self._ledger.count_step(step) if paused is None else None
+        if overrun is not None:
+            return self._stop_run(overrun, before_request=False)
         if self._continues():
             return self._start_step()
         self._phase = "done"
-        result = self.result = self._result()
+        result, last_output = final_result(self.config, self.steps, output, self._ledger.attempts_usage)
+        self.result = result
+        if last_output is not None:
+            self.pending.append(last_output)
         if callbacks.on_finish is not None:
             callbacks.on_finish(result)
         self.pending.append(FinishPart(finish_reason=result.finish_reason, usage=result.total_usage))
@@ -540,28 +537,21 @@ class Run:
 
     def _pause(self) -> Finish:
         """End the run paused before the held calls: the step so far is the last of the result."""
-        output = self._output
         step = self._builder.build(
             step_number=self.step_number, model=self._model, tool_results=self._step_results()
         )
         self._builder = StepBuilder()
         held, self._held = self._held, []
-        budget = self.config.budget
-        if budget is not None:
-            # The model's answer is spent now; the run ends paused, past a limit or not (a
-            # resumed run asks the budget again before its next request).
-            self._record(budget, step.usage, step.provider, step.model_id, step)
+        # The model's answer is spent now; the run ends paused, past a limit or not (a
+        # resumed run asks the budget again before its next request).
+        self._ledger.count_paused(step)
         self._phase = "done"
-        done = output is not None and output.done
-        result = self.result = AgentResult(
-            steps=[*self.steps, step],
-            input_messages=self._input_messages(),
-            typed_output=output.value if output is not None and done else None,
-            has_typed_output=done,
-            attempts_usage=self._attempts_usage,
-            status="paused",
-            pending_approvals=[call for call, _ in held],
-            output_failures=0 if output is None else output.failures,
+        result = self.result = paused_result(
+            self.config,
+            [*self.steps, step],
+            [call for call, _ in held],
+            self._output,
+            self._ledger.attempts_usage,
         )
         logger.debug(
             "step %d: paused for approval of %s",
@@ -583,7 +573,7 @@ class Run:
         paused = take_apart(resume)
         self.steps = paused.finished
         self.messages = [*self.messages, *(message for step in paused.finished for message in step.messages)]
-        self._attempts_usage = resume.paused.attempts_usage
+        self._ledger.attempts_usage = resume.paused.attempts_usage
         self._paused_step = paused.step
         self._results = paused.results
         self._ran = paused.answered
@@ -620,106 +610,18 @@ class Run:
             return False
         return not any(condition(self.steps) for condition in self.config.stop_when)
 
-    def _result(self) -> AgentResult[Any]:
-        output = self._output
-        if output is None:
-            return AgentResult(
-                steps=self.steps, input_messages=self._input_messages(), attempts_usage=self._attempts_usage
-            )
-        last = self.steps[-1]
-        if not output.done:
-            raise NoObjectGeneratedError(
-                "the run ended before the model gave a valid output",
-                raw_text=last.text,
-                error=None,
-                usage=sum((step.usage for step in self.steps), Usage()),
-                finish_reason=last.finish_reason,
-            )
-        if output.stream is not None:
-            final = output.final_value()
-            if final != output.stream.last:
-                self.pending.append(OutputPart(object=final))
-        return AgentResult(
-            steps=self.steps,
-            input_messages=self._input_messages(),
-            typed_output=output.value,
-            has_typed_output=True,
-            attempts_usage=self._attempts_usage,
-        )
-
-    def _input_messages(self) -> list[Message]:
-        given = self.config.input_messages
-        return list(self.config.messages if given is None else given)
-
     # -- the budget --------------------------------------------------------------------------
 
     def _take_request(self) -> Finish | None:
         """Take one request from the budget; the run's end when the budget has no room for it."""
-        budget = self.config.budget
-        if budget is None:
-            return None
-        overrun = budget.reserve_request(lambda spent: no_room(budget, spent))
+        overrun = self._ledger.take_request()
         return None if overrun is None else self._stop_run(overrun, before_request=True)
 
-    def _count_step(self, step: StepResult) -> Finish | None:
-        """Count a finished step; the run's end when it went past a limit."""
-        budget = self.config.budget
-        if budget is None:
-            return None
-        spent = self._record(budget, step.usage, step.provider, step.model_id, step)
-        overrun = past_limit(budget, spent)
-        return None if overrun is None else self._stop_run(overrun, before_request=False)
-
-    def _count_attempt(self, usage: Usage | None) -> None:
-        """Count a failed attempt's usage (a later request finds out if it went past a limit)."""
-        if usage is None or usage == _NO_USAGE:
-            return
-        self._attempts_usage = self._attempts_usage + usage
-        budget = self.config.budget
-        if budget is not None:
-            self._record(budget, usage, self._model.provider, self._model.model_id, None)
-
-    def _record(
-        self, budget: Budget, usage: Usage, provider: str, model_id: str, step: StepResult | None
-    ) -> Spent:
-        counts = token_counts(usage, usage_shape(provider, model_id))
-        cost = 0.0
-        if budget.max_cost is not None:  # pricing loads the price data: only when money counts
-            priced = (
-                step.cost if step is not None else computed_cost(usage, provider=provider, model_id=model_id)
-            )
-            if priced is None:
-                logger.warning(
-                    "step %d: no price is known for %s:%s; the budget's max_cost counts it as 0",
-                    self.step_number if step is None else step.step_number,
-                    provider,
-                    model_id,
-                )
-            else:
-                cost = priced.total
-        return budget.record(input_tokens=counts.all_input, output_tokens=counts.output, cost=cost)
-
     def _stop_run(self, overrun: Overrun, *, before_request: bool) -> Finish:
-        limit, maximum, spent = overrun
-        message = overrun_message(overrun, before_request=before_request)
-        logger.debug("step %d: %s", self.step_number, message)
-        result = self._partial_result()
+        result = partial_result(self.config, self.steps, self._output, self._ledger.attempts_usage)
+        error = budget_error(
+            overrun, before_request=before_request, result=result, step_number=self.step_number
+        )
         self._phase = "stopped"
-        error = BudgetExceededError(message, result=result, limit=limit, maximum=maximum, spent=spent)
         self._stop = Finish(result, error=error)
         return self._stop
-
-    def _partial_result(self) -> AgentResult[Any]:
-        """The run so far, for a ``BudgetExceededError`` (the typed output, if it was given)."""
-        output = self._output
-        done = output is not None and output.done
-        return AgentResult(
-            steps=list(self.steps),
-            input_messages=self._input_messages(),
-            typed_output=output.value if output is not None and done else None,
-            has_typed_output=done,
-            attempts_usage=self._attempts_usage,
-        )
-
-
-_NO_USAGE = Usage()
