@@ -33,7 +33,6 @@ from typing import Any, Literal
 from reverie import _clock
 from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart
 from reverie._errors import (
-    DeadlineExceededError,
     ProviderError,
     ReverieError,
 )
@@ -42,7 +41,6 @@ from reverie._model import Call, LanguageModel, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
     AgentStreamPart,
-    Discarded,
     FinishPart,
     ModelStreamPart,
     OutputPart,
@@ -64,9 +62,9 @@ from reverie._run.budget import (
     deadline_at,
     passed,
     request_budget,
-    wait_fits,
 )
 from reverie._run.config import Resume, RunConfig
+from reverie._run.failures import deadline_error, log_retry, next_attempt, retry_part
 from reverie._run.fallback import Attempts
 from reverie._run.outcome import final_result, partial_result, paused_result
 from reverie._run.output import OutputRun
@@ -288,57 +286,39 @@ class Run:
                 ``RetryError`` holding every attempt of every model); it carries the partial step.
         """
         builder = self._builder
-        partial = error.partial_step = builder.build(step_number=self.step_number, model=self._model)
+        step_number = self.step_number
+        partial = error.partial_step = builder.build(step_number=step_number, model=self._model)
         # A failed attempt is billed for what it used: the finish part's usage, else what the
         # provider reported before the failure.
         self._ledger.count_attempt(
-            builder.usage if builder.finished else error.reported_usage, self._model, self.step_number
+            builder.usage if builder.finished else error.reported_usage, self._model, step_number
         )
-        if isinstance(error, DeadlineExceededError):
-            # A rate-limit wait that would have ended after the deadline (``Call.deadline_at``).
-            self._phase = "done"
-            raise self._deadline_error() from error
-        attempts = self._attempts
-        upcoming = attempts.failed(error, now=None if self.now is None else self.now())
-        failures = len(attempts.errors)
-        if upcoming is None:
-            self._phase = "done"
-            logger.debug("step %d attempt %d failed, not retrying: %s", self.step_number, failures, error)
-            attempts.give_up(error)
-        if not wait_fits(self._ends, self._clock(), upcoming.delay):
-            self._phase = "done"
-            logger.debug(
-                "step %d attempt %d failed, the deadline leaves no retry", self.step_number, failures
+        try:
+            upcoming = next_attempt(
+                error,
+                self._attempts,
+                step_number=step_number,
+                deadline=self.config.deadline,
+                ends=self._ends,
+                clock=self._clock,
+                wall_clock=self.now,
             )
-            raise self._deadline_error() from error
-        discarded = Discarded(
-            parts=self._emitted,
-            text=partial.text,
-            reasoning=partial.reasoning_text,
-            tool_calls=len(partial.tool_calls),
+        except ReverieError:
+            self._phase = "done"
+            raise
+        retry = retry_part(
+            upcoming, step_number=step_number, error=error, partial=partial, emitted=self._emitted
         )
-        retry = upcoming.announce(step_number=self.step_number, error=error, discarded=discarded)
         on_retry = self.config.callbacks.on_retry
         if on_retry is not None:
             on_retry(retry)
         self.pending.append(retry)
         self._model = upcoming.model
-        step_number = self.step_number
+        log_retry(retry, error, same_model=upcoming.same_model)
         if upcoming.same_model:
-            logger.debug(
-                "step %d attempt %d failed, retrying in %.3f s: %s", step_number, failures, retry.delay, error
-            )
-            self._wait = Wait(seconds=upcoming.delay, step_number=step_number, attempt=failures)
+            self._wait = Wait(seconds=upcoming.delay, step_number=step_number, attempt=upcoming.attempt)
             self._phase = "wait"
         else:
-            logger.debug(
-                "step %d attempt %d failed, falling back to %s:%s: %s",
-                step_number,
-                failures,
-                retry.provider,
-                retry.model,
-                error,
-            )
             self._phase = "retry"  # the next model is called now: no wait between models
 
     def _restarted(self, retry: RetryPart) -> None:
@@ -353,15 +333,6 @@ class Run:
         if on_retry is not None:
             on_retry(retry)
         self.pending.append(retry)
-
-    def _deadline_error(self) -> DeadlineExceededError:
-        deadline = self.config.deadline
-        assert deadline is not None
-        errors = self._attempts.errors
-        error = DeadlineExceededError(deadline, errors)
-        if errors:
-            error.partial_step = errors[-1].partial_step
-        return error
 
     def feed_tool_result(self, result: ToolResultPart) -> None:
         """One tool call finished (results arrive in call order)."""
@@ -415,7 +386,7 @@ class Run:
         now = self._clock()
         if passed(self._ends, now):
             self._phase = "done"
-            raise self._deadline_error()
+            raise deadline_error(self.config.deadline, self._attempts.errors)
         # Each attempt gets the call's timeout, cut to what the deadline leaves.
         self._call.timeout = request_budget(self.config.call_template.timeout, self._ends, now)
         self._call.deadline_at = self._ends
