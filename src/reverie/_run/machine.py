@@ -22,21 +22,24 @@ yielding the events (the parts of the step that went past the limit included). A
 with calls that need a person's approval (``reverie._run.approval``) runs its other calls,
 then ends the run paused (``done``, with a paused result); a run that resumes one starts in
 ``resume``, answers the held calls, and goes on to ``tools`` and the end of that step.
+
+The transitions after the model answered (tools, the approval pause, finishing a step, taking
+up a paused run) are ``StepEnd``'s, the base class of ``Run`` in ``reverie._run.step_end``.
+What the transitions compute lives in pure helpers the run calls with what they need:
+``reverie._run.planning`` (a step's call), ``reverie._run.failures`` (what follows a failed
+call), ``reverie._run.accounting`` (what the run spent, its ``Budget``) and
+``reverie._run.outcome`` (the ``AgentResult``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 from reverie import _clock
-from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart
-from reverie._errors import (
-    ProviderError,
-    ReverieError,
-)
-from reverie._log import logger
+from reverie._content import Message, ToolCallPart, ToolResultPart
+from reverie._errors import ReverieError
 from reverie._model import Call, LanguageModel, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
@@ -47,7 +50,6 @@ from reverie._parts import (
     RateLimitWaitPart,
     ReasoningDeltaPart,
     RetryPart,
-    StepFinishPart,
     StepStartPart,
     TextDeltaPart,
     ToolInputDeltaPart,
@@ -55,28 +57,21 @@ from reverie._parts import (
 )
 from reverie._results import AgentResult, StepResult
 from reverie._run.accounting import Ledger, budget_error
-from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
-from reverie._run.approval import answer_held, needs_approval, resumed_step, take_apart
-from reverie._run.budget import (
-    Overrun,
-    deadline_at,
-    passed,
-    request_budget,
-)
-from reverie._run.config import Resume, RunConfig
+from reverie._run.actions import Action, CallModel, Finish, ToolJob, Wait
+from reverie._run.budget import Overrun, deadline_at, passed, request_budget
+from reverie._run.config import RunConfig
 from reverie._run.failures import deadline_error, log_retry, next_attempt, retry_part
 from reverie._run.fallback import Attempts
-from reverie._run.outcome import final_result, partial_result, paused_result
+from reverie._run.outcome import partial_result
 from reverie._run.output import OutputRun
 from reverie._run.planning import StepTools, message_wire, plan_step
 from reverie._run.step import StepBuilder
-from reverie._run.tools import check_tool_call, tool_batches
+from reverie._run.step_end import Phase, StepEnd
+from reverie._run.tools import check_tool_call
 from reverie._tools.protocol import Tool
 
-_Phase = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped", "resume"]
 
-
-class Run:
+class Run(StepEnd):
     """One agent run's state and transitions; see the module docstring."""
 
     __slots__ = (
@@ -131,7 +126,7 @@ class Run:
         self.messages: list[Message] = list(config.messages)
         self.steps: list[StepResult] = []
         self.result: AgentResult[Any] | None = None
-        self._phase: _Phase = "plan"
+        self._phase: Phase = "plan"
         self._stop: Finish | None = None
         """How the run ended when its budget was spent (phase ``stopped``)."""
         self._ledger = Ledger(config.budget)
@@ -399,46 +394,6 @@ class Run:
             streaming=self.streaming,
         )
 
-    def _end_call(self) -> Action:
-        """The model call ended without an error: run its tools or finish the step."""
-        if not self._builder.finished:
-            # A stream that ends without its finish event was cut short: retryable.
-            model = self._model
-            self.feed_error(
-                ProviderError(
-                    f"the {model.provider}:{model.model_id} stream ended without a finish", retryable=True
-                )
-            )
-            return self.next_action()
-        jobs = self._jobs
-        if self._output is not None:
-            builder = self._builder
-            text = "".join(part.text for part in builder.content() if isinstance(part, TextPart))
-            usage = sum((step.usage for step in self.steps), builder.usage)
-            finish_reason = builder.build(step_number=self.step_number, model=self._model).finish_reason
-            jobs = self._output.judge(jobs, text, usage=usage, finish_reason=finish_reason)
-        self._ran = jobs
-        if not jobs:
-            return self._finish_step()
-        if not self.streaming:
-            on_tool_call = self.config.callbacks.on_tool_call
-            if on_tool_call is not None:
-                for call, _ in jobs:
-                    on_tool_call(call)
-        self._ran = jobs
-        held: list[ToolJob] = []
-        free: list[ToolJob] = []
-        for job in jobs:
-            (held if job[1] is not None and needs_approval(job[1]) else free).append(job)
-        if held:
-            # The calls that need no approval run now and their results are kept in the
-            # paused step; the run pauses once they are in (``next_action`` in ``tools``).
-            self._held, jobs = held, free
-            if not jobs:
-                return self._pause()
-        self._phase = "tools"
-        return RunTools(step_number=self.step_number, batches=tool_batches(jobs))
-
     def _check_call(self, call: ToolCallPart) -> ToolCallPart:
         """Validate a call once and remember it for ``RunTools`` (provider-executed calls are not ours)."""
         if call.provider_executed:
@@ -446,140 +401,6 @@ class Run:
         job = check_tool_call(call, self._tools, self.config.repair_tool_call)
         self._jobs.append(job)
         return job[0]
-
-    def _step_results(self) -> list[ToolResultPart]:
-        """The step's tool results, with those of its accepted output calls."""
-        output = self._output
-        if output is not None and output.accepted:
-            return [*self._results, *output.accepted]
-        return self._results
-
-    def _finish_step(self) -> Action:
-        output = self._output
-        results = self._step_results()
-        paused, self._paused_step = self._paused_step, None
-        if paused is None:
-            step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
-        else:
-            step = resumed_step(paused, results)
-        # The step holds its text now; the builder's buffers would keep a second copy of it.
-        self._builder = StepBuilder()
-        if output is not None and output.feedback is not None:
-            step.messages.append(output.feedback)  # what was wrong, for the model's next try
-        for warning in step.warnings:
-            logger.warning(
-                "step %d: %s ignored %s: %s",
-                step.step_number,
-                self._model.provider,
-                warning.setting,
-                warning.message,
-            )
-        callbacks = self.config.callbacks
-        if callbacks.on_step_finish is not None:
-            callbacks.on_step_finish(step)
-        self.pending.append(
-            StepFinishPart(
-                step_number=step.step_number,
-                step=step,
-                finish_reason=step.finish_reason,
-                usage=step.usage,
-                provider_metadata=step.provider_metadata,
-            )
-        )
-        self.steps.append(step)
-        self.messages = [*self.messages, *step.messages]
-        # A resumed step was counted when the run paused, as soon as the model had answered.
-        overrun = self._ledger.count_step(step) if paused is None else None
-        if overrun is not None:
-            return self._stop_run(overrun, before_request=False)
-        if self._continues():
-            return self._start_step()
-        self._phase = "done"
-        result, last_output = final_result(self.config, self.steps, output, self._ledger.attempts_usage)
-        self.result = result
-        if last_output is not None:
-            self.pending.append(last_output)
-        if callbacks.on_finish is not None:
-            callbacks.on_finish(result)
-        self.pending.append(FinishPart(finish_reason=result.finish_reason, usage=result.total_usage))
-        return Finish(result)
-
-    # -- approval --------------------------------------------------------------------------
-
-    def _pause(self) -> Finish:
-        """End the run paused before the held calls: the step so far is the last of the result."""
-        step = self._builder.build(
-            step_number=self.step_number, model=self._model, tool_results=self._step_results()
-        )
-        self._builder = StepBuilder()
-        held, self._held = self._held, []
-        # The model's answer is spent now; the run ends paused, past a limit or not (a
-        # resumed run asks the budget again before its next request).
-        self._ledger.count_paused(step)
-        self._phase = "done"
-        result = self.result = paused_result(
-            self.config,
-            [*self.steps, step],
-            [call for call, _ in held],
-            self._output,
-            self._ledger.attempts_usage,
-        )
-        logger.debug(
-            "step %d: paused for approval of %s",
-            step.step_number,
-            ", ".join(call.tool_call_id for call, _ in held),
-        )
-        on_finish = self.config.callbacks.on_finish
-        if on_finish is not None:
-            on_finish(result)
-        self.pending.append(FinishPart(finish_reason=step.finish_reason, usage=result.total_usage))
-        return Finish(result)
-
-    def _restore(self, resume: Resume) -> None:
-        """Take up a paused run where it stopped: its steps, its paused step and the answers.
-
-        Raises:
-            UserError: the result is not paused, or the answers do not fit its held calls.
-        """
-        paused = take_apart(resume)
-        self.steps = paused.finished
-        self.messages = [*self.messages, *(message for step in paused.finished for message in step.messages)]
-        self._ledger.attempts_usage = resume.paused.attempts_usage
-        self._paused_step = paused.step
-        self._results = paused.results
-        self._ran = paused.answered
-        self._tools = self._step_tools.own.by_name
-        output = self._output
-        if output is not None:
-            output.failures = resume.paused.output_failures
-            if resume.paused.has_typed_output:
-                output.value = output.spec.schema.validate(resume.paused.typed_output)
-        self._phase = "resume"
-
-    def _resume(self) -> Action:
-        """Answer the held calls: results for the refused and supplied ones, a run of the approved ones."""
-        assert self.config.resume is not None
-        self._started = True
-        self._ends = deadline_at(self._clock(), self.config.deadline)  # from the resume on
-        results, approved = answer_held(self.config.resume, self._tools)
-        for result in results:
-            self.feed_tool_result(result)
-        if not approved:
-            return self._finish_step()
-        self._phase = "tools"
-        return RunTools(step_number=self.step_number, batches=tool_batches(approved))
-
-    def _continues(self) -> bool:
-        """Go on while tools ran (or output is retried), no stop condition holds and steps remain."""
-        output = self._output
-        if output is not None and output.done:
-            return False
-        retry_output = output is not None and output.feedback is not None
-        if not retry_output and (not self._ran or len(self._results) < len(self._ran)):
-            return False
-        if len(self.steps) >= self.config.max_steps:
-            return False
-        return not any(condition(self.steps) for condition in self.config.stop_when)
 
     # -- the budget --------------------------------------------------------------------------
 
