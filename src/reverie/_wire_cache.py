@@ -17,7 +17,7 @@ Warnings an item's encoding gave are kept with it and given again on every reuse
 Items are found by identity. Whether the item is still what was encoded is decided by the
 store's ``check`` (see ``WireStore``): tool definitions are frozen and a tool set is rebuilt
 when its tools change, so tools are never checked; messages are mutable dataclasses, so the
-run decides how much it trusts them (see ``reverie._run.machine``).
+run decides how much it trusts them (see ``reverie._run.planning``).
 
 This module knows no provider's wire format and does no I/O.
 """

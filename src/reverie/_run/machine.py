@@ -22,80 +22,60 @@ yielding the events (the parts of the step that went past the limit included). A
 with calls that need a person's approval (``reverie._run.approval``) runs its other calls,
 then ends the run paused (``done``, with a paused result); a run that resumes one starts in
 ``resume``, answers the held calls, and goes on to ``tools`` and the end of that step.
+
+The transitions after the model answered (tools, the approval pause, finishing a step, taking
+up a paused run) are ``StepEnd``'s, the base class of ``Run`` in ``reverie._run.step_end``.
+What the transitions compute lives in pure helpers the run calls with what they need:
+``reverie._run.planning`` (a step's call), ``reverie._run.failures`` (what follows a failed
+call), ``reverie._run.accounting`` (what the run spent, its ``Budget``) and
+``reverie._run.outcome`` (the ``AgentResult``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from reverie import _clock
-from reverie._content import Message, TextPart, ToolCallPart, ToolResultPart, Usage
-from reverie._cost import computed_cost, token_counts, usage_shape
-from reverie._errors import (
-    BudgetExceededError,
-    DeadlineExceededError,
-    NoObjectGeneratedError,
-    ProviderError,
-    ReverieError,
-    UserError,
-)
-from reverie._log import logger
-from reverie._model import Call, LanguageModel, ProviderTool, Response
+from reverie._content import Message, ToolCallPart, ToolResultPart
+from reverie._errors import ReverieError
+from reverie._model import Call, LanguageModel, Response
 from reverie._objects.partial import NOTHING
 from reverie._parts import (
     AgentStreamPart,
-    Discarded,
     FinishPart,
     ModelStreamPart,
     OutputPart,
     RateLimitWaitPart,
     ReasoningDeltaPart,
     RetryPart,
-    StepFinishPart,
     StepStartPart,
     TextDeltaPart,
     ToolInputDeltaPart,
     ToolInputStartPart,
 )
-from reverie._provider_names import check_provider_options
 from reverie._results import AgentResult, StepResult
-from reverie._run.actions import Action, CallModel, Finish, RunTools, ToolJob, Wait
-from reverie._run.approval import answer_held, needs_approval, resumed_step, take_apart
-from reverie._run.budget import (
-    Overrun,
-    deadline_at,
-    no_room,
-    overrun_message,
-    passed,
-    past_limit,
-    request_budget,
-    wait_fits,
-)
-from reverie._run.config import Resume, RunConfig, StepContext
+from reverie._run.accounting import Ledger, budget_error
+from reverie._run.actions import Action, CallModel, Finish, ToolJob, Wait
+from reverie._run.budget import Overrun, deadline_at, passed, request_budget
+from reverie._run.config import RunConfig
+from reverie._run.failures import deadline_error, log_retry, next_attempt, retry_part
 from reverie._run.fallback import Attempts
+from reverie._run.outcome import partial_result
 from reverie._run.output import OutputRun
+from reverie._run.planning import StepTools, message_wire, plan_step
 from reverie._run.step import StepBuilder
-from reverie._run.tools import check_tool_call, tool_batches
+from reverie._run.step_end import Phase, StepEnd
+from reverie._run.tools import check_tool_call
 from reverie._tools.protocol import Tool
-from reverie._tools.toolset import ToolSet
-from reverie._wire_cache import WireCache, WireStore, message_state
-
-if TYPE_CHECKING:
-    from reverie._run.spending import Budget, Spent
-
-_Phase = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped", "resume"]
-_MAX_STEP_TOOL_SETS = 8
-"""Distinct tool sets of ``prepare_step`` a run keeps resolved (more start afresh)."""
 
 
-class Run:
+class Run(StepEnd):
     """One agent run's state and transitions; see the module docstring."""
 
     __slots__ = (
         "_attempts",
-        "_attempts_usage",
         "_builder",
         "_call",
         "_clock",
@@ -103,6 +83,7 @@ class Run:
         "_ends",
         "_held",
         "_jobs",
+        "_ledger",
         "_message_wire",
         "_model",
         "_on_text_delta",
@@ -112,9 +93,8 @@ class Run:
         "_ran",
         "_results",
         "_started",
-        "_step_tool_sets",
+        "_step_tools",
         "_stop",
-        "_tool_set",
         "_tools",
         "_wait",
         "config",
@@ -146,11 +126,10 @@ class Run:
         self.messages: list[Message] = list(config.messages)
         self.steps: list[StepResult] = []
         self.result: AgentResult[Any] | None = None
-        self._phase: _Phase = "plan"
+        self._phase: Phase = "plan"
         self._stop: Finish | None = None
         """How the run ended when its budget was spent (phase ``stopped``)."""
-        self._attempts_usage = Usage()
-        """Tokens reported by the run's failed attempts."""
+        self._ledger = Ledger(config.budget)
         self.pending: list[AgentStreamPart] = []
         """Parts produced and not yet handed over by ``events()`` (always the same list object)."""
         self._on_text_delta = config.callbacks.on_text_delta
@@ -170,21 +149,12 @@ class Run:
         self._results: list[ToolResultPart] = []
         spec = config.output
         self._output = None if spec is None else OutputRun(spec, streaming=streaming)
-        self._tool_set = config.tool_set if config.tool_set is not None else ToolSet(config.tools)
-        self._step_tool_sets: dict[tuple[int, ...], ToolSet] = {}
+        self._step_tools = StepTools(config)
         self._held: list[ToolJob] = []
         """The step's calls that wait for approval: the run pauses once the others ran."""
         self._paused_step: StepResult | None = None
         """The paused step a resumed run finishes (``None`` otherwise)."""
-        # Encoded messages are kept for the whole run and found by identity. Without a
-        # prepare_step hook the run trusts identity alone: its history is the caller's
-        # messages and the steps' own, which nothing edits between steps (the documented way
-        # to change the history is the hook), so a step pays only for its new messages. A
-        # hook sees the messages and may edit them in place, so with one each kept wire form
-        # also keeps a snapshot of its message (``message_state``) and is reused only while
-        # the message still equals it, a check far cheaper than encoding again. (Handing the
-        # hook copies, to trust what it did not touch, would copy the history every step.)
-        self._message_wire = WireStore(message_state if config.prepare_step is not None else None)
+        self._message_wire = message_wire(config)
         if config.resume is not None:
             self._restore(config.resume)
 
@@ -320,55 +290,39 @@ class Run:
                 ``RetryError`` holding every attempt of every model); it carries the partial step.
         """
         builder = self._builder
-        partial = error.partial_step = builder.build(step_number=self.step_number, model=self._model)
+        step_number = self.step_number
+        partial = error.partial_step = builder.build(step_number=step_number, model=self._model)
         # A failed attempt is billed for what it used: the finish part's usage, else what the
         # provider reported before the failure.
-        self._count_attempt(builder.usage if builder.finished else error.reported_usage)
-        if isinstance(error, DeadlineExceededError):
-            # A rate-limit wait that would have ended after the deadline (``Call.deadline_at``).
-            self._phase = "done"
-            raise self._deadline_error() from error
-        attempts = self._attempts
-        upcoming = attempts.failed(error, now=None if self.now is None else self.now())
-        failures = len(attempts.errors)
-        if upcoming is None:
-            self._phase = "done"
-            logger.debug("step %d attempt %d failed, not retrying: %s", self.step_number, failures, error)
-            attempts.give_up(error)
-        if not wait_fits(self._ends, self._clock(), upcoming.delay):
-            self._phase = "done"
-            logger.debug(
-                "step %d attempt %d failed, the deadline leaves no retry", self.step_number, failures
-            )
-            raise self._deadline_error() from error
-        discarded = Discarded(
-            parts=self._emitted,
-            text=partial.text,
-            reasoning=partial.reasoning_text,
-            tool_calls=len(partial.tool_calls),
+        self._ledger.count_attempt(
+            builder.usage if builder.finished else error.reported_usage, self._model, step_number
         )
-        retry = upcoming.announce(step_number=self.step_number, error=error, discarded=discarded)
+        try:
+            upcoming = next_attempt(
+                error,
+                self._attempts,
+                step_number=step_number,
+                deadline=self.config.deadline,
+                ends=self._ends,
+                clock=self._clock,
+                wall_clock=self.now,
+            )
+        except ReverieError:
+            self._phase = "done"
+            raise
+        retry = retry_part(
+            upcoming, step_number=step_number, error=error, partial=partial, emitted=self._emitted
+        )
         on_retry = self.config.callbacks.on_retry
         if on_retry is not None:
             on_retry(retry)
         self.pending.append(retry)
         self._model = upcoming.model
-        step_number = self.step_number
+        log_retry(retry, error, same_model=upcoming.same_model)
         if upcoming.same_model:
-            logger.debug(
-                "step %d attempt %d failed, retrying in %.3f s: %s", step_number, failures, retry.delay, error
-            )
-            self._wait = Wait(seconds=upcoming.delay, step_number=step_number, attempt=failures)
+            self._wait = Wait(seconds=upcoming.delay, step_number=step_number, attempt=upcoming.attempt)
             self._phase = "wait"
         else:
-            logger.debug(
-                "step %d attempt %d failed, falling back to %s:%s: %s",
-                step_number,
-                failures,
-                retry.provider,
-                retry.model,
-                error,
-            )
             self._phase = "retry"  # the next model is called now: no wait between models
 
     def _restarted(self, retry: RetryPart) -> None:
@@ -383,15 +337,6 @@ class Run:
         if on_retry is not None:
             on_retry(retry)
         self.pending.append(retry)
-
-    def _deadline_error(self) -> DeadlineExceededError:
-        deadline = self.config.deadline
-        assert deadline is not None
-        errors = self._attempts.errors
-        error = DeadlineExceededError(deadline, errors)
-        if errors:
-            error.partial_step = errors[-1].partial_step
-        return error
 
     def feed_tool_result(self, result: ToolResultPart) -> None:
         """One tool call finished (results arrive in call order)."""
@@ -414,73 +359,25 @@ class Run:
             self._started = True
             self._ends = deadline_at(self._clock(), config.deadline)
         step_number = self.step_number
-        model, messages = config.model, self.messages
-        tools: Sequence[Tool | ProviderTool] | None = None
-        template = config.call_template
-        tool_choice, provider_options = template.tool_choice, template.provider_options
-        if config.prepare_step is not None:
-            # Snapshots: a context kept (or changed) by the hook must not alias the run's state.
-            context = StepContext(
-                step_number=step_number, steps=tuple(self.steps), messages=list(messages), model=model
-            )
-            overrides = config.prepare_step(context)
-            if overrides is not None:
-                model = overrides.model or model
-                messages = overrides.messages if overrides.messages is not None else messages
-                tools = overrides.tools
-                tool_choice = overrides.tool_choice if overrides.tool_choice is not None else tool_choice
-                if overrides.provider_options is not None:
-                    provider_options = overrides.provider_options
-        self._model = model
-        tool_set = self._tool_set_for(tools)
-        self._tools = tool_set.by_name
-        call = Call(
-            prompt=messages,
-            tools=list(tool_set.definitions),
-            tool_choice=tool_choice,
-            max_output_tokens=template.max_output_tokens,
-            temperature=template.temperature,
-            top_p=template.top_p,
-            top_k=template.top_k,
-            presence_penalty=template.presence_penalty,
-            frequency_penalty=template.frequency_penalty,
-            stop_sequences=template.stop_sequences,
-            seed=template.seed,
-            provider_options=provider_options,
-            headers=template.headers,
-            timeout=template.timeout,
-            wire_cache=WireCache(messages=self._message_wire, tools=tool_set.wire),
+        planned = plan_step(
+            config,
+            step_number=step_number,
+            steps=self.steps,
+            messages=self.messages,
+            step_tools=self._step_tools,
+            message_wire=self._message_wire,
+            output=self._output,
         )
-        if self._output is not None:
-            call, self._tools = self._output.plan(call, model, self._tools)
-        _check_call(call, model, step_number)
-        self._call = call
+        self._tools = planned.tools
+        self._call = planned.call
         # A FallbackModel's models take the step's attempts in turn; the step is theirs, not its.
-        self._attempts = Attempts(model, config.retry)
+        self._attempts = Attempts(planned.model, config.retry)
         self._model = self._attempts.model
         on_step_start = config.callbacks.on_step_start
         if on_step_start is not None:
             on_step_start(step_number)
         self.pending.append(StepStartPart(step_number=step_number))
         return self._call_model()
-
-    def _tool_set_for(self, items: Sequence[Tool | ProviderTool] | None) -> ToolSet:
-        """The step's tools resolved: the run's own, or the set ``prepare_step`` returned.
-
-        A set the hook returns is resolved once per run however often it comes back (a new
-        list of the same tools included): sets are found by the identities of their tools.
-        """
-        own = self._tool_set
-        if items is None or own.made_from(items):
-            return own
-        key = tuple(map(id, items))
-        found = self._step_tool_sets.get(key)
-        if found is None:
-            if len(self._step_tool_sets) >= _MAX_STEP_TOOL_SETS:
-                self._step_tool_sets.clear()
-            # The set holds its tools, so their ids in the key stay theirs while it is kept.
-            found = self._step_tool_sets[key] = ToolSet(items)
-        return found
 
     def _call_model(self) -> CallModel:
         assert self._call is not None
@@ -493,7 +390,7 @@ class Run:
         now = self._clock()
         if passed(self._ends, now):
             self._phase = "done"
-            raise self._deadline_error()
+            raise deadline_error(self.config.deadline, self._attempts.errors)
         # Each attempt gets the call's timeout, cut to what the deadline leaves.
         self._call.timeout = request_budget(self.config.call_template.timeout, self._ends, now)
         self._call.deadline_at = self._ends
@@ -506,46 +403,6 @@ class Run:
             streaming=self.streaming,
         )
 
-    def _end_call(self) -> Action:
-        """The model call ended without an error: run its tools or finish the step."""
-        if not self._builder.finished:
-            # A stream that ends without its finish event was cut short: retryable.
-            model = self._model
-            self.feed_error(
-                ProviderError(
-                    f"the {model.provider}:{model.model_id} stream ended without a finish", retryable=True
-                )
-            )
-            return self.next_action()
-        jobs = self._jobs
-        if self._output is not None:
-            builder = self._builder
-            text = "".join(part.text for part in builder.content() if isinstance(part, TextPart))
-            usage = sum((step.usage for step in self.steps), builder.usage)
-            finish_reason = builder.build(step_number=self.step_number, model=self._model).finish_reason
-            jobs = self._output.judge(jobs, text, usage=usage, finish_reason=finish_reason)
-        self._ran = jobs
-        if not jobs:
-            return self._finish_step()
-        if not self.streaming:
-            on_tool_call = self.config.callbacks.on_tool_call
-            if on_tool_call is not None:
-                for call, _ in jobs:
-                    on_tool_call(call)
-        self._ran = jobs
-        held: list[ToolJob] = []
-        free: list[ToolJob] = []
-        for job in jobs:
-            (held if job[1] is not None and needs_approval(job[1]) else free).append(job)
-        if held:
-            # The calls that need no approval run now and their results are kept in the
-            # paused step; the run pauses once they are in (``next_action`` in ``tools``).
-            self._held, jobs = held, free
-            if not jobs:
-                return self._pause()
-        self._phase = "tools"
-        return RunTools(step_number=self.step_number, batches=tool_batches(jobs))
-
     def _check_call(self, call: ToolCallPart) -> ToolCallPart:
         """Validate a call once and remember it for ``RunTools`` (provider-executed calls are not ours)."""
         if call.provider_executed:
@@ -554,261 +411,18 @@ class Run:
         self._jobs.append(job)
         return job[0]
 
-    def _step_results(self) -> list[ToolResultPart]:
-        """The step's tool results, with those of its accepted output calls."""
-        output = self._output
-        if output is not None and output.accepted:
-            return [*self._results, *output.accepted]
-        return self._results
-
-    def _finish_step(self) -> Action:
-        output = self._output
-        results = self._step_results()
-        paused, self._paused_step = self._paused_step, None
-        if paused is None:
-            step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
-        else:
-            step = resumed_step(paused, results)
-        # The step holds its text now; the builder's buffers would keep a second copy of it.
-        self._builder = StepBuilder()
-        if output is not None and output.feedback is not None:
-            step.messages.append(output.feedback)  # what was wrong, for the model's next try
-        for warning in step.warnings:
-            logger.warning(
-                "step %d: %s ignored %s: %s",
-                step.step_number,
-                self._model.provider,
-                warning.setting,
-                warning.message,
-            )
-        callbacks = self.config.callbacks
-        if callbacks.on_step_finish is not None:
-            callbacks.on_step_finish(step)
-        self.pending.append(
-            StepFinishPart(
-                step_number=step.step_number,
-                step=step,
-                finish_reason=step.finish_reason,
-                usage=step.usage,
-                provider_metadata=step.provider_metadata,
-            )
-        )
-        self.steps.append(step)
-        self.messages = [*self.messages, *step.messages]
-        # A resumed step was counted when the run paused, as soon as the model had answered.
-        stop = self._count_step(step) if paused is None else None
-        if stop is not None:
-            return stop
-        if self._continues():
-            return self._start_step()
-        self._phase = "done"
-        result = self.result = self._result()
-        if callbacks.on_finish is not None:
-            callbacks.on_finish(result)
-        self.pending.append(FinishPart(finish_reason=result.finish_reason, usage=result.total_usage))
-        return Finish(result)
-
-    # -- approval --------------------------------------------------------------------------
-
-    def _pause(self) -> Finish:
-        """End the run paused before the held calls: the step so far is the last of the result."""
-        output = self._output
-        step = self._builder.build(
-            step_number=self.step_number, model=self._model, tool_results=self._step_results()
-        )
-        self._builder = StepBuilder()
-        held, self._held = self._held, []
-        budget = self.config.budget
-        if budget is not None:
-            # The model's answer is spent now; the run ends paused, past a limit or not (a
-            # resumed run asks the budget again before its next request).
-            self._record(budget, step.usage, step.provider, step.model_id, step)
-        self._phase = "done"
-        done = output is not None and output.done
-        result = self.result = AgentResult(
-            steps=[*self.steps, step],
-            input_messages=self._input_messages(),
-            typed_output=output.value if output is not None and done else None,
-            has_typed_output=done,
-            attempts_usage=self._attempts_usage,
-            status="paused",
-            pending_approvals=[call for call, _ in held],
-            output_failures=0 if output is None else output.failures,
-        )
-        logger.debug(
-            "step %d: paused for approval of %s",
-            step.step_number,
-            ", ".join(call.tool_call_id for call, _ in held),
-        )
-        on_finish = self.config.callbacks.on_finish
-        if on_finish is not None:
-            on_finish(result)
-        self.pending.append(FinishPart(finish_reason=step.finish_reason, usage=result.total_usage))
-        return Finish(result)
-
-    def _restore(self, resume: Resume) -> None:
-        """Take up a paused run where it stopped: its steps, its paused step and the answers.
-
-        Raises:
-            UserError: the result is not paused, or the answers do not fit its held calls.
-        """
-        paused = take_apart(resume)
-        self.steps = paused.finished
-        self.messages = [*self.messages, *(message for step in paused.finished for message in step.messages)]
-        self._attempts_usage = resume.paused.attempts_usage
-        self._paused_step = paused.step
-        self._results = paused.results
-        self._ran = paused.answered
-        self._tools = self._tool_set.by_name
-        output = self._output
-        if output is not None:
-            output.failures = resume.paused.output_failures
-            if resume.paused.has_typed_output:
-                output.value = output.spec.schema.validate(resume.paused.typed_output)
-        self._phase = "resume"
-
-    def _resume(self) -> Action:
-        """Answer the held calls: results for the refused and supplied ones, a run of the approved ones."""
-        assert self.config.resume is not None
-        self._started = True
-        self._ends = deadline_at(self._clock(), self.config.deadline)  # from the resume on
-        results, approved = answer_held(self.config.resume, self._tools)
-        for result in results:
-            self.feed_tool_result(result)
-        if not approved:
-            return self._finish_step()
-        self._phase = "tools"
-        return RunTools(step_number=self.step_number, batches=tool_batches(approved))
-
-    def _continues(self) -> bool:
-        """Go on while tools ran (or output is retried), no stop condition holds and steps remain."""
-        output = self._output
-        if output is not None and output.done:
-            return False
-        retry_output = output is not None and output.feedback is not None
-        if not retry_output and (not self._ran or len(self._results) < len(self._ran)):
-            return False
-        if len(self.steps) >= self.config.max_steps:
-            return False
-        return not any(condition(self.steps) for condition in self.config.stop_when)
-
-    def _result(self) -> AgentResult[Any]:
-        output = self._output
-        if output is None:
-            return AgentResult(
-                steps=self.steps, input_messages=self._input_messages(), attempts_usage=self._attempts_usage
-            )
-        last = self.steps[-1]
-        if not output.done:
-            raise NoObjectGeneratedError(
-                "the run ended before the model gave a valid output",
-                raw_text=last.text,
-                error=None,
-                usage=sum((step.usage for step in self.steps), Usage()),
-                finish_reason=last.finish_reason,
-            )
-        if output.stream is not None:
-            final = output.final_value()
-            if final != output.stream.last:
-                self.pending.append(OutputPart(object=final))
-        return AgentResult(
-            steps=self.steps,
-            input_messages=self._input_messages(),
-            typed_output=output.value,
-            has_typed_output=True,
-            attempts_usage=self._attempts_usage,
-        )
-
-    def _input_messages(self) -> list[Message]:
-        given = self.config.input_messages
-        return list(self.config.messages if given is None else given)
-
     # -- the budget --------------------------------------------------------------------------
 
     def _take_request(self) -> Finish | None:
         """Take one request from the budget; the run's end when the budget has no room for it."""
-        budget = self.config.budget
-        if budget is None:
-            return None
-        overrun = budget.reserve_request(lambda spent: no_room(budget, spent))
+        overrun = self._ledger.take_request()
         return None if overrun is None else self._stop_run(overrun, before_request=True)
 
-    def _count_step(self, step: StepResult) -> Finish | None:
-        """Count a finished step; the run's end when it went past a limit."""
-        budget = self.config.budget
-        if budget is None:
-            return None
-        spent = self._record(budget, step.usage, step.provider, step.model_id, step)
-        overrun = past_limit(budget, spent)
-        return None if overrun is None else self._stop_run(overrun, before_request=False)
-
-    def _count_attempt(self, usage: Usage | None) -> None:
-        """Count a failed attempt's usage (a later request finds out if it went past a limit)."""
-        if usage is None or usage == _NO_USAGE:
-            return
-        self._attempts_usage = self._attempts_usage + usage
-        budget = self.config.budget
-        if budget is not None:
-            self._record(budget, usage, self._model.provider, self._model.model_id, None)
-
-    def _record(
-        self, budget: Budget, usage: Usage, provider: str, model_id: str, step: StepResult | None
-    ) -> Spent:
-        counts = token_counts(usage, usage_shape(provider, model_id))
-        cost = 0.0
-        if budget.max_cost is not None:  # pricing loads the price data: only when money counts
-            priced = (
-                step.cost if step is not None else computed_cost(usage, provider=provider, model_id=model_id)
-            )
-            if priced is None:
-                logger.warning(
-                    "step %d: no price is known for %s:%s; the budget's max_cost counts it as 0",
-                    self.step_number if step is None else step.step_number,
-                    provider,
-                    model_id,
-                )
-            else:
-                cost = priced.total
-        return budget.record(input_tokens=counts.all_input, output_tokens=counts.output, cost=cost)
-
     def _stop_run(self, overrun: Overrun, *, before_request: bool) -> Finish:
-        limit, maximum, spent = overrun
-        message = overrun_message(overrun, before_request=before_request)
-        logger.debug("step %d: %s", self.step_number, message)
-        result = self._partial_result()
+        result = partial_result(self.config, self.steps, self._output, self._ledger.attempts_usage)
+        error = budget_error(
+            overrun, before_request=before_request, result=result, step_number=self.step_number
+        )
         self._phase = "stopped"
-        error = BudgetExceededError(message, result=result, limit=limit, maximum=maximum, spent=spent)
         self._stop = Finish(result, error=error)
         return self._stop
-
-    def _partial_result(self) -> AgentResult[Any]:
-        """The run so far, for a ``BudgetExceededError`` (the typed output, if it was given)."""
-        output = self._output
-        done = output is not None and output.done
-        return AgentResult(
-            steps=list(self.steps),
-            input_messages=self._input_messages(),
-            typed_output=output.value if output is not None and done else None,
-            has_typed_output=done,
-            attempts_usage=self._attempts_usage,
-        )
-
-
-_NO_USAGE = Usage()
-
-
-_TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
-
-
-def _check_call(call: Call, model: LanguageModel, step_number: int) -> None:
-    """Refuse, before any request, options the provider would ignore or reject late."""
-    check_provider_options(call.provider_options, in_use=model.provider)
-    choice = call.tool_choice
-    if choice is not None and choice not in _TOOL_CHOICE_MODES:
-        names = [definition.name for definition in call.tools]
-        if choice not in names:
-            offered = ", ".join(repr(name) for name in names) or "none"
-            raise UserError(
-                f"tool_choice {choice!r} names no tool of step {step_number} (its tools: {offered}); "
-                "use 'auto', 'none', 'required' or one of the tool names"
-            )

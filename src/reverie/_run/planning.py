@@ -1,0 +1,163 @@
+"""Planning a step: the model call an agent step makes, after ``prepare_step`` had its say.
+
+``plan_step`` asks the run's ``prepare_step`` hook (if any) for the step's overrides, resolves
+the step's tools (``StepTools`` keeps the sets the hook returned, so each is resolved once per
+run), builds the ``Call`` from the run's call template with the run's wire caches, lets the
+structured output shape it, and refuses options the provider would ignore or reject late.
+``message_wire`` makes the run's cache of encoded messages.
+
+It does not start the step, take a request from the budget, time the deadline or call the
+model: the machine (``reverie._run.machine``) does, with what this module returns. Nothing
+here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reverie._content import Message
+from reverie._errors import UserError
+from reverie._model import Call, LanguageModel, ProviderTool
+from reverie._provider_names import check_provider_options
+from reverie._results import StepResult
+from reverie._run.config import RunConfig, StepContext
+from reverie._tools.protocol import Tool
+from reverie._tools.toolset import ToolSet
+from reverie._wire_cache import WireCache, WireStore, message_state
+
+if TYPE_CHECKING:
+    from reverie._run.output import OutputRun
+
+_MAX_STEP_TOOL_SETS = 8
+"""Distinct tool sets of ``prepare_step`` a run keeps resolved (more start afresh)."""
+
+_TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
+
+
+def message_wire(config: RunConfig) -> WireStore:
+    """The run's store of encoded messages, trusting identity alone unless a hook may edit them."""
+    # Encoded messages are kept for the whole run and found by identity. Without a
+    # prepare_step hook the run trusts identity alone: its history is the caller's
+    # messages and the steps' own, which nothing edits between steps (the documented way
+    # to change the history is the hook), so a step pays only for its new messages. A
+    # hook sees the messages and may edit them in place, so with one each kept wire form
+    # also keeps a snapshot of its message (``message_state``) and is reused only while
+    # the message still equals it, a check far cheaper than encoding again. (Handing the
+    # hook copies, to trust what it did not touch, would copy the history every step.)
+    return WireStore(message_state if config.prepare_step is not None else None)
+
+
+class StepTools:
+    """The run's own tool set, and the sets ``prepare_step`` returned, each resolved once."""
+
+    __slots__ = ("_returned", "own")
+
+    def __init__(self, config: RunConfig) -> None:
+        self.own: ToolSet = config.tool_set if config.tool_set is not None else ToolSet(config.tools)
+        """The run's tools, resolved."""
+        self._returned: dict[tuple[int, ...], ToolSet] = {}
+
+    def for_step(self, items: Sequence[Tool | ProviderTool] | None) -> ToolSet:
+        """The step's tools resolved: the run's own, or the set ``prepare_step`` returned.
+
+        A set the hook returns is resolved once per run however often it comes back (a new
+        list of the same tools included): sets are found by the identities of their tools.
+        """
+        own = self.own
+        if items is None or own.made_from(items):
+            return own
+        key = tuple(map(id, items))
+        found = self._returned.get(key)
+        if found is None:
+            if len(self._returned) >= _MAX_STEP_TOOL_SETS:
+                self._returned.clear()
+            # The set holds its tools, so their ids in the key stay theirs while it is kept.
+            found = self._returned[key] = ToolSet(items)
+        return found
+
+
+@dataclass(slots=True, frozen=True)
+class PlannedStep:
+    """What a step calls: its model (a ``FallbackModel`` included), its call and its tools by name."""
+
+    model: LanguageModel
+    call: Call
+    tools: Mapping[str, Tool]
+
+
+def plan_step(
+    config: RunConfig,
+    *,
+    step_number: int,
+    steps: Sequence[StepResult],
+    messages: list[Message],
+    step_tools: StepTools,
+    message_wire: WireStore,
+    output: OutputRun | None,
+) -> PlannedStep:
+    """Plan step ``step_number`` of a run that has taken ``steps`` and holds ``messages``.
+
+    Raises:
+        UserError: the step's options do not fit its model or tools (before any request).
+    """
+    model = config.model
+    tools: Sequence[Tool | ProviderTool] | None = None
+    template = config.call_template
+    tool_choice, provider_options = template.tool_choice, template.provider_options
+    if config.prepare_step is not None:
+        # Snapshots: a context kept (or changed) by the hook must not alias the run's state.
+        context = StepContext(
+            step_number=step_number, steps=tuple(steps), messages=list(messages), model=model
+        )
+        overrides = config.prepare_step(context)
+        if overrides is not None:
+            model = overrides.model or model
+            messages = overrides.messages if overrides.messages is not None else messages
+            tools = overrides.tools
+            tool_choice = overrides.tool_choice if overrides.tool_choice is not None else tool_choice
+            if overrides.provider_options is not None:
+                provider_options = overrides.provider_options
+    tool_set = step_tools.for_step(tools)
+    by_name = tool_set.by_name
+    call = Call(
+        prompt=messages,
+        tools=list(tool_set.definitions),
+        tool_choice=tool_choice,
+        max_output_tokens=template.max_output_tokens,
+        temperature=template.temperature,
+        top_p=template.top_p,
+        top_k=template.top_k,
+        presence_penalty=template.presence_penalty,
+        frequency_penalty=template.frequency_penalty,
+        stop_sequences=template.stop_sequences,
+        seed=template.seed,
+        provider_options=provider_options,
+        headers=template.headers,
+        timeout=template.timeout,
+        wire_cache=WireCache(messages=message_wire, tools=tool_set.wire),
+    )
+    if output is not None:
+        call, by_name = output.plan(call, model, by_name)
+    check_call(call, model, step_number)
+    return PlannedStep(model=model, call=call, tools=by_name)
+
+
+def check_call(call: Call, model: LanguageModel, step_number: int) -> None:
+    """Refuse, before any request, options the provider would ignore or reject late.
+
+    Raises:
+        UserError: a ``provider_options`` key naming no known provider, or a ``tool_choice``
+            naming no tool of the step.
+    """
+    check_provider_options(call.provider_options, in_use=model.provider)
+    choice = call.tool_choice
+    if choice is not None and choice not in _TOOL_CHOICE_MODES:
+        names = [definition.name for definition in call.tools]
+        if choice not in names:
+            offered = ", ".join(repr(name) for name in names) or "none"
+            raise UserError(
+                f"tool_choice {choice!r} names no tool of step {step_number} (its tools: {offered}); "
+                "use 'auto', 'none', 'required' or one of the tool names"
+            )
