@@ -69,6 +69,7 @@ from reverie._run.step import StepBuilder
 from reverie._run.step_end import Phase, StepEnd
 from reverie._run.tools import check_tool_call
 from reverie._tools.protocol import Tool
+from reverie._tools.toolset import ToolSet
 
 
 class Run(StepEnd):
@@ -165,7 +166,7 @@ class Run(StepEnd):
         have listed their tools.
         """
         assert not self._started, "the tools of a run are set before it starts"
-        self._tool_set = tool_set
+        self._step_tools.own = tool_set
 
     @property
     def step_number(self) -> int:
