@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from reverie._errors import UserError
 
 _BYTE_ORDER_MARK = "\ufeff"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_DECODE = json.JSONDecoder().decode
+_DECODER = json.JSONDecoder()
+_DECODE = _DECODER.decode
+# Set by JSONDecoder.__init__ but missing from the type stubs.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+"""The decoder's own scanner: ``decode`` is this plus two whitespace matches and two frames."""
 
 
 class UnreadableJSONError(ValueError):
@@ -32,7 +37,19 @@ def loads(text: str | bytes) -> Any:
         UnreadableJSONError: (a ``ValueError``) for malformed JSON, a payload nested too deep
             to decode, or bytes that are not UTF-8.
     """
-    if not isinstance(text, str):
+    if type(text) is str:
+        # The fast path, for the events of a stream (one per token): a payload without
+        # surrounding whitespace is read by the scanner alone. Anything else (padding, a byte
+        # order mark, malformed or deep JSON) goes through ``decode`` below, which reads it
+        # again and reports the error, exactly as if this path did not exist.
+        try:
+            value, end = _SCAN(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if end == len(text):
+                return value
+    elif not isinstance(text, str):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
