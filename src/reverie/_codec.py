@@ -129,7 +129,8 @@ def expect_string(value: Any, what: str) -> str:
     return value
 
 
-_SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError)
+SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError)
+"""What reading a payload of the wrong JSON shape through ``.get`` raises (see ``reads_payload``)."""
 ParamsT = ParamSpec("ParamsT")
 ResultT = TypeVar("ResultT")
 
@@ -148,7 +149,7 @@ def reads_payload(what: str) -> Callable[[Callable[ParamsT, ResultT]], Callable[
         def guarded(*args: ParamsT.args, **kwargs: ParamsT.kwargs) -> ResultT:
             try:
                 return method(*args, **kwargs)
-            except _SHAPE_ERRORS as error:
+            except SHAPE_ERRORS as error:
                 raise InvalidResponseError(f"{what} has an unexpected shape ({error})") from error
 
         return guarded
