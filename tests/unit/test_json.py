@@ -40,6 +40,10 @@ def test_a_request_that_cannot_be_encoded_is_a_user_error() -> None:
         deep = [deep]
     with pytest.raises(UserError, match="nested too deep"):
         _json.encode({"value": deep})
+    itself: dict[str, object] = {"a": [1]}
+    itself["b"] = itself
+    with pytest.raises(UserError, match="contains itself"):
+        _json.encode({"value": itself})
 
 
 @pytest.mark.parametrize(
