@@ -467,13 +467,17 @@ class Run:
         self._results = []
         if self._output is not None:
             self._output.start_attempt()
-        now = self._clock()
-        if passed(self._ends, now):
-            self._phase = "done"
-            raise self._deadline_error()
-        # Each attempt gets the call's timeout, cut to what the deadline leaves.
-        self._call.timeout = request_budget(self.config.call_template.timeout, self._ends, now)
-        self._call.deadline_at = self._ends
+        ends = self._ends
+        timeout = self.config.call_template.timeout
+        if ends is not None:  # without a deadline, no clock to read
+            now = self._clock()
+            if passed(ends, now):
+                self._phase = "done"
+                raise self._deadline_error()
+            # Each attempt gets the call's timeout, cut to what the deadline leaves.
+            timeout = request_budget(timeout, ends, now)
+        self._call.timeout = timeout
+        self._call.deadline_at = ends
         self._phase = "call"
         return CallModel(
             step_number=self.step_number,
@@ -575,7 +579,8 @@ class Run:
             return False
         if len(self.steps) >= self.config.max_steps:
             return False
-        return not any(condition(self.steps) for condition in self.config.stop_when)
+        stop_when = self.config.stop_when
+        return not stop_when or not any(condition(self.steps) for condition in stop_when)
 
     def _result(self) -> AgentResult[Any]:
         output = self._output

@@ -46,6 +46,8 @@ from reverie._parts import (
 from reverie._results import StepResult
 from reverie._text_buffer import TextBuffer
 
+_NO_USAGE = Usage()
+"""A step's usage until its finish part comes (one shared instance: ``Usage`` is frozen)."""
 _Block = tuple[TextBuffer, ProviderMetadata]
 """The text of a text or reasoning block so far and the metadata its parts carried."""
 
@@ -69,7 +71,7 @@ class StepBuilder:
         self._texts: dict[str, _Block] = {}
         self._reasoning: dict[str, _Block] = {}
         self._finish: tuple[FinishReason, ProviderMetadata] | None = None
-        self.usage = Usage()
+        self.usage = _NO_USAGE
         self.warnings: list[CallWarning] = []
         self.response_id: str | None = None
         self.response_model_id: str | None = None
