@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
-from reverie import _json
+from reverie import _json, _wire_cache
 from reverie._content import CallWarning, ToolResultPart
 from reverie._errors import (
     InvalidResponseError,
@@ -295,8 +295,8 @@ class PreparedRequest:
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, as the recorded requests were sent."""
-    return _json.encode(body)
+    """Compact UTF-8 JSON, as the recorded requests were sent (kept wire forms from their text)."""
+    return _wire_cache.encode_body(body)
 
 
 def token_count(value: Any) -> int:

@@ -88,14 +88,31 @@ def encode(value: Any) -> bytes:
             nested too deep (or contains itself); it came from the caller's messages, settings
             or options.
     """
+    return utf8(encode_text(value))
+
+
+def encode_text(value: Any) -> str:
+    """``value`` as compact JSON text, as ``encode`` writes it (before UTF-8).
+
+    Raises:
+        UserError: as ``encode``.
+    """
     try:
-        text = _ENCODE(value)
+        return _ENCODE(value)
     except RecursionError:
         raise UserError(
             "the request cannot be encoded as JSON: it is nested too deep (or contains itself)"
         ) from None
     except (TypeError, ValueError) as error:
         raise UserError(f"the request cannot be encoded as JSON: {error}") from None
+
+
+encode_string: Callable[[str], str] = json.encoder.encode_basestring
+"""A string as a JSON string literal, as ``encode_text`` writes strings (no ASCII escaping)."""
+
+
+def utf8(text: str) -> bytes:
+    """JSON ``text`` as UTF-8, each lone surrogate (which UTF-8 cannot hold) replaced by U+FFFD."""
     try:
         return text.encode()
     except UnicodeEncodeError:  # rare: encode twice only then

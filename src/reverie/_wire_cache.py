@@ -19,6 +19,12 @@ store's ``check`` (see ``WireStore``): tool definitions are frozen and a tool se
 when its tools change, so tools are never checked; messages are mutable dataclasses, so the
 run decides how much it trusts them (see ``reverie._run.machine``).
 
+A kept wire form that is a dict (or a list of dicts: a message's entries) is stored as a
+``WireForm``, a dict that also keeps its JSON text once the body is encoded
+(``encode_body``), so a request's body is written from kept texts plus what is new: a long
+history is not encoded again on every step. What a store keeps is read-only, nested values
+included: the text must stay what the dict holds.
+
 This module knows no provider's wire format and does no I/O.
 """
 
@@ -29,6 +35,7 @@ from dataclasses import fields
 from operator import attrgetter
 from typing import Any, TypeVar, cast
 
+from reverie import _json
 from reverie._content import (
     CallWarning,
     FilePart,
@@ -91,7 +98,7 @@ class WireStore:
             state = None if check is None else check(item)
             if entry is None or (check is not None and entry[1] != state):
                 produced: list[CallWarning] = []
-                wire = encode(item, produced)
+                wire = _kept(encode(item, produced))
                 entry = entries[id(item)] = (item, _frozen(state), wire, tuple(produced))
             encoded.append(entry[2])
             if entry[3]:
@@ -101,6 +108,60 @@ class WireStore:
             # earlier set) are let go; only this request's are kept.
             namespaces[namespace] = {id(item): entries[id(item)] for item in items}
         return encoded
+
+
+class WireForm(dict[str, Any]):
+    """A wire dict a store keeps: read as the dict it is, and its JSON ``text`` once sent."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, wire: dict[str, Any]) -> None:
+        super().__init__(wire)
+        self.text: str | None = None
+        """The dict as ``_json.encode_text`` writes it, set by ``encode_body`` (``None``: not yet)."""
+
+
+def _kept(wire: WireT) -> WireT:
+    """``wire`` as a store keeps it: a dict, and each dict of a list of dicts, as a ``WireForm``."""
+    kind = type(wire)
+    if kind is dict:
+        return cast(WireT, WireForm(cast(dict[str, Any], wire)))
+    if kind is list:
+        entries = cast(list[Any], wire)
+        if all(type(entry) is dict for entry in entries):
+            return cast(WireT, [WireForm(cast(dict[str, Any], entry)) for entry in entries])
+    return wire
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """``body`` as compact UTF-8 JSON, the bytes ``_json.encode`` gives, from kept texts where it can.
+
+    The items of the body's top-level lists (``messages``, ``tools``, ``input``) that are
+    kept wire forms are encoded the first time they are sent and written from their text
+    after; everything else is encoded as usual.
+
+    Raises:
+        UserError: as ``_json.encode``.
+    """
+    pieces: list[str] = []
+    for key, value in body.items():
+        if type(key) is not str:
+            return _json.encode(body)  # keys JSON converts (numbers, booleans): the plain way
+        if type(value) is list and any(type(item) is WireForm for item in cast(list[Any], value)):
+            value_text = "[" + ",".join([_text_of(item) for item in cast(list[Any], value)]) + "]"
+        else:
+            value_text = _json.encode_text(value)
+        pieces.append(f"{_json.encode_string(key)}:{value_text}")
+    return _json.utf8("{" + ",".join(pieces) + "}")
+
+
+def _text_of(item: Any) -> str:
+    if type(item) is WireForm:
+        text = item.text
+        if text is None:
+            text = item.text = _json.encode_text(item)
+        return text
+    return _json.encode_text(item)
 
 
 class WireCache:
