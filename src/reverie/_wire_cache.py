@@ -99,7 +99,8 @@ class WireStore:
             if entry is None or (check is not None and entry[1] != state):
                 produced: list[CallWarning] = []
                 wire = _kept(encode(item, produced))
-                entry = entries[id(item)] = (item, _frozen(state), wire, tuple(produced))
+                kept = None if state is None else _frozen(state)
+                entry = entries[id(item)] = (item, kept, wire, tuple(produced))
             encoded.append(entry[2])
             if entry[3]:
                 warnings.extend(entry[3])
@@ -114,11 +115,9 @@ class WireForm(dict[str, Any]):
     """A wire dict a store keeps: read as the dict it is, and its JSON ``text`` once sent."""
 
     __slots__ = ("text",)
-
-    def __init__(self, wire: dict[str, Any]) -> None:
-        super().__init__(wire)
-        self.text: str | None = None
-        """The dict as ``_json.encode_text`` writes it, set by ``encode_body`` (``None``: not yet)."""
+    # No __init__ of its own: dict's (in C) copies the wire form, and ``text`` stays unset.
+    text: str
+    """The dict as ``_json.encode_text`` writes it, set by ``encode_body`` the first time."""
 
 
 def _kept(wire: WireT) -> WireT:
@@ -147,21 +146,24 @@ def encode_body(body: dict[str, Any]) -> bytes:
     for key, value in body.items():
         if type(key) is not str:
             return _json.encode(body)  # keys JSON converts (numbers, booleans): the plain way
-        if type(value) is list and any(type(item) is WireForm for item in cast(list[Any], value)):
-            value_text = "[" + ",".join([_text_of(item) for item in cast(list[Any], value)]) + "]"
+        # ``__class__`` rather than ``type()``: the type checker keeps ``value`` as Any.
+        items: list[Any] = value if value.__class__ is list else []
+        if any(type(item) is WireForm for item in items):
+            texts: list[str] = []
+            for item in items:
+                if type(item) is not WireForm:
+                    texts.append(_json.encode_text(item))
+                    continue
+                try:
+                    texts.append(item.text)
+                except AttributeError:  # its first request
+                    item.text = _json.encode_text(item)
+                    texts.append(item.text)
+            value_text = "[" + ",".join(texts) + "]"
         else:
             value_text = _json.encode_text(value)
         pieces.append(f"{_json.encode_string(key)}:{value_text}")
     return _json.utf8("{" + ",".join(pieces) + "}")
-
-
-def _text_of(item: Any) -> str:
-    if type(item) is WireForm:
-        text = item.text
-        if text is None:
-            text = item.text = _json.encode_text(item)
-        return text
-    return _json.encode_text(item)
 
 
 class WireCache:
