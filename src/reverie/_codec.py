@@ -122,6 +122,8 @@ def loads_event(event: SSEEvent) -> Any:
 
 def expect_string(value: Any, what: str) -> str:
     """``value`` if it is a JSON string, ``""`` for null, else ``InvalidResponseError`` naming ``what``."""
+    if type(value) is str:  # the common case first: this reads most fields of every payload
+        return value
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -301,4 +303,6 @@ def encode_body(body: dict[str, Any]) -> bytes:
 
 def token_count(value: Any) -> int:
     """A token count from a usage block; anything but a JSON integer (a null, a stray string) is 0."""
+    if type(value) is int:  # the common case first: six counts per response
+        return value
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
