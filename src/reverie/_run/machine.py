@@ -231,6 +231,11 @@ class Run:
                 on_text_delta(part.delta)
             if self._output is not None:
                 self._partial_output(part)
+            builder = self._builder
+            if part.id == builder.last_text_id:  # the block the last delta went to
+                builder.write_last_text(part.delta)
+                self._emitted += 1
+                return part
         elif type(part) is FinishPart:
             self._builder.add(part)
             return None
