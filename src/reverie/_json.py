@@ -24,12 +24,27 @@ _DECODE = _DECODER.decode
 # Set by JSONDecoder.__init__ but missing from the type stubs.
 _SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
 """The decoder's own scanner: ``decode`` is this plus two whitespace matches and two frames."""
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-"""Request bodies, encoded by one encoder made once (``json.dumps`` with options makes one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+"""Request bodies are written by one encoder made once (``json.dumps`` with options makes one
+per call), without the check for circular references, which costs a dictionary insertion and
+removal per object: a body that contains itself recurses until ``RecursionError`` instead."""
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_ITERENCODE: Callable[[Any, int], Any] | None = (
+    None
+    if _C_ENCODER is None
+    else _C_ENCODER(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+)
+"""The C encoder ``_ENCODER.encode`` makes on every call, made once (what it is called with:
+no markers without the circular check, no indent, not sorted, no skipped keys, NaN allowed).
+``None`` where the interpreter has no C encoder."""
 
-Without the check for circular references, which costs a dictionary insertion and removal
-per object: a body that contains itself recurses until ``RecursionError`` instead.
-"""
+
+def _encode(value: Any) -> str:
+    if _ITERENCODE is None:
+        return _ENCODER.encode(value)
+    return "".join(_ITERENCODE(value, 0))
 
 
 class UnreadableJSONError(ValueError):
@@ -98,7 +113,7 @@ def encode_text(value: Any) -> str:
         UserError: as ``encode``.
     """
     try:
-        return _ENCODE(value)
+        return _encode(value)
     except RecursionError:
         raise UserError(
             "the request cannot be encoded as JSON: it is nested too deep (or contains itself)"

@@ -160,6 +160,8 @@ def encode_body(body: dict[str, Any]) -> bytes:
                     item.text = _json.encode_text(item)
                     texts.append(item.text)
             value_text = "[" + ",".join(texts) + "]"
+        elif value.__class__ is str:  # "model" and the like
+            value_text = _json.encode_string(value)
         else:
             value_text = _json.encode_text(value)
         pieces.append(f"{_json.encode_string(key)}:{value_text}")

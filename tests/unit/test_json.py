@@ -60,3 +60,18 @@ def test_payloads_read_with_or_without_surrounding_whitespace_decode_as_json_loa
 def test_extra_data_after_a_payload_is_unreadable(text: str) -> None:
     with pytest.raises(_json.UnreadableJSONError, match="Extra data"):
         _json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "é \ud800 \n",
+        [1, 1.5, -0.0, 1e100, 10**30, True, None, float("inf"), -float("inf")],
+        {"a": [{"b": (1, 2)}, {}], "c": []},
+        {3: "a", 2.5: "b", True: "c", None: "d"},
+    ],
+)
+def test_request_text_is_what_json_dumps_writes(value: object) -> None:
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert _json.encode_text(value) == expected
+    assert _json.encode(value) == _json.replace_lone_surrogates(expected).encode()
