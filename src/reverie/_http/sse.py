@@ -112,8 +112,10 @@ class SSEDecoder:
             elif not line:
                 if data:
                     text = data[0] if len(data) == 1 else "\n".join(data)
-                    self._data = data = []
-                    event, self._event = self._event, ""
+                    data.clear()  # the same list for the next event: no allocation per event
+                    event = self._event
+                    if event:
+                        self._event = ""
                     if text != _DONE or self._keep_done:
                         events.append(SSEEvent(event or "message", text, self._id))
                 else:
