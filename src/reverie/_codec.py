@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
-from reverie import _json
+from reverie import _json, _wire_cache
 from reverie._content import CallWarning, ContentPart, ReasoningPart, ToolResultPart
 from reverie._errors import (
     InvalidResponseError,
@@ -122,6 +122,8 @@ def loads_event(event: SSEEvent) -> Any:
 
 def expect_string(value: Any, what: str) -> str:
     """``value`` if it is a JSON string, ``""`` for null, else ``InvalidResponseError`` naming ``what``."""
+    if type(value) is str:  # the common case first: this reads most fields of every payload
+        return value
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -129,7 +131,8 @@ def expect_string(value: Any, what: str) -> str:
     return value
 
 
-_SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError)
+SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError)
+"""What reading a payload of the wrong JSON shape through ``.get`` raises (see ``reads_payload``)."""
 ParamsT = ParamSpec("ParamsT")
 ResultT = TypeVar("ResultT")
 
@@ -148,7 +151,7 @@ def reads_payload(what: str) -> Callable[[Callable[ParamsT, ResultT]], Callable[
         def guarded(*args: ParamsT.args, **kwargs: ParamsT.kwargs) -> ResultT:
             try:
                 return method(*args, **kwargs)
-            except _SHAPE_ERRORS as error:
+            except SHAPE_ERRORS as error:
                 raise InvalidResponseError(f"{what} has an unexpected shape ({error})") from error
 
         return guarded
@@ -359,10 +362,12 @@ class PreparedRequest:
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, as the recorded requests were sent."""
-    return _json.encode(body)
+    """Compact UTF-8 JSON, as the recorded requests were sent (kept wire forms from their text)."""
+    return _wire_cache.encode_body(body)
 
 
 def token_count(value: Any) -> int:
     """A token count from a usage block; anything but a JSON integer (a null, a stray string) is 0."""
+    if type(value) is int:  # the common case first: six counts per response
+        return value
     return value if isinstance(value, int) and not isinstance(value, bool) else 0

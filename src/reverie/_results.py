@@ -157,10 +157,24 @@ class AgentResult(Generic[OutputT]):
     @property
     def total_usage(self) -> Usage:
         """Token counts summed over all steps."""
-        total = Usage()
+        # Summed count by count: adding Usage objects would build a frozen one per step.
+        inputs = outputs = totals = reasoning = cache_creation = cache_read = 0
         for step in self.steps:
-            total = total + step.usage
-        return total
+            usage = step.usage
+            inputs += usage.input_tokens
+            outputs += usage.output_tokens
+            totals += usage.total_tokens
+            reasoning += usage.reasoning_tokens
+            cache_creation += usage.cache_creation_tokens
+            cache_read += usage.cache_read_tokens
+        return Usage(
+            input_tokens=inputs,
+            output_tokens=outputs,
+            total_tokens=totals,
+            reasoning_tokens=reasoning,
+            cache_creation_tokens=cache_creation,
+            cache_read_tokens=cache_read,
+        )
 
     @property
     def total_cost(self) -> float | None:

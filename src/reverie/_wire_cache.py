@@ -19,6 +19,12 @@ store's ``check`` (see ``WireStore``): tool definitions are frozen and a tool se
 when its tools change, so tools are never checked; messages are mutable dataclasses, so the
 run decides how much it trusts them (see ``reverie._run.planning``).
 
+A kept wire form that is a dict (or a list of dicts: a message's entries) is stored as a
+``WireForm``, a dict that also keeps its JSON text once the body is encoded
+(``encode_body``), so a request's body is written from kept texts plus what is new: a long
+history is not encoded again on every step. What a store keeps is read-only, nested values
+included: the text must stay what the dict holds.
+
 This module knows no provider's wire format and does no I/O.
 """
 
@@ -29,6 +35,7 @@ from dataclasses import fields
 from operator import attrgetter
 from typing import Any, TypeVar, cast
 
+from reverie import _json
 from reverie._content import (
     CallWarning,
     FilePart,
@@ -91,8 +98,9 @@ class WireStore:
             state = None if check is None else check(item)
             if entry is None or (check is not None and entry[1] != state):
                 produced: list[CallWarning] = []
-                wire = encode(item, produced)
-                entry = entries[id(item)] = (item, _frozen(state), wire, tuple(produced))
+                wire = _kept(encode(item, produced))
+                kept = None if state is None else _frozen(state)
+                entry = entries[id(item)] = (item, kept, wire, tuple(produced))
             encoded.append(entry[2])
             if entry[3]:
                 warnings.extend(entry[3])
@@ -101,6 +109,62 @@ class WireStore:
             # earlier set) are let go; only this request's are kept.
             namespaces[namespace] = {id(item): entries[id(item)] for item in items}
         return encoded
+
+
+class WireForm(dict[str, Any]):
+    """A wire dict a store keeps: read as the dict it is, and its JSON ``text`` once sent."""
+
+    __slots__ = ("text",)
+    # No __init__ of its own: dict's (in C) copies the wire form, and ``text`` stays unset.
+    text: str
+    """The dict as ``_json.encode_text`` writes it, set by ``encode_body`` the first time."""
+
+
+def _kept(wire: WireT) -> WireT:
+    """``wire`` as a store keeps it: a dict, and each dict of a list of dicts, as a ``WireForm``."""
+    value: Any = wire  # read as Any: no runtime casts on a path taken for every new message
+    kept: Any = wire
+    if value.__class__ is dict:
+        kept = WireForm(value)
+    elif value.__class__ is list and all(entry.__class__ is dict for entry in value):
+        kept = [WireForm(entry) for entry in value]
+    return kept
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """``body`` as compact UTF-8 JSON, the bytes ``_json.encode`` gives, from kept texts where it can.
+
+    The items of the body's top-level lists (``messages``, ``tools``, ``input``) that are
+    kept wire forms are encoded the first time they are sent and written from their text
+    after; everything else is encoded as usual.
+
+    Raises:
+        UserError: as ``_json.encode``.
+    """
+    pieces: list[str] = []
+    for key, value in body.items():
+        if type(key) is not str:
+            return _json.encode(body)  # keys JSON converts (numbers, booleans): the plain way
+        # ``__class__`` rather than ``type()``: the type checker keeps ``value`` as Any.
+        items: list[Any] = value if value.__class__ is list else []
+        if any(type(item) is WireForm for item in items):
+            texts: list[str] = []
+            for item in items:
+                if type(item) is not WireForm:
+                    texts.append(_json.encode_text(item))
+                    continue
+                try:
+                    texts.append(item.text)
+                except AttributeError:  # its first request
+                    item.text = _json.encode_text(item)
+                    texts.append(item.text)
+            value_text = "[" + ",".join(texts) + "]"
+        elif value.__class__ is str:  # "model" and the like
+            value_text = _json.encode_string(value)
+        else:
+            value_text = _json.encode_text(value)
+        pieces.append(f"{_json.encode_string(key)}:{value_text}")
+    return _json.utf8("{" + ",".join(pieces) + "}")
 
 
 class WireCache:

@@ -40,3 +40,38 @@ def test_a_request_that_cannot_be_encoded_is_a_user_error() -> None:
         deep = [deep]
     with pytest.raises(UserError, match="nested too deep"):
         _json.encode({"value": deep})
+    itself: dict[str, object] = {"a": [1]}
+    itself["b"] = itself
+    with pytest.raises(UserError, match="contains itself"):
+        _json.encode({"value": itself})
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": [1, 2.5, "x", null, true]}', ' {"a": 1} ', '{"a": 1}\n', "\t[]", '"text"', "1e3", "NaN"],
+)
+def test_payloads_read_with_or_without_surrounding_whitespace_decode_as_json_loads_does(text: str) -> None:
+    expected = json.loads(text)
+    value = _json.loads(text)
+    assert value == expected or (value != value and expected != expected)  # NaN equals nothing
+
+
+@pytest.mark.parametrize("text", ['{"a": 1} x', '{"a": 1}{"b": 2}', "[1] ]", "1 2"])
+def test_extra_data_after_a_payload_is_unreadable(text: str) -> None:
+    with pytest.raises(_json.UnreadableJSONError, match="Extra data"):
+        _json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "é \ud800 \n",
+        [1, 1.5, -0.0, 1e100, 10**30, True, None, float("inf"), -float("inf")],
+        {"a": [{"b": (1, 2)}, {}], "c": []},
+        {3: "a", 2.5: "b", True: "c", None: "d"},
+    ],
+)
+def test_request_text_is_what_json_dumps_writes(value: object) -> None:
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert _json.encode_text(value) == expected
+    assert _json.encode(value) == _json.replace_lone_surrogates(expected).encode()

@@ -1017,6 +1017,25 @@ def test_openrouter_stream_reasoning_deltas() -> None:
     assert [part.delta for part in parts if isinstance(part, TextDeltaPart)] == ["\n\n"]
 
 
+def test_text_deltas_of_an_open_block_alone_or_beside_other_fields() -> None:
+    # A delta with only "content" takes the per-token path; with more fields, the general one.
+    body = sse(
+        chunk({"role": "assistant", "content": "a"}),
+        chunk({"content": "b"}),
+        chunk({"content": ""}),
+        chunk({"content": "c", "refusal": "no"}),
+        chunk({"content": "d"}),
+        chunk({"content": "e", "reasoning": "hm"}),
+        chunk({"content": "f"}, "stop"),
+    )
+    parts = decode_stream(openrouter.Codec(KIMI), body)
+    text = "".join(part.delta for part in parts if isinstance(part, TextDeltaPart) and part.id == "text")
+    refusal = [part.delta for part in parts if isinstance(part, TextDeltaPart) and part.id == "refusal"]
+    reasoning = [part.delta for part in parts if isinstance(part, ReasoningDeltaPart)]
+    assert (text, refusal, reasoning) == ("abcdef", ["no"], ["hm"])
+    assert [part.type for part in parts].count("text_start") == 2  # the text block and the refusal's
+
+
 def test_stream_without_finish_reason_is_a_retryable_error() -> None:
     body = sse(chunk({"role": "assistant", "content": "Ol"}))
     with pytest.raises(ProviderError) as raised:

@@ -30,6 +30,7 @@ from reverie import (
     StreamStartPart,
     TextDeltaPart,
     TextEndPart,
+    TextPart,
     TextStartPart,
     ToolCallPart,
     ToolInputDeltaPart,
@@ -435,6 +436,19 @@ def test_a_stream_broken_after_some_parts_keeps_them_on_the_error() -> None:
         run.feed_error(error)
     assert raised.value.partial_text == "Partial"
     assert raised.value.partial_step is not None and raised.value.partial_step.step_number == 0
+
+
+def test_text_deltas_of_interleaved_blocks_each_reach_their_own_block() -> None:
+    # A delta for the block the last one went to takes a short path; any other goes through
+    # the step builder: the text of each block is the same either way, in the order opened.
+    run = Run(config(), streaming=True)
+    run.next_action()
+    for key, delta in [("a", "x1"), ("a", "x2"), ("b", "y1"), ("a", "x3"), ("b", "y2"), ("b", "y3")]:
+        assert run.feed_part(TextDeltaPart(id=key, delta=delta)) is not None
+    run.feed_part(FinishPart(finish_reason="stop", usage=Usage()))
+    assert isinstance(run.next_action(), Finish)
+    step = run.steps[0]
+    assert [part.text for part in step.content if isinstance(part, TextPart)] == ["x1x2x3", "y1y2y3"]
 
 
 def test_a_stream_that_ends_without_its_finish_is_retried() -> None:

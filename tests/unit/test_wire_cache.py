@@ -12,7 +12,7 @@ import copy
 import json
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -27,12 +27,13 @@ from reverie import (
     ToolDefinition,
     ToolResultPart,
     UserError,
+    _json,
     tool,
 )
 from reverie._codec import Codec
 from reverie._content import CallWarning
 from reverie._tools.toolset import ToolSet, check_tools
-from reverie._wire_cache import WireCache, WireStore, message_state
+from reverie._wire_cache import WireCache, WireForm, WireStore, encode_body, message_state
 from reverie.providers import openai, openaicompat, openrouter, vercel
 from reverie.providers.anthropic import web_search
 from reverie.providers.anthropic.codec import AnthropicCodec
@@ -139,6 +140,56 @@ def test_cached_bodies_equal_fresh_ones_and_kept_forms_stay_unchanged(name: str)
     # Later requests merged turns from kept wire forms: no earlier body changed under them.
     for body, as_built in sent:
         assert body == as_built
+
+
+@pytest.mark.parametrize("name", sorted(CODECS))
+def test_bodies_from_kept_texts_are_the_bytes_of_fresh_ones(name: str) -> None:
+    codec = CODECS[name]()
+    cache = new_cache()
+    for prompt in conversation():
+        fresh = codec.build_request(Call(prompt=list(prompt), tools=[WEATHER, CLOCK]), stream=False)
+        call = Call(prompt=list(prompt), tools=[WEATHER, CLOCK], wire_cache=cache)
+        cached = codec.build_request(call, stream=False)
+        expected = _json.encode(fresh.body)
+        assert encode_body(cached.body) == expected
+        assert encode_body(cached.body) == expected  # the second time from the kept texts
+        assert encode_body(fresh.body) == expected
+
+
+def test_a_kept_form_is_a_dict_whose_text_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = WireStore()
+
+    def encode(name: str, warnings: list[CallWarning]) -> dict[str, Any]:
+        return {"name": name, "parameters": {"type": "object", "note": "é \ud800"}}
+
+    kept = cast(list[WireForm], store.encode_each("tools", ["a", "b"], encode, []))
+    assert all(type(form) is WireForm and not hasattr(form, "text") for form in kept)
+    assert kept == [encode("a", []), encode("b", [])]
+    body = {"model": "m", "tools": [*kept, {"plain": [1, None, 2.5]}], "tool_choice": "auto", "n": 0}
+    expected = _json.encode(json.loads(json.dumps(body)))
+    encoded: list[Any] = []
+    encode_text = _json.encode_text
+
+    def counting(value: Any) -> str:
+        encoded.append(value)
+        return encode_text(value)
+
+    monkeypatch.setattr(_json, "encode_text", counting)
+    assert encode_body(body) == expected
+    assert kept[0].text == _json.encode_text(encode("a", []))
+    encoded.clear()
+    assert encode_body(body) == expected
+    assert not any(type(value) is WireForm for value in encoded)  # written from their texts
+    # Keys JSON converts, an empty list, a list of kept forms alone: the same bytes as ever.
+    others: list[dict[Any, Any]] = [{1: kept, "x": []}, {"tools": kept}, {"tools": []}, {}]
+    for other in others:
+        assert encode_body(other) == _json.encode(other)
+
+
+def test_a_kept_form_that_cannot_be_encoded_is_a_user_error() -> None:
+    [form] = WireStore().encode_each("tools", ["a"], lambda name, warnings: {"value": object()}, [])
+    with pytest.raises(UserError, match="cannot be encoded as JSON"):
+        encode_body({"tools": [form]})
 
 
 @pytest.mark.parametrize("name", ["anthropic", "google", "openai"])

@@ -92,22 +92,37 @@ class SSEDecoder:
             if buffer.endswith(b"\r"):
                 buffer, tail = buffer[:-1], b"\r"
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = buffer.split(b"\n")
-        self._buffer = lines.pop() + tail
+        complete = buffer.rfind(b"\n")
+        self._buffer = buffer[complete + 1 :] + tail
         if len(self._buffer) > self._max_buffer:
             raise InvalidResponseError(f"stream line exceeds the limit of {self._max_buffer} bytes")
+        if complete < 0:
+            return []
+        # The complete lines are decoded at once: a line end is never inside a UTF-8
+        # character, so this is what decoding each line would give, for one call per chunk.
+        lines = buffer[:complete].decode("utf-8", errors="replace").split("\n")
         events: list[SSEEvent] = []
         data = self._data
-        for raw in lines:
+        for line in lines:
             # The two lines of nearly every LLM event, "data: {...}" and the blank line that
-            # ends it, are handled here; anything else goes through the generic parse.
-            if raw.startswith(b"data:"):
-                data.append((raw[6:] if raw[5:6] == b" " else raw[5:]).decode("utf-8", errors="replace"))
-                continue
-            event = self._line(raw)
-            data = self._data
-            if event is not None:
-                events.append(event)
+            # ends it, are handled here (this runs per token); anything else goes through
+            # the generic parse.
+            if line.startswith("data: "):
+                data.append(line[6:])
+            elif not line:
+                if data:
+                    text = data[0] if len(data) == 1 else "\n".join(data)
+                    data.clear()  # the same list for the next event: no allocation per event
+                    event = self._event
+                    if event:
+                        self._event = ""
+                    if text != _DONE or self._keep_done:
+                        events.append(SSEEvent(event or "message", text, self._id))
+                else:
+                    self._event = ""
+            else:
+                self._line(line)
+                data = self._data
         return events
 
     def _skip_bom(self, chunk: bytes) -> bytes:
@@ -127,17 +142,16 @@ class SSEDecoder:
         if remainder.endswith(b"\r"):
             # The CR held back as a possible CRLF half ends its line after all, e.g. the
             # blank line of "data: x\r\r"; a line without any terminator is incomplete.
-            event = self._line(remainder[:-1])
+            event = self._line(remainder[:-1].decode("utf-8", errors="replace"))
             if event is not None:
                 events.append(event)
         # An event never terminated by a blank line is discarded (WHATWG §9.2.6).
         self._event, self._data, self._id = "", [], None
         return events
 
-    def _line(self, raw: bytes) -> SSEEvent | None:
-        if not raw:
+    def _line(self, line: str) -> SSEEvent | None:
+        if not line:
             return self._dispatch()
-        line = raw.decode("utf-8", errors="replace")
         if line[0] == ":":
             return None
         name, colon, value = line.partition(":")

@@ -225,6 +225,11 @@ class Run(StepEnd):
                 on_text_delta(part.delta)
             if self._output is not None:
                 self._partial_output(part)
+            builder = self._builder
+            if part.id == builder.last_text_id:  # the block the last delta went to
+                builder.write_last_text(part.delta)
+                self._emitted += 1
+                return part
         elif type(part) is FinishPart:
             self._builder.add(part)
             return None
@@ -388,13 +393,17 @@ class Run(StepEnd):
         self._results = []
         if self._output is not None:
             self._output.start_attempt()
-        now = self._clock()
-        if passed(self._ends, now):
-            self._phase = "done"
-            raise deadline_error(self.config.deadline, self._attempts.errors)
-        # Each attempt gets the call's timeout, cut to what the deadline leaves.
-        self._call.timeout = request_budget(self.config.call_template.timeout, self._ends, now)
-        self._call.deadline_at = self._ends
+        ends = self._ends
+        timeout = self.config.call_template.timeout
+        if ends is not None:  # without a deadline, no clock to read
+            now = self._clock()
+            if passed(ends, now):
+                self._phase = "done"
+                raise deadline_error(self.config.deadline, self._attempts.errors)
+            # Each attempt gets the call's timeout, cut to what the deadline leaves.
+            timeout = request_budget(timeout, ends, now)
+        self._call.timeout = timeout
+        self._call.deadline_at = ends
         self._phase = "call"
         return CallModel(
             step_number=self.step_number,

@@ -251,4 +251,5 @@ class StepEnd:
             return False
         if len(self.steps) >= self.config.max_steps:
             return False
-        return not any(condition(self.steps) for condition in self.config.stop_when)
+        stop_when = self.config.stop_when
+        return not stop_when or not any(condition(self.steps) for condition in stop_when)

@@ -124,7 +124,12 @@ class FunctionTool(Generic[P, R]):
         value = schema.validate_input(model, self.name, input_json)
         if single is not None:
             return {single: value}
-        return {name: getattr(value, name) for name in type(value).model_fields}
+        return {name: getattr(value, name) for name in self._argument_names}
+
+    @cached_property
+    def _argument_names(self) -> tuple[str, ...]:
+        # Kept: pydantic's ``model_fields`` goes through a descriptor on every access.
+        return tuple(self._input_model[0].model_fields)
 
     def call(self, arguments: dict[str, Any]) -> Any:
         """Run the function with validated ``arguments`` from sync code.

@@ -119,11 +119,13 @@ def _type_name(annotation: Any) -> str:
 
 def validate_input(model: type[BaseModel], tool_name: str, input_json: str) -> BaseModel:
     """Parse and validate the model's JSON input, or raise ``ToolInputError`` describing why not."""
-    from pydantic import ValidationError
-
     try:
         return model.model_validate_json(input_json.strip() or "{}")
-    except ValidationError as error:
+    except ValueError as error:  # pydantic's ValidationError is one; imported only when raised
+        from pydantic import ValidationError
+
+        if not isinstance(error, ValidationError):
+            raise
         raise ToolInputError(_describe_validation(tool_name, error)) from None
 
 

@@ -128,19 +128,20 @@ def first_choice(choices: Any) -> ChoicePayload | None:
     """
     if not isinstance(choices, list):
         return None
-    for choice in cast(list[Any], choices):
-        if isinstance(choice, dict) and cast(dict[str, Any], choice).get("index", 0) == 0:
+    # String casts: ``list[Any]`` written out would build a generic alias on every response.
+    for choice in cast("list[Any]", choices):
+        if isinstance(choice, dict) and cast("dict[str, Any]", choice).get("index", 0) == 0:
             return cast(ChoicePayload, choice)
     return None
 
 
 def logprobs_of(choice: ChoicePayload) -> list[Any]:
     """The token logprobs of a choice (``logprobs.content``), present when they were requested."""
-    logprobs = cast(dict[str, Any], choice).get("logprobs")
+    logprobs = cast("dict[str, Any]", choice).get("logprobs")
     if not isinstance(logprobs, dict):
         return []
-    tokens = cast(dict[str, Any], logprobs).get("content")
-    return cast(list[Any], tokens) if isinstance(tokens, list) else []
+    tokens = cast("dict[str, Any]", logprobs).get("content")
+    return cast("list[Any]", tokens) if isinstance(tokens, list) else []
 
 
 def add_logprobs(metadata: ProviderMetadata, provider: str, tokens: list[Any]) -> ProviderMetadata:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from reverie import _json
-from reverie._codec import expect_string, reads_payload
+from reverie._codec import SHAPE_ERRORS, expect_string
 from reverie._content import ProviderMetadata, ToolCallPart, Usage
 from reverie._errors import InvalidResponseError, ProviderError
 from reverie._http.sse import SSEEvent
@@ -111,6 +111,7 @@ class ChatStreamDecoder:
 
     def __init__(self, hooks: StreamHooks) -> None:
         self._hooks = hooks
+        self._reasoning_keys = hooks.reasoning_keys
         self._text_open = False
         self._text_blocks = 0
         self._open_text_id = _TEXT_ID
@@ -127,79 +128,89 @@ class ChatStreamDecoder:
         self._done = False
         self._logprobs: list[Any] = []
 
-    @reads_payload("stream chunk")
     def feed(self, event: SSEEvent) -> list[ModelStreamPart]:
         """Translate one chunk (or the ``[DONE]`` marker)."""
-        if event.data == _DONE:
+        data = event.data
+        if data == _DONE:
             self._done = True
             return []
         # Annotations rather than cast() calls below: this runs once per streamed token.
         try:
-            chunk: CompletionPayload = _json.loads(event.data)
+            chunk: CompletionPayload = _json.loads(data)
         except ValueError:
-            raise InvalidResponseError("malformed JSON in stream event", body=event.data) from None
+            raise InvalidResponseError("malformed JSON in stream event", body=data) from None
         if type(chunk) is not dict:  # pyright: ignore[reportUnnecessaryComparison] - untrusted JSON
-            raise InvalidResponseError("stream chunk is not a JSON object", body=event.data)
-        if "error" in chunk:
-            raise self._hooks.inband_error(chunk["error"])
-        self._last_chunk = chunk
-        # Every chunk repeats the completion's "id" and "model"; the first one that names
-        # them wins, as the usage-only last chunk of some upstreams may leave them out.
-        if self._response_id is None:
-            self._response_id = expect_string(chunk.get("id"), "id") or None
-        if self._model_id is None:
-            self._model_id = expect_string(chunk.get("model"), "model") or None
-        parts: list[ModelStreamPart] = []
-        usage = chunk.get("usage")
-        if usage:
-            self._usage, self._usage_metadata = self._hooks.extract_usage(usage)
-        # The common case first (one choice, index 0) without the general search: this runs per token.
-        choices = chunk.get("choices")
-        choice: ChoicePayload | None = None
-        if type(choices) is list and choices:  # pyright: ignore[reportUnnecessaryComparison]
-            head = choices[0]
-            if type(head) is dict and head.get("index", 0) == 0:  # pyright: ignore[reportUnnecessaryComparison]
-                choice = head
-        if choice is None:
-            choice = first_choice(choices)
-        if choice is None:
+            raise InvalidResponseError("stream chunk is not a JSON object", body=data)
+        # ``reads_payload``'s guard, written out: the decorator's extra call would run per token.
+        try:
+            if "error" in chunk:
+                raise self._hooks.inband_error(chunk["error"])
+            self._last_chunk = chunk
+            # Every chunk repeats the completion's "id" and "model"; the first one that names
+            # them wins, as the usage-only last chunk of some upstreams may leave them out.
+            if self._response_id is None:
+                self._response_id = expect_string(chunk.get("id"), "id") or None
+            if self._model_id is None:
+                self._model_id = expect_string(chunk.get("model"), "model") or None
+            parts: list[ModelStreamPart] = []
+            usage = chunk.get("usage")
+            if usage:
+                self._usage, self._usage_metadata = self._hooks.extract_usage(usage)
+            # The common case first (one choice, index 0) without the general search: this runs per token.
+            choices = chunk.get("choices")
+            choice: ChoicePayload | None = None
+            if type(choices) is list and choices:  # pyright: ignore[reportUnnecessaryComparison]
+                head = choices[0]
+                if type(head) is dict and head.get("index", 0) == 0:  # pyright: ignore[reportUnnecessaryComparison]
+                    choice = head
+            if choice is None:
+                choice = first_choice(choices)
+            if choice is None:
+                return parts
+            if choice.get("logprobs"):
+                self._logprobs.extend(logprobs_of(choice))
+            reason = choice.get("finish_reason")
+            if reason:
+                self._finish_reason = expect_string(reason, "finish_reason")
+            delta = choice.get("delta")
+            if not delta:
+                return parts
+            content = delta.get("content")
+            if type(content) is str and self._text_open and len(delta) == 1:
+                # Nearly every token: {"content": "..."} for the open text block, and
+                # nothing else in the delta to read.
+                if content:
+                    parts.append(TextDeltaPart(id=self._open_text_id, delta=content))
+                return parts
+            reasoning_keys = self._reasoning_keys
+            if reasoning_keys and not reasoning_keys.isdisjoint(delta):
+                parts.extend(self._reasoning(delta))
+            if type(content) is str:  # plain text
+                if content and self._text_open:
+                    parts.append(TextDeltaPart(id=self._open_text_id, delta=content))
+                elif content:
+                    parts.extend(self._text(content))
+            elif content is not None:
+                thinking, text = split_content(content, "delta.content")
+                if thinking:
+                    parts.extend(self._reasoning_piece(thinking, {}))
+                if text:
+                    parts.extend(self._text(text))
+            refusal = delta.get("refusal")
+            if refusal:
+                parts.extend(self._refusal(expect_string(refusal, "delta.refusal")))
+            tool_calls = delta.get("tool_calls")
+            if tool_calls:
+                # A tool call ends the text before it; text after it is a block of its own
+                # (as fantasy folds it, so an echoed assistant message matches the recordings).
+                if self._text_open:
+                    self._text_open = False
+                    parts.append(TextEndPart(id=self._text_id))
+                for fragment in tool_calls:
+                    parts.extend(self._tool_fragment(fragment))
             return parts
-        if choice.get("logprobs"):
-            self._logprobs.extend(logprobs_of(choice))
-        reason = choice.get("finish_reason")
-        if reason:
-            self._finish_reason = expect_string(reason, "finish_reason")
-        delta = choice.get("delta")
-        if not delta:
-            return parts
-        reasoning_keys = self._hooks.reasoning_keys
-        if reasoning_keys and not reasoning_keys.isdisjoint(delta):
-            parts.extend(self._reasoning(delta))
-        content = delta.get("content")
-        if type(content) is str:  # the common case: plain text
-            if content and self._text_open:
-                parts.append(TextDeltaPart(id=self._open_text_id, delta=content))
-            elif content:
-                parts.extend(self._text(content))
-        elif content is not None:
-            thinking, text = split_content(content, "delta.content")
-            if thinking:
-                parts.extend(self._reasoning_piece(thinking, {}))
-            if text:
-                parts.extend(self._text(text))
-        refusal = delta.get("refusal")
-        if refusal:
-            parts.extend(self._refusal(expect_string(refusal, "delta.refusal")))
-        tool_calls = delta.get("tool_calls")
-        if tool_calls:
-            # A tool call ends the text before it; text after it is a block of its own
-            # (as fantasy folds it, so an echoed assistant message matches the recordings).
-            if self._text_open:
-                self._text_open = False
-                parts.append(TextEndPart(id=self._text_id))
-            for fragment in tool_calls:
-                parts.extend(self._tool_fragment(fragment))
-        return parts
+        except SHAPE_ERRORS as error:
+            raise InvalidResponseError(f"stream chunk has an unexpected shape ({error})") from error
 
     @property
     def _text_id(self) -> str:

@@ -84,7 +84,7 @@ class Codec(OpenAIChatCodec):
 
 
 def _reasoning_text(message: MessagePayload) -> str:
-    raw: Any = message.get("reasoning") or cast(dict[str, Any], message).get("reasoning_content")
+    raw: Any = message.get("reasoning") or cast("dict[str, Any]", message).get("reasoning_content")
     return raw if isinstance(raw, str) else ""
 
 
