@@ -35,6 +35,7 @@ from reverie._run.spending import Budget
 from reverie._sync import runner as sync_runner
 from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet, check_tools, split_toolsets
+from reverie._wire_cache import SharedWireStore
 
 DEFAULT_MAX_STEPS = 20
 """A run stops after this many steps unless ``max_steps`` says otherwise (a runaway-loop guard)."""
@@ -161,6 +162,8 @@ class Agent(Generic[OutputT]):
         """Opened for each run; their tools join ``tools`` for the run."""
         self._tool_set = ToolSet(self.tools)
         """The tools resolved once for every run (made anew if ``tools`` is replaced)."""
+        self._message_wire = SharedWireStore()
+        """Encoded messages, shared by the agent's runs while the messages live."""
         self.retry = retry or RetryPolicy()
         self.prepare_step = prepare_step
         self.repair_tool_call = repair_tool_call
@@ -380,6 +383,7 @@ class Agent(Generic[OutputT]):
             deadline=deadline,
             budget=budget,
             toolsets=self.toolsets,
+            message_wire=self._message_wire,
         )
 
 

@@ -113,7 +113,8 @@ class SourcePart:
 ContentPart: TypeAlias = TextPart | ReasoningPart | ToolCallPart | ToolResultPart | FilePart | SourcePart
 
 
-@dataclass(slots=True, kw_only=True)
+# Weakly referenceable: an agent keeps a message's encoded form while the message lives.
+@dataclass(slots=True, kw_only=True, weakref_slot=True)
 class Message:
     """One turn of a conversation."""
 

@@ -25,11 +25,19 @@ A kept wire form that is a dict (or a list of dicts: a message's entries) is sto
 history is not encoded again on every step. What a store keeps is read-only, nested values
 included: the text must stay what the dict holds.
 
+An agent's runs share one ``SharedWireStore`` for messages: a conversation continued run after
+run (``messages=result.messages``) sends its history again each time, and each message is
+encoded once for as long as it lives (the store holds it weakly). A message seen first in a
+run, or edited since, is checked with ``message_state`` once per run (once per step with a
+``prepare_step`` hook); messages holding files are kept for their run only (see
+``RunMessages``), so that their encoded data does not outlive it.
+
 This module knows no provider's wire format and does no I/O.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import fields
 from operator import attrgetter
@@ -111,6 +119,161 @@ class WireStore:
         return encoded
 
 
+class _Reference(weakref.ref[Any]):
+    """A weak reference that knows the key of its entry."""
+
+    __slots__ = ("key",)
+    key: int
+
+
+class _SharedEntry:
+    """A message's kept wire form in a ``SharedWireStore``, and what decides its reuse."""
+
+    __slots__ = ("reference", "state", "token", "warnings", "wire")
+
+    def __init__(
+        self, reference: _Reference, state: object, wire: Any, warnings: tuple[CallWarning, ...]
+    ) -> None:
+        self.reference = reference
+        self.state = state
+        self.wire = wire
+        self.warnings = warnings
+        self.token: object = None
+        """The run (or step) that last checked the message against ``state``."""
+
+
+class SharedWireStore:
+    """Messages' wire forms shared by an agent's runs, each kept while its message lives.
+
+    A message is found by identity and reused while ``message_state`` says it is unchanged;
+    a run checks each message once (``RunMessages.token``). Entries hold their messages weakly:
+    a message no longer referenced anywhere takes its entry with it. Messages holding files
+    and items that cannot be weakly referenced are left to the run's own store.
+    """
+
+    __slots__ = ("_namespaces",)
+
+    def __init__(self) -> None:
+        # namespace -> (id(message) -> entry, the callback that drops a dead message's entry)
+        self._namespaces: dict[Hashable, tuple[dict[int, _SharedEntry], Callable[[Any], None]]] = {}
+
+    def _table(self, namespace: Hashable) -> tuple[dict[int, _SharedEntry], Callable[[Any], None]]:
+        found = self._namespaces.get(namespace)
+        if found is not None:
+            return found
+        table: dict[int, _SharedEntry] = {}
+
+        def forget(reference: _Reference) -> None:
+            entry = table.get(reference.key)
+            if entry is not None and entry.reference is reference:
+                del table[reference.key]
+
+        if len(self._namespaces) >= _MAX_NAMESPACES:
+            self._namespaces.clear()
+        found = self._namespaces[namespace] = (table, forget)
+        return found
+
+    def encode_each(
+        self,
+        namespace: Hashable,
+        items: Sequence[Message],
+        encode: Callable[[Message, list[CallWarning]], WireT],
+        warnings: list[CallWarning],
+        *,
+        token: object,
+        local: WireStore,
+    ) -> list[WireT]:
+        """The wire form of each message, as ``WireStore.encode_each``.
+
+        An entry last checked under ``token`` is trusted without a check; ``local`` takes the
+        messages kept for the run only.
+        """
+        table, forget = self._table(namespace)
+        encoded: list[WireT] = []
+        get = table.get
+        # The loop runs for every message of every request: the hit path is kept short.
+        for item in items:
+            entry = get(id(item))
+            if entry is None or entry.reference() is not item:
+                wire = self._new(table, forget, item, encode, token, local, namespace, warnings)
+                encoded.append(wire)
+                continue
+            if entry.token is not token:
+                state = message_state(item)
+                if entry.state != state:
+                    if _holds_file(item):  # edited to carry a file: the run's alone now
+                        del table[id(item)]
+                        encoded += local.encode_each(namespace, (item,), encode, warnings)
+                        continue
+                    entry = table[id(item)] = _shared(item, encode, state, entry.reference)
+                entry.token = token
+            encoded.append(entry.wire)
+            if entry.warnings:
+                warnings.extend(entry.warnings)
+        return encoded
+
+    @staticmethod
+    def _new(
+        table: dict[int, _SharedEntry],
+        forget: Callable[[Any], None],
+        item: Message,
+        encode: Callable[[Message, list[CallWarning]], WireT],
+        token: object,
+        local: WireStore,
+        namespace: Hashable,
+        warnings: list[CallWarning],
+    ) -> WireT:
+        """A message not kept yet: encoded, and kept while it lives (or for the run only)."""
+        if _holds_file(item):
+            return local.encode_each(namespace, (item,), encode, warnings)[0]
+        try:
+            reference = _Reference(item, forget)
+        except TypeError:  # not weakly referenceable: kept for the run only
+            return local.encode_each(namespace, (item,), encode, warnings)[0]
+        reference.key = id(item)
+        entry = table[id(item)] = _shared(item, encode, message_state(item), reference)
+        entry.token = token
+        if entry.warnings:
+            warnings.extend(entry.warnings)
+        return entry.wire
+
+
+def _shared(
+    item: Message, encode: Callable[[Message, list[CallWarning]], Any], state: object, reference: _Reference
+) -> _SharedEntry:
+    produced: list[CallWarning] = []
+    wire = _kept(encode(item, produced))
+    return _SharedEntry(reference, _frozen(state), wire, tuple(produced))
+
+
+class RunMessages:
+    """The message store of one run's step: the agent's shared store, checked once per ``token``.
+
+    Args:
+        shared: The agent's store.
+        local: The run's own store, for messages holding files (see ``SharedWireStore``).
+        token: The run's, or (with a ``prepare_step`` hook, which may edit messages in place)
+            the step's: what was checked under it is trusted for its lifetime.
+    """
+
+    __slots__ = ("local", "shared", "token")
+
+    def __init__(self, shared: SharedWireStore, local: WireStore, token: object) -> None:
+        self.shared = shared
+        self.local = local
+        self.token = token
+
+    def encode_each(
+        self,
+        namespace: Hashable,
+        items: Sequence[Message],
+        encode: Callable[[Message, list[CallWarning]], WireT],
+        warnings: list[CallWarning],
+    ) -> list[WireT]:
+        """The wire form of each message (see ``SharedWireStore.encode_each``)."""
+        return self.shared.encode_each(namespace, items, encode, warnings, token=self.token, local=self.local)
+
+
 class WireForm(dict[str, Any]):
     """A wire dict a store keeps: read as the dict it is, and its JSON ``text`` once sent."""
 
@@ -171,13 +334,13 @@ class WireCache:
     """What a run gives its codec (``Call.wire_cache``): stores for messages and for tools.
 
     Attributes:
-        messages: Encoded messages, kept for the run.
+        messages: Encoded messages, kept for the run (or, shared, for the messages' lifetime).
         tools: Encoded tool definitions, kept as long as the step's tool set.
     """
 
     __slots__ = ("messages", "tools")
 
-    def __init__(self, *, messages: WireStore, tools: WireStore) -> None:
+    def __init__(self, *, messages: WireStore | RunMessages, tools: WireStore) -> None:
         self.messages = messages
         self.tools = tools
 
@@ -222,7 +385,19 @@ def message_state(message: Message) -> object:
     dicts and lists) all make it differ. Other objects are compared by equality: an object
     edited in place (a typed ``Options`` instance) must be replaced to be seen.
     """
-    return (message.role, message.provider_options, [_part_state(part) for part in message.content])
+    content = message.content
+    if len(content) == 1:
+        first = content[0]
+        if (
+            type(first) is TextPart
+            and not message.provider_options
+            and not first.provider_options
+            and not first.provider_metadata
+        ):
+            # Most messages: one text and no options. Small and made of immutable values, so
+            # checking it touches little; it never equals the general form below.
+            return (message.role, first.text, first.type)
+    return (message.role, message.provider_options, [_part_state(part) for part in content])
 
 
 def _part_state(part: object) -> object:
@@ -235,6 +410,15 @@ def _part_state(part: object) -> object:
         if media is not None:
             return (kind, getter(part), _part_state(media))
     return (kind, getter(part))
+
+
+def _holds_file(message: Message) -> bool:
+    """Whether ``message`` carries a file (its own, or a tool result's)."""
+    for part in message.content:
+        kind = type(part)
+        if kind is FilePart or (kind is ToolResultPart and cast(ToolResultPart, part).media is not None):
+            return True
+    return False
 
 
 def _frozen(value: object) -> object:

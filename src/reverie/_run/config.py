@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from reverie._run.spending import Budget
 from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet
+from reverie._wire_cache import SharedWireStore
 
 StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
 """Called after each step with all steps so far; ``True`` ends the run."""
@@ -148,3 +149,5 @@ class RunConfig:
     run's system prompt and input messages, and the machine takes its steps from the result."""
     toolsets: Sequence[Toolset] = ()
     """Opened by the driver for the run; their tools join ``tools`` (``Run.use_tool_set``)."""
+    message_wire: SharedWireStore | None = None
+    """Encoded messages shared by the agent's runs (``None``: the run keeps its own)."""

@@ -25,7 +25,7 @@ from reverie._results import StepResult
 from reverie._run.config import RunConfig, StepContext
 from reverie._tools.protocol import Tool
 from reverie._tools.toolset import ToolSet
-from reverie._wire_cache import WireCache, WireStore, message_state
+from reverie._wire_cache import RunMessages, SharedWireStore, WireCache, WireStore, message_state
 
 if TYPE_CHECKING:
     from reverie._run.output import OutputRun
@@ -36,17 +36,31 @@ _MAX_STEP_TOOL_SETS = 8
 _TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
 
 
-def message_wire(config: RunConfig) -> WireStore:
-    """The run's store of encoded messages, trusting identity alone unless a hook may edit them."""
-    # Encoded messages are kept for the whole run and found by identity. Without a
-    # prepare_step hook the run trusts identity alone: its history is the caller's
-    # messages and the steps' own, which nothing edits between steps (the documented way
-    # to change the history is the hook), so a step pays only for its new messages. A
-    # hook sees the messages and may edit them in place, so with one each kept wire form
-    # also keeps a snapshot of its message (``message_state``) and is reused only while
-    # the message still equals it, a check far cheaper than encoding again. (Handing the
-    # hook copies, to trust what it did not touch, would copy the history every step.)
-    return WireStore(message_state if config.prepare_step is not None else None)
+def message_wire(config: RunConfig) -> RunMessages:
+    """The run's store of encoded messages: the agent's shared one, checked once by the run."""
+    # Encoded messages are found by identity in the agent's shared store (a new one for a
+    # run without an agent), where each outlives the run while its message lives, so a
+    # conversation continued run after run encodes only its new messages. A message is
+    # checked against a snapshot of what was encoded (``message_state``) the first time
+    # a run sends it; after that, without a prepare_step hook, the run trusts identity
+    # alone: its history is the caller's messages and the steps' own, which nothing edits
+    # between steps (the documented way to change the history is the hook). A hook sees
+    # the messages and may edit them in place, so with one every step checks them again
+    # (``step_messages``), a check far cheaper than encoding again. (Handing the hook
+    # copies, to trust what it did not touch, would copy the history every step.) Messages
+    # holding files are kept in the run's own store, under the same rules, so their data
+    # does not outlive it. The token is an object of its own, not the run: the step's call
+    # holds it, and a cycle through the run would leave every run to the garbage collector.
+    shared = config.message_wire if config.message_wire is not None else SharedWireStore()
+    local = WireStore(message_state if config.prepare_step is not None else None)
+    return RunMessages(shared, local, object())
+
+
+def step_messages(config: RunConfig, run_messages: RunMessages) -> RunMessages:
+    """The step's message store: what the run checked is trusted, unless a hook may edit it."""
+    if config.prepare_step is None:
+        return run_messages
+    return RunMessages(run_messages.shared, run_messages.local, object())
 
 
 class StepTools:
@@ -94,7 +108,7 @@ def plan_step(
     steps: Sequence[StepResult],
     messages: list[Message],
     step_tools: StepTools,
-    message_wire: WireStore,
+    message_wire: RunMessages,
     output: OutputRun | None,
 ) -> PlannedStep:
     """Plan step ``step_number`` of a run that has taken ``steps`` and holds ``messages``.
@@ -136,7 +150,7 @@ def plan_step(
         provider_options=provider_options,
         headers=template.headers,
         timeout=template.timeout,
-        wire_cache=WireCache(messages=message_wire, tools=tool_set.wire),
+        wire_cache=WireCache(messages=step_messages(config, message_wire), tools=tool_set.wire),
     )
     if output is not None:
         call, by_name = output.plan(call, model, by_name)
