@@ -38,9 +38,10 @@ This module knows no provider's wire format and does no I/O.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import fields
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from reverie import _json
@@ -100,6 +101,7 @@ class WireStore:
                 namespaces.clear()
             entries = namespaces[namespace] = {}
         check = self._check
+        freeze = _snapshot if check is message_state else _frozen
         encoded: list[WireT] = []
         for item in items:
             entry = entries.get(id(item))
@@ -107,7 +109,7 @@ class WireStore:
             if entry is None or (check is not None and entry[1] != state):
                 produced: list[CallWarning] = []
                 wire = _kept(encode(item, produced))
-                kept = None if state is None else _frozen(state)
+                kept = None if state is None else freeze(state)
                 entry = entries[id(item)] = (item, kept, wire, tuple(produced))
             encoded.append(entry[2])
             if entry[3]:
@@ -243,7 +245,7 @@ def _shared(
 ) -> _SharedEntry:
     produced: list[CallWarning] = []
     wire = _kept(encode(item, produced))
-    return _SharedEntry(reference, _frozen(state), wire, tuple(produced))
+    return _SharedEntry(reference, _snapshot(state), wire, tuple(produced))
 
 
 class RunMessages:
@@ -421,9 +423,55 @@ def _holds_file(message: Message) -> bool:
     return False
 
 
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+"""An empty dict in a snapshot: equal to an empty dict, and nothing can be added to it."""
+
+
+def _snapshot(state: object) -> object:
+    """A ``message_state`` kept for later checks: ``_frozen``, for the shapes it has.
+
+    A plain message's state holds immutable values only. Otherwise every part's fields end
+    with its two metadata dicts and its type (``_PART_FIELDS``): those dicts, and the
+    message's options, are the state's only mutable values besides a tool result's file.
+    """
+    role, options, parts = cast(tuple[Any, Any, Any], state)
+    if type(parts) is not list:
+        return state
+    return (role, _options_copy(options), [_snapshot_part(part) for part in cast(list[Any], parts)])
+
+
+def _snapshot_part(part: object) -> object:
+    if type(part) is not tuple:
+        return part  # a part type not known here: a sentinel that equals nothing
+    state = cast(tuple[Any, ...], part)
+    fields = cast(tuple[Any, ...], state[1])
+    last = len(fields) - 3
+    fields = (*fields[:last], _options_copy(fields[last]), _options_copy(fields[last + 1]), fields[-1])
+    if len(state) == 2:
+        return (state[0], fields)
+    return (state[0], fields, _snapshot_part(state[2]))
+
+
+def _options_copy(options: Any) -> Any:
+    return _EMPTY if not options else _frozen(options)
+
+
+_IMMUTABLE: frozenset[type[Any]] = frozenset({str, int, float, bool, bytes, type(None), type})
+"""Types whose values ``_frozen`` keeps as they are (most of a state: texts, ids, flags, part types)."""
+
+
 def _frozen(value: object) -> object:
     """``value`` with its dicts, lists and tuples copied, so later edits of the originals show."""
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is tuple:
+        items = cast(tuple[Any, ...], value)
+        return tuple([item if type(item) in _IMMUTABLE else _frozen(item) for item in items])
+    if kind is dict:
+        mapping = cast(dict[Any, Any], value)
+        return {key: item if type(item) in _IMMUTABLE else _frozen(item) for key, item in mapping.items()}
+    if kind is list:
+        return [item if type(item) in _IMMUTABLE else _frozen(item) for item in cast(list[Any], value)]
+    if isinstance(value, dict):  # subclasses, as plain copies
         return {key: _frozen(item) for key, item in cast(dict[Any, Any], value).items()}
     if isinstance(value, list):
         return [_frozen(item) for item in cast(list[Any], value)]

@@ -210,3 +210,15 @@ def test_an_agent_continuing_a_conversation_encodes_each_message_once(counted: C
     messages[0].content[0] = TextPart(text="question zero")  # edited between runs: sent edited
     agent.generate("again", messages=messages)
     assert json.loads(bodies[-1])["messages"][1]["content"] == "question zero"
+
+
+def test_a_copied_or_pickled_kept_form_encodes_as_the_original() -> None:
+    import copy
+    import pickle
+
+    messages = kept({"a": 1}, {"b": 2})
+    expected = encode_body({"messages": messages})
+    encode_body({"messages": messages})
+    for twin in (copy.copy(messages), copy.deepcopy(messages), pickle.loads(pickle.dumps(messages))):
+        assert twin == [{"a": 1}, {"b": 2}]
+        assert encode_body({"messages": twin}) == expected
