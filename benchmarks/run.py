@@ -45,6 +45,10 @@ def child_env() -> dict[str, str]:
     """Environment of workers and import timings: loopback only, no network look-ups at import."""
     env = {k: v for k, v in os.environ.items() if k.upper() not in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")}
     env.pop("PYTHONPATH", None)
+    # The untimed warm-up runs write the bytecode caches that timed runs read (pip compiled the
+    # installed packages; an editable reverie is compiled by its first import): an environment
+    # that forbids writing them would time reverie's compilation in every fresh interpreter.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         {
             "NO_PROXY": "127.0.0.1,localhost",

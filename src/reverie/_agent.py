@@ -30,8 +30,6 @@ from reverie._run.config import (
     StopCondition,
 )
 from reverie._run.hooks import NO_HOOKS, RunHooks
-from reverie._run.output import OUTPUT_MODES, OutputMode, OutputSpec
-from reverie._run.spending import Budget
 from reverie._sync import runner as sync_runner
 from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet, check_tools, split_toolsets
@@ -70,6 +68,10 @@ class CallSettings(TypedDict, total=False):
 
 
 _SETTING_NAMES = frozenset(CallSettings.__annotations__)
+
+if TYPE_CHECKING:
+    from reverie._run.output import OutputMode, OutputSpec
+    from reverie._run.spending import Budget
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar  # a default (PEP 696) for the type checker only
@@ -344,7 +346,7 @@ class Agent(Generic[OutputT]):
             if value is not None and not value > 0:  # NaN fails this too
                 raise UserError(f"{name} must be a positive number of seconds; got {value!r}")
         budget = settings.get("budget")
-        if budget is not None and not isinstance(budget, Budget):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        if budget is not None and not _is_budget(budget):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
             raise UserError(f"budget must be a reverie.Budget; got {type(budget).__name__}")
         template = Call(
             prompt=[],
@@ -400,6 +402,12 @@ def _check_model(model: object) -> None:
         )
 
 
+def _is_budget(value: object) -> bool:
+    from reverie._run.spending import Budget  # only when a run is given one
+
+    return isinstance(value, Budget)
+
+
 def _check_settings(settings: CallSettings | dict[str, Any]) -> None:
     unknown = sorted(set(settings) - _SETTING_NAMES)
     if unknown:
@@ -411,6 +419,8 @@ def _check_settings(settings: CallSettings | dict[str, Any]) -> None:
 def _output_spec(output_type: Any, mode: OutputMode, retries: int) -> OutputSpec | None:
     if output_type is None:
         return None
+    from reverie._run.output import OUTPUT_MODES, OutputSpec  # only for an output type
+
     if mode not in OUTPUT_MODES:
         raise UserError(f"output_mode must be one of {', '.join(OUTPUT_MODES)}; got {mode!r}")
     if retries < 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import httpx2
 
@@ -24,9 +24,11 @@ from reverie._http.headers import check_headers, merge_headers
 from reverie._log import logger, safe_url, with_masked_credentials
 from reverie._model import Call, Response
 from reverie._parts import ModelStreamPart
-from reverie._rate_limiter import RateLimiter
 from reverie._sync import engine as sync_engine
 from reverie._sync.objects import ObjectMethods
+
+if TYPE_CHECKING:
+    from reverie._rate_limiter import RateLimiter  # loaded by whoever makes one
 
 
 class ModelHost(Protocol):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx2
@@ -27,8 +27,10 @@ from reverie._http.auth import HeaderAuth, Secret, TokenAuth, TokenSource, UrlCr
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
-from reverie._rate_limiter import RateLimiter
 from reverie._version import __version__
+
+if TYPE_CHECKING:
+    from reverie._rate_limiter import RateLimiter  # loaded by whoever makes one
 
 DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
 """The default clients' timeouts (as the openai SDK): 5 s to connect, 600 s per read, write or pool wait."""

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from reverie import _clock, _json, _rate_limiter
+from reverie import _clock, _json
 from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._content import Usage
 from reverie._errors import InvalidResponseError, ProviderError, ReverieError
@@ -29,7 +29,10 @@ from reverie._http.endpoint import parse_url
 from reverie._http.errors import http_error
 from reverie._model import Response
 from reverie._parts import FinishPart, ModelStreamPart, RateLimitWaitPart, StreamStartPart
-from reverie._rate_limiter import Admission, AsyncSlotWaiter, RateLimiter
+
+if TYPE_CHECKING:
+    # Loaded with the first request that has a limiter: most have none.
+    from reverie._rate_limiter import Admission, RateLimiter
 
 
 async def generate(client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest) -> Response:
@@ -37,6 +40,8 @@ async def generate(client: httpx2.AsyncClient, codec: Codec, request: PreparedRe
     limiter = request.rate_limiter
     if limiter is None:
         return await _generate(client, codec, request, None)
+    from reverie import _rate_limiter
+
     admission = _admission(limiter, request)
     try:
         await _take_slot(admission)
@@ -83,6 +88,8 @@ async def _limited_stream(
     client: httpx2.AsyncClient, codec: Codec, request: PreparedRequest, limiter: RateLimiter
 ) -> AsyncIterator[ModelStreamPart]:
     """``_stream`` once the limiter lets ``request`` go; its slot is held until the stream ends or closes."""
+    from reverie import _rate_limiter
+
     admission = _admission(limiter, request)
     try:
         await _take_slot(admission)
@@ -111,6 +118,8 @@ async def _take_slot(admission: Admission) -> None:
     """Wait for a concurrency slot, if the limiter bounds concurrency (at most until the deadline)."""
     if not admission.needs_slot:
         return
+    from reverie._rate_limiter import AsyncSlotWaiter
+
     waiter = admission.take_slot(AsyncSlotWaiter)
     if waiter is not None:
         await waiter.wait(admission.time_left())

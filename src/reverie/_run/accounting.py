@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from reverie._content import Usage
-from reverie._cost import computed_cost, token_counts, usage_shape
 from reverie._errors import BudgetExceededError
 from reverie._log import logger
 from reverie._model import LanguageModel
@@ -88,6 +87,8 @@ def _record(
     step_number: int,
 ) -> Spent:
     """Count ``usage`` against the budget (its cost only when the budget limits money)."""
+    from reverie._cost import computed_cost, token_counts, usage_shape  # with a budget only
+
     counts = token_counts(usage, usage_shape(provider, model_id))
     cost = 0.0
     if budget.max_cost is not None:  # pricing loads the price data: only when money counts

@@ -21,7 +21,6 @@ from typing import Literal, NoReturn, TypeAlias, cast
 from reverie._content import ToolCallPart
 from reverie._errors import ProviderError, ReverieError
 from reverie._model import LanguageModel
-from reverie._objects.plan import native_mode, supports_json_output
 from reverie._parts import (
     Discarded,
     ModelStreamPart,
@@ -112,11 +111,15 @@ class FallbackChain:
     @property
     def object_mode(self) -> Literal["json", "tool"]:
         """``"json"`` only when every model has native JSON output: one call must suit them all."""
+        from reverie._objects.plan import native_mode  # structured output only
+
         return "json" if all(native_mode(model) == "json" for model in self.models) else "tool"
 
     @property
     def supports_json_output(self) -> bool:
         """Whether every model has native JSON-schema output (``mode="json"``)."""
+        from reverie._objects.plan import supports_json_output  # structured output only
+
         return all(supports_json_output(model) for model in self.models)
 
     def __repr__(self) -> str:

@@ -35,13 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reverie import _clock
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import ReverieError
 from reverie._model import Call, LanguageModel, Response
-from reverie._objects.partial import NOTHING
 from reverie._parts import (
     AgentStreamPart,
     FinishPart,
@@ -63,13 +62,15 @@ from reverie._run.config import RunConfig
 from reverie._run.failures import deadline_error, log_retry, next_attempt, retry_part
 from reverie._run.fallback import Attempts
 from reverie._run.outcome import partial_result
-from reverie._run.output import OutputRun
 from reverie._run.planning import StepTools, message_wire, plan_step
 from reverie._run.step import StepBuilder
 from reverie._run.step_end import Phase, StepEnd
 from reverie._run.tools import check_tool_call
 from reverie._tools.protocol import Tool
 from reverie._tools.toolset import ToolSet
+
+if TYPE_CHECKING:
+    from reverie._run.output import OutputRun
 
 
 class Run(StepEnd):
@@ -149,7 +150,11 @@ class Run(StepEnd):
         self._ran: list[ToolJob] = []
         self._results: list[ToolResultPart] = []
         spec = config.output
-        self._output = None if spec is None else OutputRun(spec, streaming=streaming)
+        self._output: OutputRun | None = None
+        if spec is not None:  # structured output loads its machinery only when asked for
+            from reverie._run.output import OutputRun
+
+            self._output = OutputRun(spec, streaming=streaming)
         self._step_tools = StepTools(config)
         self._held: list[ToolJob] = []
         """The step's calls that wait for approval: the run pauses once the others ran."""
@@ -268,6 +273,8 @@ class Run(StepEnd):
             return
         else:
             return
+        from reverie._objects.partial import NOTHING
+
         if value is not NOTHING:
             self.pending.append(OutputPart(object=value))
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from reverie import _clock, _json, _rate_limiter
+from reverie import _clock, _json
 from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._content import Usage
 from reverie._errors import InvalidResponseError, ProviderError, ReverieError
@@ -30,7 +30,10 @@ from reverie._http.endpoint import parse_url
 from reverie._http.errors import http_error
 from reverie._model import Response
 from reverie._parts import FinishPart, ModelStreamPart, RateLimitWaitPart, StreamStartPart
-from reverie._rate_limiter import Admission, SlotWaiter, RateLimiter
+
+if TYPE_CHECKING:
+    # Loaded with the first request that has a limiter: most have none.
+    from reverie._rate_limiter import Admission, RateLimiter
 
 
 def generate(client: httpx2.Client, codec: Codec, request: PreparedRequest) -> Response:
@@ -38,6 +41,8 @@ def generate(client: httpx2.Client, codec: Codec, request: PreparedRequest) -> R
     limiter = request.rate_limiter
     if limiter is None:
         return _generate(client, codec, request, None)
+    from reverie import _rate_limiter
+
     admission = _admission(limiter, request)
     try:
         _take_slot(admission)
@@ -84,6 +89,8 @@ def _limited_stream(
     client: httpx2.Client, codec: Codec, request: PreparedRequest, limiter: RateLimiter
 ) -> Iterator[ModelStreamPart]:
     """``_stream`` once the limiter lets ``request`` go; its slot is held until the stream ends or closes."""
+    from reverie import _rate_limiter
+
     admission = _admission(limiter, request)
     try:
         _take_slot(admission)
@@ -112,6 +119,8 @@ def _take_slot(admission: Admission) -> None:
     """Wait for a concurrency slot, if the limiter bounds concurrency (at most until the deadline)."""
     if not admission.needs_slot:
         return
+    from reverie._rate_limiter import SlotWaiter
+
     waiter = admission.take_slot(SlotWaiter)
     if waiter is not None:
         waiter.wait(admission.time_left())

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast, get_type_hints
 
 from reverie._errors import UserError
-from reverie._objects.schema import strip_titles
 from reverie._tools.protocol import ToolInputError
 
 if TYPE_CHECKING:
@@ -73,6 +72,8 @@ def json_schema(model: type[BaseModel], tool_name: str, single: str | None = Non
     from pydantic import PydanticUserError
 
     try:
+        from reverie._objects.schema import strip_titles
+
         return cast(dict[str, Any], strip_titles(model.model_json_schema()))
     except PydanticUserError as error:
         if single is not None:
