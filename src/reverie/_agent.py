@@ -321,9 +321,11 @@ class Agent(Generic[OutputT]):
         history: Sequence[Message] | None,
         overrides: CallSettings,
     ) -> RunConfig:
-        _check_settings(overrides)
-        check_headers(overrides.get("headers"), "the call's headers=")
-        settings: CallSettings = {**self.settings, **overrides}
+        settings: CallSettings = self.settings  # only read below
+        if overrides:
+            _check_settings(overrides)
+            check_headers(overrides.get("headers"), "the call's headers=")
+            settings = {**settings, **overrides}
         conversation: list[Message] = []
         if self.system_prompt:
             conversation.append(Message.system(self.system_prompt))

@@ -74,6 +74,8 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         self._auth = auth
         self._max_response_bytes = max_response_bytes
         self._accept_stream = stream_framing(codec).accept
+        self._headers_source = f"the headers of a request to {self.provider}"
+        """Where a request's merged headers come from, for ``check_headers``'s message."""
 
     @property
     def provider(self) -> str:
@@ -123,7 +125,7 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         endpoint = self._host.endpoint(self._model_id, wire, stream=stream)
         check_headers(call.headers, "the call's headers")
         headers = merge_headers(endpoint.headers, wire.headers, call.headers)
-        check_headers(headers, f"the headers of a request to {self.provider}")
+        check_headers(headers, self._headers_source)
         if stream:
             headers["accept"] = self._accept_stream
         return PreparedRequest(

@@ -34,7 +34,7 @@ class Ledger:
 
     def __init__(self, budget: Budget | None) -> None:
         self.budget = budget
-        self.attempts_usage = Usage()
+        self.attempts_usage = _NO_USAGE  # frozen: shared, never changed in place
         """Tokens reported by the run's failed attempts."""
 
     def take_request(self) -> Overrun | None:
