@@ -222,3 +222,16 @@ def test_a_copied_or_pickled_kept_form_encodes_as_the_original() -> None:
     for twin in (copy.copy(messages), copy.deepcopy(messages), pickle.loads(pickle.dumps(messages))):
         assert twin == [{"a": 1}, {"b": 2}]
         assert encode_body({"messages": twin}) == expected
+
+
+def test_members_beside_kept_forms_are_written_as_their_own_values() -> None:
+    bodies: list[dict[str, Any]] = [
+        {"model": "m", "messages": kept({"a": 1}), "seed": 1},
+        {"model": "m", "messages": kept({"a": 1}), "seed": True},
+        {"model": "m", "messages": kept({"a": 1}), "temperature": 0.0},
+        {"model": "m", "messages": kept({"a": 1}), "temperature": -0.0},
+        {"model": "m", "messages": kept({"a": 1}), "stop": ["x"], "n": None},
+    ]
+    for _ in range(2):
+        for body in bodies:
+            assert encode_body(body) == plain(body)
