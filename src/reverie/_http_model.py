@@ -10,8 +10,8 @@ and handing it, with the provider's ``httpx2.Auth``, to the engine:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Literal, Protocol
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx2
 
@@ -29,6 +29,9 @@ from reverie._sync.objects import ObjectMethods
 
 if TYPE_CHECKING:
     from reverie._rate_limiter import RateLimiter  # loaded by whoever makes one
+
+
+_MAX_MERGED_HEADERS = 32
 
 
 class ModelHost(Protocol):
@@ -76,6 +79,8 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         self._accept_stream = stream_framing(codec).accept
         self._headers_source = f"the headers of a request to {self.provider}"
         """Where a request's merged headers come from, for ``check_headers``'s message."""
+        self._merged_headers: dict[tuple[Any, ...], dict[str, str]] = {}
+        """Checked merged headers by their layers: most requests of a model send the same ones."""
 
     @property
     def provider(self) -> str:
@@ -123,9 +128,7 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         """The request without credentials: the engine sends it with ``auth``."""
         wire = self.codec.build_request(call, stream=stream)
         endpoint = self._host.endpoint(self._model_id, wire, stream=stream)
-        check_headers(call.headers, "the call's headers")
-        headers = merge_headers(endpoint.headers, wire.headers, call.headers)
-        check_headers(headers, self._headers_source)
+        headers = self._headers(endpoint.headers, wire.headers, call.headers)
         if stream:
             headers["accept"] = self._accept_stream
         return PreparedRequest(
@@ -139,6 +142,25 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
             rate_limiter=self.rate_limiter,
             deadline_at=call.deadline_at,
         )
+
+    def _headers(
+        self, endpoint: Mapping[str, str], wire: Mapping[str, str], call: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        """The layers merged and checked; the same layers as an earlier request's are not checked again."""
+        try:
+            key = (tuple(endpoint.items()), tuple(wire.items()), tuple(call.items()) if call else ())
+            merged = self._merged_headers.get(key)
+        except TypeError:  # a value that cannot be hashed (and is no header): checked below
+            key, merged = None, None
+        if merged is None:
+            check_headers(call, "the call's headers")
+            merged = merge_headers(endpoint, wire, call)
+            check_headers(merged, self._headers_source)
+            if key is not None:
+                if len(self._merged_headers) >= _MAX_MERGED_HEADERS:
+                    self._merged_headers.clear()
+                self._merged_headers[key] = merged
+        return dict(merged)
 
     def _outgoing(self, call: Call, *, stream: bool) -> PreparedRequest:
         """The request about to be sent, logged at DEBUG (URL credentials masked)."""
