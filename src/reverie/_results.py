@@ -157,9 +157,12 @@ class AgentResult(Generic[OutputT]):
     @property
     def total_usage(self) -> Usage:
         """Token counts summed over all steps."""
+        steps = self.steps
+        if len(steps) == 1:
+            return steps[0].usage  # frozen: the step's own is the sum
         # Summed count by count: adding Usage objects would build a frozen one per step.
         inputs = outputs = totals = reasoning = cache_creation = cache_read = 0
-        for step in self.steps:
+        for step in steps:
             usage = step.usage
             inputs += usage.input_tokens
             outputs += usage.output_tokens

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
+from operator import attrgetter
 from typing import Any
 
 from reverie._errors import UserError
@@ -26,6 +27,8 @@ _Wrap = Callable[[str, Callable[[Any], Any]], Callable[[Any], None]]
 def adopt_callbacks_async(config: RunConfig) -> tuple[RunConfig, list[Awaitable[Any]]]:
     """``config`` with callbacks whose awaitable outcomes land in the returned queue."""
     pending: list[Awaitable[Any]] = []
+    if _nothing_to_adopt(config):
+        return config, pending
 
     def wrap(name: str, callback: Callable[[Any], Any]) -> Callable[[Any], None]:
         del name
@@ -42,6 +45,8 @@ def adopt_callbacks_async(config: RunConfig) -> tuple[RunConfig, list[Awaitable[
 
 def adopt_callbacks(config: RunConfig) -> tuple[RunConfig, list[Awaitable[Any]]]:
     """``config`` for a sync run: an ``async def`` callback is a ``UserError`` now, not ignored later."""
+    if _nothing_to_adopt(config):
+        return config, []
     for name, callback in _set_callbacks(config.callbacks):
         if _is_async(callback):
             raise _refusal(name)
@@ -104,6 +109,16 @@ def _refusal(name: str) -> UserError:
 
 
 _CALLBACK_NAMES = tuple(item.name for item in dataclasses.fields(Callbacks))
+_CALLBACK_VALUES = attrgetter(*_CALLBACK_NAMES)
+
+
+def _nothing_to_adopt(config: RunConfig) -> bool:
+    """Whether ``config`` has no callback and no hook: most runs, checked in one step."""
+    return (
+        config.prepare_step is None
+        and config.repair_tool_call is None
+        and not any(_CALLBACK_VALUES(config.callbacks))
+    )
 
 
 def _set_callbacks(callbacks: Callbacks) -> list[tuple[str, Callable[[Any], Any]]]:
