@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 
@@ -24,6 +23,7 @@ from reverie._cli import DEMO_PROVIDERS
 from reverie._cli.common import UsageError, describe_error, read_prompt
 from reverie._cli.demo import _LIVE_MODELS
 from reverie._cli.render import PlainOutput
+from tests.probes import run_probe
 
 
 class _Terminal(io.StringIO):
@@ -125,15 +125,7 @@ print("ok")
 
 
 def test_the_base_install_runs_without_rich() -> None:
-    environment = {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
-    completed = subprocess.run(
-        [sys.executable, "-c", NO_RICH_PROBE],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=environment,
-    )
+    completed = run_probe(NO_RICH_PROBE)
     assert completed.returncode == 0, completed.stderr + completed.stdout
     assert completed.stdout.endswith("ok\n")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from reverie._cli import main
 from tests.conftest import FIXTURES
+from tests.probes import run_probe
 
 
 def test_offline_demo_replays_both_programs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,15 +89,7 @@ def test_cli_never_imports_the_test_kit() -> None:
     # reverie.testing is the kit for test suites; the command line replays its recordings
     # through reverie._cassette instead. The probe runs in a fresh interpreter, because this
     # pytest process has loaded the test kit (its pytest plugin) already.
-    environment = {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
-    completed = subprocess.run(
-        [sys.executable, "-c", TEST_KIT_PROBE],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=environment,
-    )
+    completed = run_probe(TEST_KIT_PROBE)
     assert completed.returncode == 0, completed.stderr
     seen = json.loads(completed.stdout.splitlines()[-1])
     assert seen["codes"] == [0, 1]
@@ -128,15 +120,7 @@ sys.exit(code)
 
 
 def test_the_demo_runs_without_pyyaml() -> None:
-    environment = {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
-    completed = subprocess.run(
-        [sys.executable, "-c", NO_YAML_PROBE],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=environment,
-    )
+    completed = run_probe(NO_YAML_PROBE)
     assert completed.returncode == 0, completed.stderr + completed.stdout
     assert "Traceback" not in completed.stderr
 
