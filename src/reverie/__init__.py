@@ -78,9 +78,11 @@ if _TYPE_CHECKING:
     from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
     from reverie._cost import Cost
-    from reverie._errors import BudgetExceededError
+    from reverie._errors import BudgetExceededError, InterruptedToolError, JournalConflictError
     from reverie._fallback import FallbackModel
     from reverie._instrument import instrument, uninstrument
+    from reverie._journal.protocol import Journal, RunRecord
+    from reverie._journal.sqlite import SQLiteJournal
     from reverie._model_strings import model
     from reverie._objects.plan import ObjectMode
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
@@ -123,7 +125,10 @@ __all__ = [
     "FinishPart",
     "FinishReason",
     "FunctionTool",
+    "InterruptedToolError",
     "InvalidResponseError",
+    "Journal",
+    "JournalConflictError",
     "LanguageModel",
     "Message",
     "MissingAPIKeyError",
@@ -151,6 +156,8 @@ __all__ = [
     "RetryPart",
     "RetryPolicy",
     "ReverieError",
+    "RunRecord",
+    "SQLiteJournal",
     "SourcePart",
     "StepContext",
     "StepFinishPart",
@@ -199,7 +206,9 @@ __getattr__ = _lazy_exports(
         "reverie._async.runner": ["AsyncAgentStream"],
         "reverie._instrument": ["instrument", "uninstrument"],
         "reverie._cost": ["Cost"],
-        "reverie._errors": ["BudgetExceededError"],
+        "reverie._errors": ["BudgetExceededError", "InterruptedToolError", "JournalConflictError"],
+        "reverie._journal.protocol": ["Journal", "RunRecord"],
+        "reverie._journal.sqlite": ["SQLiteJournal"],
         "reverie._run.spending": ["Budget"],
         "reverie._fallback": ["FallbackModel"],
         "reverie._sync.runner": ["AgentStream"],

@@ -23,6 +23,7 @@ from reverie._retry import RetryPolicy
 from reverie._run.config import (
     Answer,
     Callbacks,
+    JournalRun,
     PrepareStep,
     RepairToolCall,
     Resume,
@@ -65,11 +66,18 @@ class CallSettings(TypedDict, total=False):
     budget: Budget | None
     """What the run may spend (money, tokens, requests); one ``Budget`` may be shared by many
     runs. Spent, the run ends with ``BudgetExceededError`` (``None``: no limit)."""
+    journal: Journal | None
+    """Where a durable run records each model answer and tool result as it completes (e.g.
+    ``reverie.SQLiteJournal("runs.db")``); give ``run_id`` with it. Run again with the same id,
+    the run replays what was recorded and goes on from there."""
+    run_id: str | None
+    """The durable run's id in ``journal`` (both or neither)."""
 
 
 _SETTING_NAMES = frozenset(CallSettings.__annotations__)
 
 if TYPE_CHECKING:
+    from reverie._journal.protocol import Journal, RunRecord
     from reverie._run.output import OutputMode, OutputSpec
     from reverie._run.spending import Budget
 
@@ -237,13 +245,13 @@ class Agent(Generic[OutputT]):
 
     def resume(
         self,
-        result: AgentResult[OutputT],
+        result_or_run_id: AgentResult[OutputT] | str,
         *,
         approvals: Mapping[str, Answer] | None = None,
         tool_results: Mapping[str, Any] | None = None,
         **settings: Unpack[CallSettings],
     ) -> AgentResult[OutputT]:
-        """Go on with a run that paused for approval, and return its result (which may pause again).
+        """Go on with a paused or interrupted run, and return its result (which may pause again).
 
         Every pending call (``result.pending_approvals``) needs an answer: an approval or a
         result. The approved calls run; a refused one reaches the model as an error result,
@@ -252,8 +260,14 @@ class Agent(Generic[OutputT]):
         may come from another process (``reverie.from_json``); resume it with an agent made
         the same way (model, tools, system prompt, output type).
 
+        A durable run (``journal=``) is resumed by its id, with the journal it was recorded in:
+        ``agent.resume(run_id, journal=..., approvals=...)`` answers the pause the journal holds;
+        ``tool_results`` may also give the result of a call that ``InterruptedToolError``
+        named. What the journal recorded is replayed; the run goes on from there.
+
         Args:
-            result: The paused result (``result.status == "paused"``).
+            result_or_run_id: The paused result (``result.status == "paused"``), or the id of
+                a durable run (with ``journal=``).
             approvals: By tool call id: ``True`` to run the call, ``False`` to refuse it, or a
                 string to refuse it for that reason (the model reads it).
             tool_results: By tool call id: what the call returned, given instead of running it
@@ -263,63 +277,117 @@ class Agent(Generic[OutputT]):
 
         Raises:
             UserError: ``result`` is not paused, a pending call has no answer (the message names
-                the call ids), or an answer names no pending call.
+                the call ids), or an answer names no pending call; the journal holds no run
+                ``run_id``, or no ``journal=`` was given with a run id.
         """
-        return sync_runner.generate(self._resume_config(result, approvals, tool_results, settings))
+        return sync_runner.generate(self._resume_config(result_or_run_id, approvals, tool_results, settings))
 
     async def resume_async(
         self,
-        result: AgentResult[OutputT],
+        result_or_run_id: AgentResult[OutputT] | str,
         *,
         approvals: Mapping[str, Answer] | None = None,
         tool_results: Mapping[str, Any] | None = None,
         **settings: Unpack[CallSettings],
     ) -> AgentResult[OutputT]:
         """Async ``resume``."""
-        return await async_runner.generate(self._resume_config(result, approvals, tool_results, settings))
+        return await async_runner.generate(
+            self._resume_config(result_or_run_id, approvals, tool_results, settings)
+        )
 
     def resume_stream(
         self,
-        result: AgentResult[OutputT],
+        result_or_run_id: AgentResult[OutputT] | str,
         *,
         approvals: Mapping[str, Answer] | None = None,
         tool_results: Mapping[str, Any] | None = None,
         **settings: Unpack[CallSettings],
     ) -> sync_runner.AgentStream:
         """``resume`` as a stream: the held calls' ``tool_result`` parts first, then the run goes on."""
-        return sync_runner.AgentStream(self._resume_config(result, approvals, tool_results, settings))
+        return sync_runner.AgentStream(
+            self._resume_config(result_or_run_id, approvals, tool_results, settings)
+        )
 
     def resume_stream_async(
         self,
-        result: AgentResult[OutputT],
+        result_or_run_id: AgentResult[OutputT] | str,
         *,
         approvals: Mapping[str, Answer] | None = None,
         tool_results: Mapping[str, Any] | None = None,
         **settings: Unpack[CallSettings],
     ) -> async_runner.AsyncAgentStream:
         """Async ``resume_stream`` (not awaited: iterate it with ``async for``)."""
-        return async_runner.AsyncAgentStream(self._resume_config(result, approvals, tool_results, settings))
+        return async_runner.AsyncAgentStream(
+            self._resume_config(result_or_run_id, approvals, tool_results, settings)
+        )
 
     def _resume_config(
         self,
-        result: AgentResult[Any],
+        result: AgentResult[Any] | str,
         approvals: Mapping[str, Answer] | None,
         tool_results: Mapping[str, Any] | None,
         overrides: CallSettings,
     ) -> RunConfig:
+        if isinstance(result, str):
+            return self._resume_run_config(result, approvals or {}, tool_results or {}, overrides)
         if not isinstance(result, AgentResult):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-            raise UserError(f"resume takes the paused AgentResult; got a {type(result).__name__}")
+            raise UserError(
+                f"resume takes the paused AgentResult or a durable run's id; got a {type(result).__name__}"
+            )
         if result.status != "paused":
             raise UserError("only a paused result (result.status == 'paused') can be resumed")
+        if _journal_settings({**self.settings, **overrides}) is not None:
+            raise UserError(
+                "a durable run is resumed by its id: agent.resume(run_id, journal=..., approvals=...)"
+            )
         config = self._config(None, result.input_messages, overrides)
         resume = Resume(paused=result, approvals=dict(approvals or {}), tool_results=dict(tool_results or {}))
         return replace(config, resume=resume)
+
+    def _resume_run_config(
+        self,
+        run_id: str,
+        approvals: Mapping[str, Answer],
+        tool_results: Mapping[str, Any],
+        overrides: CallSettings,
+    ) -> RunConfig:
+        """Resume the durable run ``run_id``: record the answers given, then replay and go on."""
+        from reverie._run.journal_replay import plan_resume
+
+        settings: CallSettings = {**self.settings, **overrides}
+        journal = settings.get("journal")
+        if journal is None:
+            raise UserError(
+                f"resume by run id needs the journal run {run_id!r} was recorded in: "
+                "agent.resume(run_id, journal=...)"
+            )
+        given = overrides.get("run_id")
+        if given is not None and given != run_id:
+            raise UserError(f"resume was given the run id {run_id!r} and run_id={given!r}; give one")
+        record = journal.load(run_id)
+        if record is None:
+            raise UserError(f"{journal!r} holds no run {run_id!r}")
+        plan = plan_resume(record, approvals, tool_results)
+        for step_number, result in plan.results:
+            journal.record_tool_result(run_id, step_number, result)
+        if plan.answers is not None:
+            journal.record_answers(run_id, *plan.answers)
+        if plan.results or plan.answers is not None:
+            record = journal.load(run_id)
+            assert record is not None
+        plain: CallSettings = overrides.copy()
+        plain.pop("journal", None)
+        plain.pop("run_id", None)
+        config = self._config(None, record.input_messages, plain, durable=False)
+        return _durable(config, journal, run_id, record)
 
     def _config(
         self,
         prompt: str | Sequence[Message] | None,
         history: Sequence[Message] | None,
         overrides: CallSettings,
+        *,
+        durable: bool = True,
     ) -> RunConfig:
         settings: CallSettings = self.settings  # only read below
         if overrides:
@@ -369,7 +437,8 @@ class Agent(Generic[OutputT]):
         tool_set = self._tool_set
         if tool_set.source is not self.tools:
             tool_set = self._tool_set = ToolSet(self.tools)
-        return RunConfig(
+        journal_settings = _journal_settings(settings) if durable else None
+        config = RunConfig(
             model=self.model,
             messages=conversation,
             tools=self.tools,
@@ -389,6 +458,45 @@ class Agent(Generic[OutputT]):
             toolsets=self.toolsets,
             message_wire=self._message_wire,
         )
+        if journal_settings is None:
+            return config
+        journal, run_id = journal_settings
+        return _durable(config, journal, run_id, journal.load(run_id))
+
+
+def _journal_settings(settings: CallSettings) -> tuple[Journal, str] | None:
+    """The run's journal and id, or ``None`` when it is not durable.
+
+    Raises:
+        UserError: one of ``journal`` and ``run_id`` is given without the other, or the id is
+            not a non-empty string.
+    """
+    journal, run_id = settings.get("journal"), settings.get("run_id")
+    if journal is None and run_id is None:
+        return None
+    if journal is None:
+        raise UserError(
+            "run_id= names a run in a journal, and no journal= was given "
+            '(e.g. journal=reverie.SQLiteJournal("runs.db"))'
+        )
+    if run_id is None:
+        raise UserError("journal= records a run under an id, and no run_id= was given")
+    if not isinstance(run_id, str) or not run_id:  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        raise UserError(f"run_id must be a non-empty string; got {run_id!r}")
+    return journal, run_id
+
+
+def _durable(config: RunConfig, journal: Journal, run_id: str, record: RunRecord | None) -> RunConfig:
+    """``config`` as a durable run that replays ``record`` (checked against the run's input)."""
+    from reverie._run.journal_replay import check_input, start_point
+
+    if record is not None:
+        check_input(record, run_id, config.messages)
+    return replace(
+        config,
+        journal=JournalRun(journal=journal, run_id=run_id, record=record),
+        resume=start_point(record),
+    )
 
 
 def _check_model(model: object) -> None:

@@ -334,3 +334,39 @@ def clip_body(text: str) -> str:
     """A response body shortened for an error message."""
     text = text.strip()
     return text if len(text) <= _MAX_BODY_IN_MESSAGE else text[:_MAX_BODY_IN_MESSAGE] + "…"
+
+
+class InterruptedToolError(ReverieError):
+    """A durable run stopped at a tool call that had started and never recorded a result.
+
+    The call's tool is not idempotent (``@tool(idempotent=False)``, the default), so running it
+    again could do its work twice (charge a card twice). Find out what the call did, then go on
+    with ``agent.resume(run_id, journal=..., tool_results={tool_call_id: output})``.
+
+    Attributes:
+        tool_call_id: The id of the interrupted call.
+        tool_name: The tool it called.
+        run_id: The run's id in the journal.
+    """
+
+    def __init__(self, *, tool_call_id: str, tool_name: str, run_id: str) -> None:
+        super().__init__(
+            f"run {run_id!r} was interrupted while the tool {tool_name!r} ran (call {tool_call_id}), "
+            "and the tool is not idempotent: find out what the call did, then go on with "
+            f"agent.resume({run_id!r}, journal=..., tool_results={{{tool_call_id!r}: output}})"
+        )
+        self.tool_call_id = tool_call_id
+        self.tool_name = tool_name
+        self.run_id = run_id
+
+
+class JournalConflictError(ReverieError):
+    """Another writer recorded an entry of the same run first: two processes drive one ``run_id``.
+
+    Attributes:
+        run_id: The run both writers recorded.
+    """
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id

@@ -3,7 +3,8 @@
 ``StubServer`` listens on ``127.0.0.1`` (an ephemeral port) in daemon threads of the test
 process and answers ``POST .../chat/completions``: JSON, or SSE when the body says
 ``"stream": true``. Each request takes the next scripted ``Reply`` (the default reply when
-the script is empty) and is recorded, headers and JSON body, in ``requests``.
+the script is empty, or what ``answer`` chooses for it) and is recorded, headers and JSON
+body, in ``requests``.
 
 A reply can stream reasoning, text in given pieces, a tool call, or an object (as a call of
 the tool the request forces, else as JSON text); it can wait between pieces (``delay``) or
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,6 +45,8 @@ class Reply:
     """Held closed, the rest of the answer waits after its first piece (at most 10 s)."""
     status: int = 200
     error: str = "stub error"
+    call_id: str = "call_1"
+    """The id of the tool call (``tool_call``)."""
 
 
 @dataclass
@@ -53,9 +56,14 @@ class Recorded:
     body: dict[str, Any]
 
 
+Answerer = Callable[[Recorded], Reply]
+"""Chooses the reply to a request from the request itself (instead of the script)."""
+
+
 @dataclass
 class _State:
     script: deque[Reply] = field(default_factory=deque[Reply])
+    answer: Answerer | None = None
     requests: list[Recorded] = field(default_factory=list[Recorded])
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,10 +95,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         state = self.server.state
         with state.lock:
-            state.requests.append(
-                Recorded(self.path, {name.lower(): value for name, value in self.headers.items()}, body)
+            recorded = Recorded(
+                self.path, {name.lower(): value for name, value in self.headers.items()}, body
             )
+            state.requests.append(recorded)
+            answer = state.answer
             reply = state.script.popleft() if state.script else Reply()
+        if answer is not None:
+            reply = answer(recorded)  # outside the lock: it may take its time
         if not self.path.endswith("/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}"}})
             return
@@ -130,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         if call is not None:
             name, arguments = call
             function = {"name": name, "arguments": json.dumps(arguments)}
-            message["tool_calls"] = [{"id": "call_1", "type": "function", "function": function}]
+            message["tool_calls"] = [{"id": reply.call_id, "type": "function", "function": function}]
             reason = "tool_calls"
         else:
             message["content"] = "".join(_pieces(text))
@@ -168,7 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
             name, arguments = call
             first = {
                 "index": 0,
-                "id": "call_1",
+                "id": reply.call_id,
                 "type": "function",
                 "function": {"name": name, "arguments": ""},
             }
@@ -204,8 +216,9 @@ class _Server(ThreadingHTTPServer):
 class StubServer:
     """The stub, running until ``close()`` or ``lifetime`` seconds after ``start()``."""
 
-    def __init__(self, lifetime: float = 120.0) -> None:
+    def __init__(self, lifetime: float = 120.0, answer: Answerer | None = None) -> None:
         self._server = _Server()
+        self._server.state.answer = answer
         self._lifetime = lifetime
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._timer = threading.Timer(lifetime, self.close)

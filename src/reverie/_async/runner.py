@@ -16,16 +16,24 @@ from typing import Any
 from reverie import _concurrency
 from reverie._concurrency import NestedLoopError
 from reverie._content import ToolResultPart
-from reverie._errors import ReverieError, UserError
+from reverie._errors import InterruptedToolError, ReverieError, UserError
+from reverie._model import Response
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
 from reverie._run.callbacks import adopt_callbacks_async
-from reverie._run.config import RunConfig
+from reverie._run.config import JournalRun, RunConfig
 from reverie._run.hooks import RunHooks
+from reverie._run.journal_replay import (
+    answer_to_record,
+    recorded_answer,
+    records_end,
+    replayed_parts,
+    tool_decision,
+)
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
-from reverie._tools.protocol import Toolset
+from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet, with_toolsets
 
 
@@ -33,14 +41,21 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
     """Carry out ``run``'s actions, yielding its parts; the result is left in ``run.result``.
 
     ``pending`` holds what async callbacks returned (``adopt_callbacks_async``); each is
-    awaited before the driver goes on.
+    awaited before the driver goes on. A durable run (``RunConfig.journal``) records each model
+    answer, tool call and its end as they happen, and replays what its journal holds.
     """
     hooks = run.config.hooks
+    durable = run.config.journal
     with hooks.around_run(run):
+        if durable is not None and durable.record is None:
+            config = run.config
+            durable.journal.start(durable.run_id, config.messages, config.input_messages or config.messages)
         while True:
             action = run.next_action()
             if pending:
                 await _settle(pending)
+            if durable is not None and isinstance(action, Finish) and action.error is None:
+                _record_end(durable, action.result)  # before its parts: a caller may stop at them
             for event in run.events():
                 yield event
             if isinstance(action, Finish):
@@ -49,6 +64,13 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
                 return
             with hooks.around(action):
                 if isinstance(action, CallModel):
+                    recorded = (
+                        None if durable is None else recorded_answer(durable.record, action.step_number)
+                    )
+                    if recorded is not None:
+                        async for part in _replay_answer(run, action, recorded, pending):
+                            yield part
+                        continue
                     try:
                         if action.streaming:
                             stream = action.model.stream_async(action.call)
@@ -75,12 +97,18 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
                         run.feed_error(error)  # raises the final error when retrying stops
                     else:
                         hooks.model_answered(action, run)
+                        if durable is not None:
+                            answer = run.answer()
+                            if answer is not None:  # a cut stream is retried, not recorded
+                                durable.journal.record_response(
+                                    durable.run_id, action.step_number, answer_to_record(answer)
+                                )
                     if pending:
                         await _settle(pending)
                 elif isinstance(action, Wait):
                     await _concurrency.async_sleep(action.seconds)
                 else:
-                    async for result in _run_tools(action, hooks):
+                    async for result in _run_tools(action, hooks, durable):
                         run.feed_tool_result(result)
                         if pending:
                             await _settle(pending)
@@ -124,15 +152,84 @@ async def _settle(pending: list[Awaitable[Any]]) -> None:
         await pending.pop(0)
 
 
-async def _run_tools(action: RunTools, hooks: RunHooks) -> AsyncIterator[ToolResultPart]:
-    """Run each batch of the step's calls (a batch's calls concurrently), results in call order."""
+async def _replay_answer(
+    run: Run, action: CallModel, recorded: Response, pending: list[Awaitable[Any]]
+) -> AsyncIterator[AgentStreamPart]:
+    """Feed the journal's answer of the step instead of calling the model (as parts when streaming)."""
+    if action.streaming:
+        for part in replayed_parts(recorded):
+            forwarded = run.feed_part(part)
+            if pending:
+                await _settle(pending)
+            if forwarded is not None:
+                yield forwarded
+            for event in run.events():
+                yield event
+    else:
+        run.feed_response(recorded)
+    run.config.hooks.model_answered(action, run)
+    if pending:
+        await _settle(pending)
+
+
+def _record_end(durable: JournalRun, result: AgentResult[Any]) -> None:
+    """Record how the run ended, paused or finished, unless the journal has it already."""
+    if records_end(durable.record, result):
+        if result.status == "paused":
+            durable.journal.record_pause(durable.run_id, result)
+        else:
+            durable.journal.finish(durable.run_id, result)
+
+
+async def _run_tools(
+    action: RunTools, hooks: RunHooks, durable: JournalRun | None
+) -> AsyncIterator[ToolResultPart]:
+    """Run each batch of the step's calls (a batch's calls concurrently), results in call order.
+
+    A durable run first makes sure no call of the step was interrupted for good (a call of a
+    tool that is not idempotent, started and never finished): it stops with
+    ``InterruptedToolError`` before running any.
+    """
+    step_number = action.step_number
+    if durable is not None:
+        for batch in action.batches:
+            for call, prepared in batch:
+                if prepared is None:
+                    continue
+                decision, _ = tool_decision(
+                    durable.record, step_number, call, idempotent=_idempotent(prepared.tool)
+                )
+                if decision == "interrupted":
+                    raise InterruptedToolError(
+                        tool_call_id=call.tool_call_id, tool_name=call.tool_name, run_id=durable.run_id
+                    )
     for batch in action.batches:
         if len(batch) == 1:
-            yield await _run_one(batch[0], hooks)
+            yield await _run_recorded(batch[0], hooks, durable, step_number)
             continue
-        calls = [functools.partial(_run_one, job, hooks) for job in batch]
+        calls = [functools.partial(_run_recorded, job, hooks, durable, step_number) for job in batch]
         for result in await _concurrency.run_all_async(calls):
             yield result
+
+
+def _idempotent(tool: Tool) -> bool:
+    return bool(getattr(tool, "idempotent", False))
+
+
+async def _run_recorded(
+    job: ToolJob, hooks: RunHooks, durable: JournalRun | None, step_number: int
+) -> ToolResultPart:
+    """Run one call; in a durable run, use its recorded result, or record its start and its result."""
+    call, prepared = job
+    if durable is None or prepared is None:  # an invalid call runs nothing: nothing to record
+        return await _run_one(job, hooks)
+    _, recorded = tool_decision(durable.record, step_number, call, idempotent=_idempotent(prepared.tool))
+    if recorded is not None:
+        return recorded
+    durable.journal.tool_started(durable.run_id, step_number, call)
+    result = await _run_one(job, hooks)
+    durable.journal.record_tool_result(durable.run_id, step_number, result)
+    return result
 
 
 async def _run_one(job: ToolJob, hooks: RunHooks) -> ToolResultPart:

@@ -17,6 +17,7 @@ from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
 
 if TYPE_CHECKING:
+    from reverie._journal.protocol import Journal, RunRecord
     from reverie._run.output import OutputSpec
     from reverie._run.spending import Budget
 from reverie._tools.protocol import Tool, Toolset
@@ -116,6 +117,16 @@ class Resume:
     """Results by tool call id, given instead of running the calls."""
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
+class JournalRun:
+    """A durable run: the journal it records in, its id, and what was recorded before it began."""
+
+    journal: Journal
+    run_id: str
+    record: RunRecord | None
+    """The run's record when this run began (``None``: a new run); its steps are replayed."""
+
+
 @dataclass(slots=True, kw_only=True)
 class RunConfig:
     """Everything one run needs, resolved from the agent and the call's arguments."""
@@ -151,3 +162,5 @@ class RunConfig:
     """Opened by the driver for the run; their tools join ``tools`` (``Run.use_tool_set``)."""
     message_wire: SharedWireStore | None = None
     """Encoded messages shared by the agent's runs (``None``: the run keeps its own)."""
+    journal: JournalRun | None = None
+    """Where the run records what happens, and replays what was recorded (``None``: nowhere)."""

@@ -47,6 +47,7 @@ class FunctionTool(Generic[P, R]):
         provider_options: Mapping[str, Mapping[str, Any]] | None = None,
         timeout: float | None = None,
         requires_approval: ApprovalRule = False,
+        idempotent: bool = False,
     ) -> None:
         if not callable(function):
             raise UserError(f"@tool expects a function, got {type(function).__name__}")
@@ -72,6 +73,9 @@ class FunctionTool(Generic[P, R]):
         self.requires_approval: ApprovalRule = requires_approval
         """Whether a call waits for a person's approval: a bool, or a function of the validated
         arguments (a dict by parameter name) that says so for one call."""
+        self.idempotent = bool(idempotent)
+        """Whether running a call twice does no more than running it once (a durable run that
+        was interrupted while the call ran may then run it again)."""
         self.is_async = inspect.iscoroutinefunction(function)
         self._signature = inspect.signature(function)
         for parameter in self._signature.parameters.values():
@@ -177,6 +181,7 @@ def tool(
     provider_options: Mapping[str, Mapping[str, Any]] | None = None,
     timeout: float | None = None,
     requires_approval: ApprovalRule = False,
+    idempotent: bool = False,
 ) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
 
 
@@ -190,6 +195,7 @@ def tool(
     provider_options: Mapping[str, Mapping[str, Any]] | None = None,
     timeout: float | None = None,
     requires_approval: ApprovalRule = False,
+    idempotent: bool = False,
 ) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
     """Make a function callable by the model; use bare (``@tool``) or with options.
 
@@ -209,6 +215,9 @@ def tool(
             or refuses it (``Agent.resume``): ``True``, or a function of the call's arguments
             (a dict by parameter name) that says whether this call needs approval, e.g.
             ``lambda args: args["amount"] > 100``. The step's other calls run first.
+        idempotent: Running a call twice does no more than running it once. A durable run
+            (``journal=``) interrupted while such a call ran runs it again; a call of a tool
+            that is not idempotent (the default) stops the run with ``InterruptedToolError``.
     """
     options = provider_options
     if function is not None:
@@ -220,6 +229,7 @@ def tool(
             provider_options=options,
             timeout=timeout,
             requires_approval=requires_approval,
+            idempotent=idempotent,
         )
 
     def decorate(inner: Callable[P, R]) -> FunctionTool[P, R]:
@@ -231,6 +241,7 @@ def tool(
             provider_options=options,
             timeout=timeout,
             requires_approval=requires_approval,
+            idempotent=idempotent,
         )
 
     return decorate

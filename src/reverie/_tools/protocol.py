@@ -6,7 +6,9 @@ A tool describes itself (``definition``), checks the model's JSON input once
 that are not Python functions (a remote server's tools, say) implement the same four
 members and fit the run unchanged. A tool may also have a ``requires_approval`` attribute
 (``True``, or a function of the validated arguments returning whether a call needs it): the
-run then pauses before its calls for a person to approve them (``reverie._run.approval``).
+run then pauses before its calls for a person to approve them (``reverie._run.approval``); and
+an ``idempotent`` attribute (``False`` when absent): a durable run interrupted while a call ran
+runs an idempotent tool's call again, and stops at any other's (``InterruptedToolError``).
 Running a step's calls, in order or concurrently, is the run's job, not the tool's. A tool's
 ``call`` may return a ``ToolResultPart`` to send text with a file, or an error result, without
 raising.

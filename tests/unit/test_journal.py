@@ -1,0 +1,100 @@
+"""The SQLite journal (WAL, several processes, conflicts) and the pure replay decisions."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reverie import (
+    JournalConflictError,
+    Message,
+    Response,
+    SQLiteJournal,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+)
+from reverie._run.journal_replay import recorded_answer, replayed_parts, tool_decision
+
+APPEND = """
+import sys
+from reverie import Message, SQLiteJournal, ToolResultPart
+journal = SQLiteJournal(sys.argv[1])
+for index in range(40):
+    run_id = f"{sys.argv[2]}-{index}"
+    journal.start(run_id, [Message.user("go")], [Message.user("go")])
+    journal.record_tool_result(run_id, 0, ToolResultPart(tool_call_id="c", tool_name="t", output="x"))
+"""
+
+
+def test_the_journal_file_is_in_wal_mode(tmp_path: Path) -> None:
+    journal = SQLiteJournal(tmp_path / "runs.db")
+    journal.start("r", [Message.user("go")], [Message.user("go")])
+    with sqlite3.connect(journal.path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_two_processes_append_to_one_file_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    SQLiteJournal(path).load("warm-up")  # the table exists before the race
+    workers = [subprocess.Popen([sys.executable, "-c", APPEND, str(path), name]) for name in ("a", "b")]
+    assert [worker.wait(60) for worker in workers] == [0, 0]
+    journal = SQLiteJournal(path)
+    assert len(journal.run_ids()) == 80
+    record = journal.load("b-39")
+    assert record is not None and record.tool_results[0, "c"].output == "x"
+
+
+def test_a_second_writer_of_one_run_gets_a_conflict_error(tmp_path: Path) -> None:
+    first, second = SQLiteJournal(tmp_path / "runs.db"), SQLiteJournal(tmp_path / "runs.db")
+    first.start("r", [Message.user("go")], [Message.user("go")])
+    assert second.load("r") is not None
+    first.record_tool_result("r", 0, ToolResultPart(tool_call_id="c", tool_name="t", output="1"))
+    with pytest.raises(JournalConflictError, match="two processes") as caught:
+        second.record_tool_result("r", 0, ToolResultPart(tool_call_id="c", tool_name="t", output="2"))
+    assert caught.value.run_id == "r"
+    record = first.load("r")
+    assert record is not None and record.tool_results[0, "c"].output == "1"
+
+
+def test_responses_read_back_as_recorded(tmp_path: Path) -> None:
+    journal = SQLiteJournal(tmp_path / "runs.db")
+    journal.start("r", [Message.user("go")], [Message.user("go")])
+    response = Response(
+        content=[TextPart(text="hi"), ToolCallPart(tool_call_id="c", tool_name="t", input="{}")],
+        finish_reason="tool_calls",
+        usage=Usage(input_tokens=3, output_tokens=2, total_tokens=5),
+        response_id="resp-1",
+    )
+    journal.record_response("r", 0, response)
+    record = journal.load("r")
+    assert recorded_answer(record, 0) == response
+    assert recorded_answer(record, 1) is None
+    assert [part.type for part in replayed_parts(response)] == [
+        "text_start",
+        "text_delta",
+        "text_end",
+        "tool_call",
+        "finish",
+    ]
+
+
+def test_tool_decisions() -> None:
+    journal_call = ToolCallPart(tool_call_id="c", tool_name="t", input="{}")
+    result = ToolResultPart(tool_call_id="c", tool_name="t", output="done")
+    from reverie._journal.protocol import RunRecord
+
+    record = RunRecord(run_id="r", messages=[], input_messages=[])
+    assert tool_decision(None, 0, journal_call, idempotent=False) == ("run", None)
+    assert tool_decision(record, 0, journal_call, idempotent=False) == ("run", None)
+    record.started[0, "c"] = journal_call
+    assert tool_decision(record, 0, journal_call, idempotent=False) == ("interrupted", None)
+    assert tool_decision(record, 0, journal_call, idempotent=True) == ("run", None)
+    assert tool_decision(record, 1, journal_call, idempotent=False) == ("run", None)  # another step
+    record.tool_results[0, "c"] = result
+    assert tool_decision(record, 0, journal_call, idempotent=False) == ("replay", result)
