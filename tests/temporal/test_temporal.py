@@ -13,7 +13,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
@@ -208,3 +208,63 @@ async def test_a_model_error_goes_back_to_the_run_which_retries_or_ends_with_it(
                 await handle.result()
     assert caught.value.status_code == 400
     assert len(refusing.calls) == 1  # not retried: not by the machine, not by Temporal
+
+
+async def test_typed_output_callbacks_and_settings_work_in_a_workflow(temporal_address: str) -> None:
+    from pydantic import BaseModel
+
+    import reverie.temporal
+    from reverie import Agent, from_json
+    from reverie.testing import MockModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    finished: list[int] = []
+
+    async def on_step_finish(step: Any) -> None:  # awaited on the workflow's loop
+        finished.append(step.step_number)
+
+    model = MockModel('{"name": "Florence", "population": 360000}')
+    agent = Agent(model, output_type=City, on_step_finish=on_step_finish)
+    client = await _client(temporal_address)
+    queue = _name()
+    async with reverie.temporal.worker(client, queue, {"city": agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT):
+        with anyio.fail_after(30):
+            handle = await reverie.temporal.start_run(
+                client, queue, "city", "Which city?", run_id=_name(), temperature=0.3, deadline=60.0
+            )
+            result = await handle.result()
+    assert result.typed_output == {"name": "Florence", "population": 360000}
+    typed = from_json(to_json(result), AgentResult[City])
+    assert typed.output == City(name="Florence", population=360000)
+    assert finished == [0]
+    (call,) = model.calls
+    assert call.temperature == 0.3
+    assert call.response_format is not None and call.response_format.name == "City"
+    assert call.deadline_at is not None  # the deadline crossed as what was left of it
+
+
+async def test_a_run_that_pauses_for_approval_ends_its_workflow_with_the_paused_result(
+    temporal_address: str,
+) -> None:
+    import reverie.temporal
+    from reverie import Agent, ToolCallPart, tool
+    from reverie.testing import MockModel
+
+    @tool(requires_approval=True)
+    def delete(path: str) -> str:
+        """Delete a file."""
+        return "deleted"
+
+    call = ToolCallPart(tool_call_id="c1", tool_name="delete", input='{"path": "a.txt"}')
+    agent = Agent(MockModel((call,)), tools=[delete])
+    client = await _client(temporal_address)
+    queue = _name()
+    async with reverie.temporal.worker(client, queue, {"files": agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT):
+        with anyio.fail_after(30):
+            handle = await reverie.temporal.start_run(client, queue, "files", "Clean up", run_id=_name())
+            result = await handle.result()
+    assert result.status == "paused"
+    assert [item.tool_call_id for item in result.pending_approvals] == ["c1"]
