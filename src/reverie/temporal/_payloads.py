@@ -1,0 +1,264 @@
+"""What crosses Temporal's wire: calls, responses, tool calls and results, errors, as JSON values.
+
+Temporal stores every activity's input and output in the workflow's history, as JSON. Messages,
+parts, usage and results are written with ``reverie.to_json`` (each a versioned document,
+embedded as a JSON object); a ``Call`` and a ``Response``, which ``to_json`` does not write,
+are written here field by field around those documents. A model error is written as data, so
+that an activity can return it to the workflow, where the run machine decides what follows
+(``Run.feed_error``): its class, message, status, retry decision, the server's ``retry-after``
+headers, and the usage it reported.
+
+Pure: no Temporal import, no I/O. Which model or tool an activity calls is ``_registry``'s
+concern; when activities run, ``_activities``'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from reverie import _json
+from reverie._content import CallWarning, Message, ToolCallPart, ToolResultPart, Usage
+from reverie._errors import (
+    DeadlineExceededError,
+    ProviderError,
+    RestoredError,
+    RetryError,
+    ReverieError,
+)
+from reverie._model import Call, ProviderTool, Response, ResponseFormat, ToolDefinition
+from reverie._serialisation import from_json, to_json
+
+JSON = dict[str, Any]
+"""A JSON object, as Temporal's default converter writes it."""
+
+_SERVER_DELAY_HEADERS = ("retry-after", "retry-after-ms")
+"""The response headers a retry reads (``reverie._retry.server_delay``); no other is kept."""
+_CALL_SETTINGS = (
+    "max_output_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "presence_penalty",
+    "frequency_penalty",
+    "stop_sequences",
+    "seed",
+    "timeout",
+)
+"""The plain fields of a ``Call``, written as they are."""
+
+
+def document(obj: object) -> Any:
+    """``obj`` as a ``reverie.to_json`` document, parsed (a JSON object to embed)."""
+    return _json.loads(to_json(obj))
+
+
+def read_document(data: Any, type: Any) -> Any:
+    """The object of an embedded ``to_json`` document (``from_json`` with its checks)."""
+    return from_json(_json.dumps(data), type)
+
+
+# -- calls -----------------------------------------------------------------------------------
+
+
+def call_data(call: Call, *, deadline_in: float | None) -> JSON:
+    """``call`` as JSON; ``deadline_in``: seconds left before the run's deadline (``None``: none).
+
+    The deadline travels as what is left of it: the workflow's clock is not the activity's.
+    The wire cache stays behind (it holds encoded forms for the process that made them).
+    """
+    data: JSON = {name: getattr(call, name) for name in _CALL_SETTINGS}
+    data["prompt"] = document(call.prompt)
+    data["tools"] = [_tool_data(item) for item in call.tools]
+    data["tool_choice"] = call.tool_choice
+    data["provider_options"] = {key: plain_options(value) for key, value in call.provider_options.items()}
+    data["headers"] = dict(call.headers)
+    format = call.response_format
+    data["response_format"] = (
+        None
+        if format is None
+        else {"schema": format.schema, "name": format.name, "description": format.description}
+    )
+    data["deadline_in"] = deadline_in
+    return data
+
+
+def call_from_data(data: JSON, *, now: float) -> Call:
+    """The ``Call`` that ``call_data`` wrote; ``now``: the activity's monotonic clock reading."""
+    format = data.get("response_format")
+    deadline_in = data.get("deadline_in")
+    return Call(
+        prompt=read_document(data["prompt"], list[Message]),
+        tools=[_tool_from_data(item) for item in cast(list[JSON], data.get("tools") or [])],
+        tool_choice=data.get("tool_choice"),
+        provider_options=dict(data.get("provider_options") or {}),
+        headers=dict(data.get("headers") or {}),
+        response_format=None
+        if format is None
+        else ResponseFormat(
+            schema=format["schema"], name=format["name"], description=format.get("description")
+        ),
+        deadline_at=None if deadline_in is None else now + deadline_in,
+        **{name: data.get(name) for name in _CALL_SETTINGS},
+    )
+
+
+def _tool_data(item: ToolDefinition | ProviderTool) -> JSON:
+    if isinstance(item, ProviderTool):
+        # ``run`` stays behind: a client-executed provider tool runs in a tool activity.
+        return {"kind": "provider", "id": item.id, "name": item.name, "args": dict(item.args)}
+    return {
+        "kind": "function",
+        "name": item.name,
+        "description": item.description,
+        "parameters": item.parameters,
+        "provider_options": item.provider_options,
+    }
+
+
+def _tool_from_data(data: JSON) -> ToolDefinition | ProviderTool:
+    if data.get("kind") == "provider":
+        return ProviderTool(id=data["id"], name=data["name"], args=data.get("args") or {})
+    return ToolDefinition(
+        name=data["name"],
+        description=data.get("description") or "",
+        parameters=data.get("parameters") or {},
+        provider_options=data.get("provider_options") or {},
+    )
+
+
+def plain_options(value: Any) -> Any:
+    """A provider's options as a plain dict (codecs take the dict as they take the typed ``Options``)."""
+    dump = getattr(value, "model_dump", None)
+    if dump is None:
+        return value
+    return dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+# -- responses -------------------------------------------------------------------------------
+
+
+def response_data(response: Response) -> JSON:
+    """``response`` as JSON."""
+    return {
+        "content": document(response.content),
+        "finish_reason": response.finish_reason,
+        "usage": document(response.usage),
+        "provider_metadata": response.provider_metadata,
+        "warnings": [{"setting": item.setting, "message": item.message} for item in response.warnings],
+        "response_id": response.response_id,
+        "model_id": response.model_id,
+    }
+
+
+def response_from_data(data: JSON) -> Response:
+    """The ``Response`` that ``response_data`` wrote."""
+    from reverie._content import ContentPart
+
+    return Response(
+        content=read_document(data["content"], list[ContentPart]),
+        finish_reason=data["finish_reason"],
+        usage=read_document(data["usage"], Usage),
+        provider_metadata=data.get("provider_metadata") or {},
+        warnings=[CallWarning(setting=item["setting"], message=item["message"]) for item in data["warnings"]],
+        response_id=data.get("response_id"),
+        model_id=data.get("model_id"),
+    )
+
+
+# -- tool calls ------------------------------------------------------------------------------
+
+
+def tool_call_data(call: ToolCallPart) -> Any:
+    """A tool call (as the run validated it) as JSON."""
+    return document(call)
+
+
+def tool_call_from_data(data: Any) -> ToolCallPart:
+    """The ``ToolCallPart`` that ``tool_call_data`` wrote."""
+    return read_document(data, ToolCallPart)
+
+
+def tool_result_data(result: ToolResultPart) -> Any:
+    """A tool's result as JSON."""
+    return document(result)
+
+
+def tool_result_from_data(data: Any) -> ToolResultPart:
+    """The ``ToolResultPart`` that ``tool_result_data`` wrote."""
+    return read_document(data, ToolResultPart)
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+def error_data(error: ReverieError) -> JSON:
+    """What the run machine and the caller need of ``error``, as JSON.
+
+    A ``ProviderError`` keeps its status, URL, retry decision (``is_retryable``, the
+    ``x-should-retry`` header already applied), ``retry-after`` headers and whether the prompt
+    was too large; a ``RetryError`` and a ``DeadlineExceededError`` keep the errors they hold.
+    """
+    data: JSON = {"type": type(error).__name__, "message": str(error)}
+    usage = error.reported_usage
+    data["reported_usage"] = None if usage is None else document(usage)
+    if isinstance(error, ProviderError):
+        data.update(
+            message=error.message,
+            status_code=error.status_code,
+            url=error.url,
+            retryable=error.is_retryable,
+            headers={
+                name: error.response_headers[name]
+                for name in _SERVER_DELAY_HEADERS
+                if name in error.response_headers
+            },
+            context_too_large=error.is_context_too_large,
+        )
+    elif isinstance(error, RestoredError):
+        data.update(type=error.type_name, status_code=error.status_code, retryable=error.retryable)
+    if isinstance(error, RetryError | DeadlineExceededError):
+        data["errors"] = [error_data(item) for item in error.errors]
+    if isinstance(error, DeadlineExceededError):
+        data["deadline"] = error.deadline
+    return data
+
+
+def error_from_data(data: Mapping[str, Any]) -> ReverieError:
+    """The error ``error_data`` wrote.
+
+    A ``ProviderError`` (and its subclasses) comes back as a ``ProviderError``, a ``RetryError``
+    and a ``DeadlineExceededError`` as themselves, any other error as a ``RestoredError`` that
+    names its class.
+    """
+    name = str(data.get("type") or "ReverieError")
+    message = str(data.get("message") or "")
+    status_code = data.get("status_code")
+    status_code = status_code if isinstance(status_code, int) else None
+    retryable = data.get("retryable")
+    retryable = retryable if isinstance(retryable, bool) else None
+    inner = [error_from_data(item) for item in cast(list[JSON], data.get("errors") or [])]
+    error: ReverieError
+    if "headers" in data:  # a ProviderError or one of its subclasses
+        url = data.get("url")
+        error = ProviderError(
+            message,
+            status_code=status_code,
+            url=url if isinstance(url, str) else None,
+            response_headers=cast(dict[str, str], data.get("headers") or {}),
+            retryable=retryable,
+            is_context_too_large=bool(data.get("context_too_large")),
+        )
+    elif name == "RetryError" and inner:
+        error = RetryError(inner)
+    elif name == "DeadlineExceededError":
+        deadline = data.get("deadline")
+        error = DeadlineExceededError(
+            float(deadline) if isinstance(deadline, int | float) else 0.0, inner, message=message
+        )
+    else:
+        error = RestoredError(message, type_name=name, status_code=status_code, retryable=retryable)
+    usage = data.get("reported_usage")
+    if usage is not None:
+        error.reported_usage = read_document(usage, Usage)
+    return error

@@ -1,0 +1,158 @@
+"""A loopback chat-completions server whose answers follow each run's own conversation.
+
+Many runs share it at once, so it keeps no script queue: it answers a request by what the
+request holds. The run is named by its first user message; its step is the number of tool
+messages so far. Step 0 calls ``lookup``, step 1 calls ``slow_lookup``, step 2 calls
+``lookup`` again, and step 3 answers with text that quotes every tool result, so a run's
+result shows that each tool result reached the model. JSON, or SSE when the body asks to
+stream. It counts the requests per run and step (``count``), which tells whether a request
+was sent again.
+
+It listens on ``127.0.0.1`` (an ephemeral port) in daemon threads of the test process and
+stops by itself: on ``close()`` (or leaving ``with``), or ``lifetime`` seconds after it started.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+TOOLS_BY_STEP = ("lookup", "slow_lookup", "lookup")
+"""The tool each step calls; the step after the last answers with text."""
+
+
+def final_text(results: list[str]) -> str:
+    """What the last step answers, given the run's tool results in order."""
+    return "answer: " + " | ".join(results)
+
+
+class _Listener(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    block_on_close = False
+    model: ModelServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Listener
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        messages: list[dict[str, Any]] = body.get("messages") or []
+        prompt = next((str(item.get("content")) for item in messages if item.get("role") == "user"), "")
+        results = [str(item.get("content")) for item in messages if item.get("role") == "tool"]
+        step = len(results)
+        self.server.model.record(prompt, step)
+        if step < len(TOOLS_BY_STEP):
+            call = (TOOLS_BY_STEP[step], {"item": f"{prompt}#{step}"})
+            text = ""
+        else:
+            call = None
+            text = final_text(results)
+        try:
+            if body.get("stream"):
+                self._stream(step, text, call)
+            else:
+                self._whole(step, text, call)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _whole(self, step: int, text: str, call: tuple[str, dict[str, Any]] | None) -> None:
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        if call is not None:
+            function = {"name": call[0], "arguments": json.dumps(call[1])}
+            message["tool_calls"] = [{"id": f"call_{step}", "type": "function", "function": function}]
+        else:
+            message["content"] = text
+        payload = {
+            "id": f"chatcmpl-{step}",
+            "model": "stub-model",
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if call else "stop"}],
+            "usage": USAGE,
+        }
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, step: int, text: str, call: tuple[str, dict[str, Any]] | None) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")
+        self.end_headers()
+
+        def send(delta: dict[str, Any], reason: str | None = None) -> None:
+            chunk = {
+                "id": f"chatcmpl-{step}",
+                "model": "stub-model",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
+            }
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+
+        send({"role": "assistant", "content": ""})
+        if call is not None:
+            first = {"index": 0, "id": f"call_{step}", "type": "function", "function": {"name": call[0]}}
+            first["function"]["arguments"] = ""
+            send({"tool_calls": [first]})
+            send({"tool_calls": [{"index": 0, "function": {"arguments": json.dumps(call[1])}}]})
+            reason = "tool_calls"
+        else:
+            for start in range(0, len(text), 8):
+                send({"content": text[start : start + 8]})
+            reason = "stop"
+        send({}, reason)
+        usage = {"id": f"chatcmpl-{step}", "choices": [], "usage": USAGE}
+        self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+class ModelServer:
+    """The server; ``url`` is its OpenAI-compatible base URL."""
+
+    def __init__(self, *, lifetime: float = 180.0) -> None:
+        self._counts: Counter[tuple[str, int]] = Counter()
+        self._lock = threading.Lock()
+        self._listener = _Listener(("127.0.0.1", 0), _Handler)
+        self._listener.model = self
+        host, port = self._listener.server_address[:2]
+        self.url = f"http://{host!s}:{port}/v1"
+        self._thread = threading.Thread(target=self._listener.serve_forever, daemon=True)
+        self._thread.start()
+        self._watchdog = threading.Timer(lifetime, self.close)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def record(self, prompt: str, step: int) -> None:
+        with self._lock:
+            self._counts[(prompt, step)] += 1
+
+    def count(self, prompt: str, step: int) -> int:
+        """How many requests run ``prompt`` sent for ``step``."""
+        with self._lock:
+            return self._counts[(prompt, step)]
+
+    def close(self) -> None:
+        self._watchdog.cancel()
+        self._listener.shutdown()
+        self._listener.server_close()
+
+    def __enter__(self) -> ModelServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,270 @@
+"""``reverie.temporal`` against a real Temporal dev server and a loopback model server.
+
+A run as a workflow gives the in-process result; a run survives the worker that was running
+it (SIGKILL mid tool call) without sending a finished step's request again; two worker
+processes share a batch of runs. Each test is bounded by timeouts.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import pytest
+
+from reverie import AgentResult, to_json
+from tests.temporal.model_server import ModelServer, final_text
+from tests.temporal.worker_app import AGENT_NAME, HEARTBEAT_TIMEOUT, WORKER_OPTIONS, build_agent, calls
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _name() -> str:
+    return f"reverie-test-{uuid.uuid4().hex[:8]}"
+
+
+def _expected_text(prompt: str) -> str:
+    return final_text([f"found {prompt}#0", f"slowly found {prompt}#1", f"found {prompt}#2"])
+
+
+def _same_run(first: AgentResult, second: AgentResult) -> None:
+    """The two results are the same run: text, steps (content, usage, finish) and usage."""
+    assert first.text == second.text
+    assert first.total_usage == second.total_usage
+    assert [to_json(step) for step in first.steps] == [to_json(step) for step in second.steps]
+    assert to_json(first) == to_json(second)
+
+
+async def _client(address: str) -> Client:
+    from temporalio.client import Client
+
+    return await Client.connect(address)
+
+
+async def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    with anyio.fail_after(seconds):
+        while not condition():
+            await anyio.sleep(0.05)
+    assert condition(), what
+
+
+class WorkerProcesses:
+    """Worker processes (``worker_app``) of one task queue, started by a test and killed at its end."""
+
+    def __init__(self, address: str, model_url: str, record_dir: Path) -> None:
+        self.queue = _name()
+        self.record_dir = record_dir
+        self._arguments = [address, self.queue, model_url, str(record_dir)]
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *, slow_seconds: float) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "tests.temporal.worker_app", *self._arguments, str(slow_seconds)]
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+        self.processes.append(process)
+        return process
+
+    def ready(self, process: subprocess.Popen[bytes]) -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"worker process {process.pid} exited with {process.returncode}")
+        return (self.record_dir / f"{process.pid}.ready").exists()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def workers(temporal_address: str, model_server: ModelServer, tmp_path: Path) -> Iterator[WorkerProcesses]:
+    (tmp_path / "workers").mkdir()
+    processes = WorkerProcesses(temporal_address, model_server.url, tmp_path / "workers")
+    try:
+        yield processes
+    finally:
+        processes.stop()
+
+
+async def test_a_run_as_a_workflow_gives_the_in_process_result(
+    temporal_address: str, model_server: ModelServer, tmp_path: Path
+) -> None:
+    import reverie.temporal
+
+    agent = build_agent(model_server.url, tmp_path, slow_seconds=0.0)
+    expected = await agent.generate_async("in-process")
+    assert expected.text == _expected_text("in-process")
+    assert len(expected.steps) == 4
+
+    client = await _client(temporal_address)
+    queue = _name()
+    worker = reverie.temporal.worker(
+        client, queue, {AGENT_NAME: agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT, **WORKER_OPTIONS
+    )
+    async with worker:
+        handle = await reverie.temporal.start_run(client, queue, AGENT_NAME, "in-process", run_id=_name())
+        with anyio.fail_after(30):
+            result = await handle.result()
+        again = await reverie.temporal.get_run(client, handle.run_id).result()
+    _same_run(result, expected)
+    _same_run(again, expected)
+    # Each step's request went once per run: the in-process run's and the workflow's.
+    assert [model_server.count("in-process", step) for step in range(4)] == [2, 2, 2, 2]
+
+
+async def test_a_run_survives_its_worker_killed_mid_tool_call(
+    temporal_address: str, model_server: ModelServer, workers: WorkerProcesses, tmp_path: Path
+) -> None:
+    import reverie.temporal
+
+    client = await _client(temporal_address)
+    first = workers.start(slow_seconds=60)  # its slow tool is still running when it is killed
+    handle = await reverie.temporal.start_run(client, workers.queue, AGENT_NAME, "survivor", run_id=_name())
+    await _wait_for(
+        lambda: "slow_lookup survivor#1" in calls(workers.record_dir).get(first.pid, []),
+        30,
+        "the first worker started the slow tool",
+    )
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    second = workers.start(slow_seconds=0.1)
+    with anyio.fail_after(45):
+        result = await handle.result()
+
+    assert result.text == _expected_text("survivor")
+    # The steps finished before the kill were not asked for again; each later one once.
+    assert [model_server.count("survivor", step) for step in range(4)] == [1, 1, 1, 1]
+    recorded = calls(workers.record_dir)
+    assert recorded[first.pid] == ["lookup survivor#0", "slow_lookup survivor#1"]
+    assert recorded[second.pid] == ["slow_lookup survivor#1", "lookup survivor#2"]
+    expected = await build_agent(model_server.url, tmp_path, slow_seconds=0.0).generate_async("survivor")
+    _same_run(result, expected)
+
+
+async def test_two_workers_share_a_batch_of_runs(
+    temporal_address: str, model_server: ModelServer, workers: WorkerProcesses
+) -> None:
+    import reverie.temporal
+
+    client = await _client(temporal_address)
+    started = [workers.start(slow_seconds=0.2) for _ in range(2)]
+    await _wait_for(lambda: all(workers.ready(item) for item in started), 30, "both workers poll")
+    prompts = [f"batch-{number}" for number in range(20)]
+    handles = [
+        await reverie.temporal.start_run(client, workers.queue, AGENT_NAME, prompt, run_id=_name())
+        for prompt in prompts
+    ]
+    results: dict[str, str] = {}
+
+    async def wait(prompt: str, handle: reverie.temporal.RunHandle) -> None:
+        results[prompt] = (await handle.result()).text
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            for prompt, handle in zip(prompts, handles, strict=True):
+                group.start_soon(wait, prompt, handle)
+
+    assert results == {prompt: _expected_text(prompt) for prompt in prompts}
+    recorded = calls(workers.record_dir)
+    assert {item.pid for item in started} <= {pid for pid, lines in recorded.items() if lines}
+    # Every tool call of every run ran (at least once: a call may be repeated only after a crash).
+    done = {line for lines in recorded.values() for line in lines}
+    assert done == {f"{tool} {prompt}#{step}" for prompt in prompts for step, tool in _STEP_TOOLS}
+
+
+_STEP_TOOLS = ((0, "lookup"), (1, "slow_lookup"), (2, "lookup"))
+
+
+async def test_a_model_error_goes_back_to_the_run_which_retries_or_ends_with_it(
+    temporal_address: str,
+) -> None:
+    import reverie.temporal
+    from reverie import Agent, ProviderError, RetryPolicy
+    from reverie.testing import MockModel
+
+    flaky = MockModel([ProviderError("busy", status_code=503), "recovered"], model_id="flaky")
+    refusing = MockModel(ProviderError("bad request", status_code=400), model_id="refusing")
+    retry = RetryPolicy(max_retries=2, initial_delay=0.2)
+    agents = {"flaky": Agent(flaky, retry=retry), "refusing": Agent(refusing, retry=retry)}
+    client = await _client(temporal_address)
+    queue = _name()
+    async with reverie.temporal.worker(client, queue, agents, heartbeat_timeout=HEARTBEAT_TIMEOUT):
+        with anyio.fail_after(30):
+            handle = await reverie.temporal.start_run(client, queue, "flaky", "Hi", run_id=_name())
+            result = await handle.result()
+            assert result.text == "recovered"
+            assert len(flaky.calls) == 2  # the machine's retry, after its wait (a workflow timer)
+            handle = await reverie.temporal.start_run(client, queue, "refusing", "Hi", run_id=_name())
+            with pytest.raises(ProviderError, match="bad request") as caught:
+                await handle.result()
+    assert caught.value.status_code == 400
+    assert len(refusing.calls) == 1  # not retried: not by the machine, not by Temporal
+
+
+async def test_typed_output_callbacks_and_settings_work_in_a_workflow(temporal_address: str) -> None:
+    from pydantic import BaseModel
+
+    import reverie.temporal
+    from reverie import Agent, from_json
+    from reverie.testing import MockModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    finished: list[int] = []
+
+    async def on_step_finish(step: Any) -> None:  # awaited on the workflow's loop
+        finished.append(step.step_number)
+
+    model = MockModel('{"name": "Florence", "population": 360000}')
+    agent = Agent(model, output_type=City, on_step_finish=on_step_finish)
+    client = await _client(temporal_address)
+    queue = _name()
+    async with reverie.temporal.worker(client, queue, {"city": agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT):
+        with anyio.fail_after(30):
+            handle = await reverie.temporal.start_run(
+                client, queue, "city", "Which city?", run_id=_name(), temperature=0.3, deadline=60.0
+            )
+            result = await handle.result()
+    assert result.typed_output == {"name": "Florence", "population": 360000}
+    typed = from_json(to_json(result), AgentResult[City])
+    assert typed.output == City(name="Florence", population=360000)
+    assert finished == [0]
+    (call,) = model.calls
+    assert call.temperature == 0.3
+    assert call.response_format is not None and call.response_format.name == "City"
+    assert call.deadline_at is not None  # the deadline crossed as what was left of it
+
+
+async def test_a_run_that_pauses_for_approval_ends_its_workflow_with_the_paused_result(
+    temporal_address: str,
+) -> None:
+    import reverie.temporal
+    from reverie import Agent, ToolCallPart, tool
+    from reverie.testing import MockModel
+
+    @tool(requires_approval=True)
+    def delete(path: str) -> str:
+        """Delete a file."""
+        return "deleted"
+
+    call = ToolCallPart(tool_call_id="c1", tool_name="delete", input='{"path": "a.txt"}')
+    agent = Agent(MockModel((call,)), tools=[delete])
+    client = await _client(temporal_address)
+    queue = _name()
+    async with reverie.temporal.worker(client, queue, {"files": agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT):
+        with anyio.fail_after(30):
+            handle = await reverie.temporal.start_run(client, queue, "files", "Clean up", run_id=_name())
+            result = await handle.result()
+    assert result.status == "paused"
+    assert [item.tool_call_id for item in result.pending_approvals] == ["c1"]
