@@ -59,7 +59,7 @@ def answered(item_id: ItemId, result: AgentResult[Any], *, typed: bool) -> tuple
     if typed:
         output = result.output
         line["output"] = _jsonable(output)
-    line["usage"] = dataclasses.asdict(usage)
+    line["usage"] = usage_dict(usage)
     line["cost"] = cost
     return (
         BatchResult(
@@ -94,6 +94,14 @@ def from_line(line: dict[str, Any], status: BatchStatus) -> BatchResult:
         usage=Usage(**cast(dict[str, int], usage)) if isinstance(usage, dict) else None,
         cost=line.get("cost"),
     )
+
+
+def usage_dict(usage: Usage) -> dict[str, int]:
+    """``usage`` as an output line's ``usage`` (``dataclasses.asdict``, without its deep copy)."""
+    return {name: getattr(usage, name) for name in _USAGE_FIELDS}
+
+
+_USAGE_FIELDS = tuple(field.name for field in dataclasses.fields(Usage))
 
 
 def error_message(error: BaseException) -> str:
