@@ -47,6 +47,8 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bcall_async\b", "call"),
     (r"\bclose_stream_async\b", "close_stream"),
     (r"\badopt_callbacks_async\b", "adopt_callbacks"),
+    (r"\brun_batch_async\b", "run_batch"),
+    (r"\brun_workers_async\b", "run_workers"),
     (r"^ *@pytest\.mark\.anyio\n", ""),
 ]
 COMPILED = [(re.compile(pattern, re.MULTILINE), replacement) for pattern, replacement in SUBSTITUTIONS]

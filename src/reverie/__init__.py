@@ -75,8 +75,11 @@ from reverie._version import __version__
 
 if _TYPE_CHECKING:
     from reverie._agent import DEFAULT_MAX_STEPS, Agent, CallSettings
+    from reverie._async.batch import run_batch_async
     from reverie._async.objects import AsyncObjectStream
     from reverie._async.runner import AsyncAgentStream
+    from reverie._batch.items import BatchItem
+    from reverie._batch.results import BatchResult
     from reverie._cost import Cost
     from reverie._errors import BudgetExceededError, InterruptedToolError, JournalConflictError
     from reverie._fallback import FallbackModel
@@ -98,6 +101,7 @@ if _TYPE_CHECKING:
     )
     from reverie._run.spending import Budget
     from reverie._serialisation import from_json, to_json
+    from reverie._sync.batch import run_batch
     from reverie._sync.objects import ObjectStream
     from reverie._sync.runner import AgentStream
     from reverie._tools.function import FunctionTool, tool
@@ -111,6 +115,8 @@ __all__ = [
     "AgentStreamPart",
     "AsyncAgentStream",
     "AsyncObjectStream",
+    "BatchItem",
+    "BatchResult",
     "Budget",
     "BudgetExceededError",
     "Call",
@@ -190,6 +196,8 @@ __all__ = [
     "instrument",
     "max_tokens_used",
     "model",
+    "run_batch",
+    "run_batch_async",
     "step_count_is",
     "to_json",
     "tool",
@@ -229,5 +237,9 @@ __getattr__ = _lazy_exports(
         "reverie._objects.results": ["ObjectPart", "ObjectResult", "ObjectStreamPart"],
         "reverie._rate_limiter": ["RateLimiter"],
         "reverie._serialisation": ["from_json", "to_json"],
+        "reverie._sync.batch": ["run_batch"],
+        "reverie._async.batch": ["run_batch_async"],
+        "reverie._batch.items": ["BatchItem"],
+        "reverie._batch.results": ["BatchResult"],
     },
 )

@@ -183,3 +183,77 @@ async def close_stream_async(stream: AsyncIterator[Any]) -> None:
     close = getattr(stream, "aclose", None)
     if close is not None:
         await close()
+
+
+def run_workers(worker: Callable[[], None], count: int, *, stop: Callable[[], None]) -> None:
+    """Run ``count`` copies of ``worker`` in threads until each returns; the first failure is raised.
+
+    The workers share their work themselves (a queue), so ``count`` threads serve any number
+    of items. An interruption while waiting (Ctrl-C) calls ``stop`` first, so the workers take
+    no more work, and is raised without waiting for the calls under way: a thread cannot be
+    cancelled, and each is a daemon, so it does not hold the interpreter open at exit.
+    """
+    import threading
+
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            worker()
+        except BaseException as error:  # handed to the caller below
+            failures.append(error)
+            stop()
+
+    threads = [
+        threading.Thread(
+            target=contextvars.copy_context().run, args=(target,), name="reverie-worker", daemon=True
+        )
+        for _ in range(count)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.1)  # a short join, so Ctrl-C reaches this thread promptly
+    except BaseException:
+        stop()
+        raise
+    if failures:
+        raise failures[0]
+
+
+async def run_workers_async(
+    worker: Callable[[], Awaitable[None]], count: int, *, stop: Callable[[], None]
+) -> None:
+    """Run ``count`` copies of ``worker`` as tasks until each returns; the first failure is raised.
+
+    Cancelling the caller cancels the workers (and the calls they await); ``stop`` is called
+    then too, and when a worker fails, so that no worker takes more work.
+    """
+    import anyio
+
+    failures: list[BaseException] = []
+    cancelled = anyio.get_cancelled_exc_class()
+
+    async def run() -> None:
+        try:
+            await worker()
+        except cancelled:
+            raise
+        except BaseException as error:  # kept to re-raise it unwrapped below
+            failures.append(error)
+            stop()
+            raise
+
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(count):
+                group.start_soon(run)
+    except BaseExceptionGroup:
+        if failures:
+            raise failures[0]  # noqa: B904 (its own traceback and cause are what matter)
+        raise
+    except BaseException:
+        stop()
+        raise

@@ -1,6 +1,8 @@
-"""The ``reverie`` command line: ``run``, ``chat``, ``models`` and ``demo``.
+"""The ``reverie`` command line: ``run``, ``batch``, ``chat``, ``models`` and ``demo``.
 
     reverie run "prompt" -m PROVIDER:MODEL [--system TEXT] [--schema FILE.json|module:Type] [--json]
+    reverie batch INPUT.jsonl -m PROVIDER:MODEL --out OUT.jsonl [--concurrency N] [--journal FILE.db]
+        [--budget-usd X] [--schema FILE.json|module:Type] [--system TEXT] [--retry-failed]
     reverie chat -m PROVIDER:MODEL [--system TEXT]
     reverie models
     reverie demo [--live] [--provider NAME] [--model ID]
@@ -73,6 +75,23 @@ def _dispatch(arguments: argparse.Namespace, connection: Connection) -> int:
             connection=connection,
         )
         return run(options, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+    if command == "batch":
+        from reverie._cli.batch import BatchOptions, batch
+
+        options = BatchOptions(
+            input=arguments.input,
+            model=arguments.model,
+            out=arguments.out,
+            concurrency=arguments.concurrency,
+            journal=arguments.journal,
+            budget_usd=arguments.budget_usd,
+            schema=arguments.schema,
+            system=arguments.system,
+            retry_failed=arguments.retry_failed,
+            batch_key=arguments.batch_key,
+            connection=connection,
+        )
+        return batch(options, stderr=sys.stderr)
     if command == "chat":
         from reverie._cli.chat import ChatOptions, chat
 
@@ -96,6 +115,26 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _dollars(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an amount of US dollars: {text!r}") from None
+    if not value >= 0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
     return value
 
 
@@ -163,6 +202,45 @@ def _parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="print the result as one JSON document: text, finish_reason, usage, cost (and output)",
+    )
+
+    batch = commands.add_parser(
+        "batch",
+        parents=common,
+        help="answer every prompt of a JSON-lines file",
+        description='Answer every prompt of a JSON-lines file ({"id": ..., "prompt": "..."} per line; '
+        'optional "system" and "messages"), a few at a time, and write one JSON line per item, in '
+        "input order. Exit codes: 0 all answered, 1 some failed, 2 a usage error (a bad input line), "
+        "130 Ctrl-C.",
+    )
+    batch.add_argument("input", metavar="INPUT.jsonl", help="the items, one JSON object per line")
+    batch.add_argument("-m", "--model", required=True, help=model_help)
+    batch.add_argument("-o", "--out", metavar="OUT.jsonl", required=True, help="where to write the answers")
+    batch.add_argument(
+        "-c", "--concurrency", metavar="N", type=_positive_int, default=8, help="items at once (default: 8)"
+    )
+    batch.add_argument(
+        "--journal",
+        metavar="FILE.db",
+        help="keep each finished item in this SQLite file; the same command again resumes",
+    )
+    batch.add_argument(
+        "--budget-usd",
+        metavar="X",
+        type=_dollars,
+        help="stop sending once the batch has spent this many US dollars (the rest fail)",
+    )
+    batch.add_argument(
+        "--schema",
+        metavar="FILE.json|module:Type",
+        help="answer each item with an object fitting this JSON schema file or type (the output field)",
+    )
+    batch.add_argument("-s", "--system", metavar="TEXT", help="a system prompt for every item")
+    batch.add_argument(
+        "--retry-failed", action="store_true", help="with --journal: send the items that failed before again"
+    )
+    batch.add_argument(
+        "--batch-key", metavar="NAME", help="names the batch in the journal (default: the input file's path)"
     )
 
     chat = commands.add_parser(

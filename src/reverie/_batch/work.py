@@ -1,0 +1,268 @@
+"""``BatchWork``: what the workers of one batch share: the items left, the results, the budget, the store.
+
+The workers (tasks in ``run_batch_async``, threads in ``run_batch``) each take the next item
+(``take``), run it, and report its outcome (``answered`` / ``failed``); this object records it
+in the store (one transaction per item) and the progress display, under a lock held only for
+the bookkeeping. A fixed number of workers draw from one queue, so a batch of 100,000 items
+makes ``concurrency`` workers, not 100,000 tasks.
+
+Resume: items the store holds as answered, or failed for good, are not queued (failed ones
+are with ``retry_failed``); their results are read back from their stored lines. Items stopped
+by the budget are queued again.
+
+Budget: once a run of the batch raises ``BudgetExceededError``, or the shared ``Budget`` leaves
+no room for another request, every item not yet sent is recorded as failed with the budget's
+message, and is not sent.
+
+Does not: send requests (the runners) or parse input (``items``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import deque
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from reverie._batch import results as outcomes
+from reverie._batch.items import BatchItem, item_key
+from reverie._batch.progress import Reporter, Silent, open_reporter
+from reverie._batch.results import BatchResult
+from reverie._batch.store import BatchStore, JournalLike, StoredState, journal_path
+from reverie._errors import BudgetExceededError, UserError
+
+if TYPE_CHECKING:
+    from reverie._content import Message
+    from reverie._results import AgentResult
+    from reverie._run.spending import Budget
+
+
+class BatchAgent(Protocol):
+    """What a batch needs of an agent (``reverie.Agent`` has it)."""
+
+    @property
+    def output(self) -> object:
+        """The agent's output specification; ``None`` when it has no output type."""
+        ...
+
+    def generate(
+        self,
+        prompt: str | Sequence[Message] | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        budget: Budget | None = None,
+    ) -> AgentResult[Any]:
+        """Run one item."""
+        ...
+
+    async def generate_async(
+        self,
+        prompt: str | Sequence[Message] | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        budget: Budget | None = None,
+    ) -> AgentResult[Any]:
+        """Run one item (async)."""
+        ...
+
+
+def default_batch_key(items: Sequence[BatchItem]) -> str:
+    """A key for a batch given no key: a digest of its item ids, in order (same ids, same batch)."""
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(item_key(item.id).encode())
+        digest.update(b"\n")
+    return f"ids:{digest.hexdigest()[:32]}"
+
+
+class BatchWork:
+    """The shared state of one batch run; a context manager that closes its store and progress.
+
+    Args:
+        agent: Runs each item.
+        items: The checked items, in input order.
+        concurrency: How many items run at once.
+        journal: Where finished items are kept for resume (``None``: nowhere).
+        batch_key: Names this batch in the journal (``None``: derived from the item ids).
+        budget: Shared by every item's run.
+        retry_failed: Send items that failed for good in an earlier run again.
+        progress: Show progress on standard error.
+    """
+
+    def __init__(
+        self,
+        agent: BatchAgent,
+        items: Sequence[BatchItem],
+        *,
+        concurrency: int = 8,
+        journal: JournalLike | None = None,
+        batch_key: str | None = None,
+        budget: Budget | None = None,
+        retry_failed: bool = False,
+        progress: bool = True,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+            raise UserError(f"concurrency must be a positive integer; got {concurrency!r}")
+        if budget is not None:
+            from reverie._run.spending import Budget
+
+            if not isinstance(budget, Budget):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+                raise UserError(f"budget must be a reverie.Budget; got {type(budget).__name__}")
+        self.agent = agent
+        self.items = items
+        self.budget = budget
+        self.typed = agent.output is not None
+        self.key = batch_key if batch_key is not None else default_batch_key(items)
+        self.results: list[BatchResult | None] = [None] * len(items)
+        self._lines: list[dict[str, Any] | None] = [None] * len(items)
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._closed = False
+        self._budget_message: str | None = None
+        self._done = self._failed = self._tokens = 0
+        self._cost = 0.0
+        self._store = BatchStore(journal_path(journal)) if journal is not None else None
+        queue = self._resume(retry_failed)
+        self._queue: deque[int] = deque(queue)
+        self.concurrency = max(1, min(concurrency, len(queue)))
+        """Workers to start: no more than there are items to send."""
+        self._reporter: Reporter = Silent()
+        if progress:
+            self._reporter = open_reporter(True, total=len(items), resumed=self._done)
+            self._reporter.update(done=self._done, failed=self._failed, tokens=self._tokens, cost=self._cost)
+
+    def _resume(self, retry_failed: bool) -> list[int]:
+        """The indices of the items to send; the others' results are read from the store."""
+        stored = self._store.load(self.key) if self._store is not None else {}
+        queue: list[int] = []
+        for index, item in enumerate(self.items):
+            found = stored.get(item_key(item.id))
+            if found is None or found.state == "stopped" or (found.state == "failed" and retry_failed):
+                queue.append(index)
+                continue
+            status = "answered" if found.state == "answered" else "failed"
+            self._count(outcomes.from_line(found.line, status), found.line, index)
+        return queue
+
+    @property
+    def pending(self) -> int:
+        """How many items are queued and not yet taken."""
+        return len(self._queue)
+
+    def take(self) -> tuple[int, BatchItem] | None:
+        """The next item to run and its index, or ``None`` when none is left (or the batch stopped)."""
+        with self._lock:
+            if self._stopped or not self._queue:
+                return None
+            index = self._queue.popleft()
+        return index, self.items[index]
+
+    def refusal(self) -> str | None:
+        """Why the next item must not be sent (the budget is spent); ``None``: send it."""
+        if self._budget_message is not None or self.budget is None:
+            return self._budget_message
+        from reverie._run.budget import no_room
+
+        overrun = no_room(self.budget, self.budget.spent)
+        if overrun is None:
+            return None
+        limit, maximum, spent = overrun
+        self._budget_message = f"budget exceeded: {limit} is {maximum:g}; {spent:g} spent; not sent"
+        return self._budget_message
+
+    def answered(self, index: int, result: AgentResult[Any]) -> None:
+        """Record an answered item."""
+        item_id = self.items[index].id
+        batch_result, line = outcomes.answered(item_id, result, typed=self.typed)
+        self._finish(index, batch_result, line, "answered")
+
+    def failed(self, index: int, error: BaseException | str) -> None:
+        """Record a failed item: failed for good, or stopped by the budget (sent again on resume).
+
+        A run whose final answer went past the budget was answered: it is recorded so (it was
+        paid for, and must not be sent again); the budget stops the items after it.
+        """
+        if isinstance(error, BudgetExceededError) and not self.typed and _is_final(error.result):
+            if self._budget_message is None:
+                self._budget_message = f"{error}; not sent"
+            self.answered(index, error.result)
+            return
+        state: StoredState = "failed"
+        if isinstance(error, str | BudgetExceededError):
+            state = "stopped"
+            if isinstance(error, BudgetExceededError) and self._budget_message is None:
+                self._budget_message = f"{error}; not sent"
+        batch_result, line = outcomes.failed(self.items[index].id, error)
+        self._finish(index, batch_result, line, state)
+
+    def _finish(self, index: int, result: BatchResult, line: dict[str, Any], state: StoredState) -> None:
+        # Recorded even after an interruption (a sync worker whose request was under way): it
+        # was sent, so it must not be sent again. A closed store ignores it.
+        if self._store is not None:
+            self._store.record(self.key, item_key(result.id), state, line)
+        with self._lock:
+            self._count(result, line, index)
+            done, failed, tokens, cost = self._done, self._failed, self._tokens, self._cost
+            closed = self._closed
+        if not closed:
+            self._reporter.update(done=done, failed=failed, tokens=tokens, cost=cost)
+
+    def _count(self, result: BatchResult, line: dict[str, Any], index: int) -> None:
+        self.results[index] = result
+        self._lines[index] = line
+        self._done += 1
+        if result.status == "failed":
+            self._failed += 1
+        if result.usage is not None:
+            self._tokens += result.usage.total_tokens
+        if result.cost is not None:
+            self._cost += result.cost
+
+    def stop(self) -> None:
+        """Take no more items (an interruption, or a worker's own failure)."""
+        with self._lock:
+            self._stopped = True
+
+    def finished(self) -> list[BatchResult]:
+        """The results of every finished item, in input order."""
+        return [result for result in self.results if result is not None]
+
+    def lines(self) -> list[str]:
+        """The output lines of every finished item, in input order (JSON, without newlines)."""
+        return [json.dumps(line, ensure_ascii=False) for line in self._lines if line is not None]
+
+    @property
+    def failures(self) -> int:
+        """How many items failed (in this run or, resumed, before)."""
+        return self._failed
+
+    def close(self) -> None:
+        """Close the store and the progress display (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._reporter.close()
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> BatchWork:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if error is not None:
+            self.stop()
+        self.close()
+
+
+def _is_final(result: AgentResult[Any]) -> bool:
+    """Whether ``result`` ended with the model's answer (not in the middle of tool calls)."""
+    if not result.steps or result.status != "completed":
+        return False
+    last = result.steps[-1]
+    return last.finish_reason == "stop" and not last.tool_calls

@@ -1,0 +1,122 @@
+"""``reverie batch``: run every prompt of a JSON-lines file through one model; write the answers.
+
+    reverie batch prompts.jsonl -m openai:gpt-4o-mini --out answers.jsonl
+    reverie batch prompts.jsonl -m openai:gpt-4o-mini --out answers.jsonl --journal runs.db --budget-usd 5
+
+An input line is ``{"id": ..., "prompt": "..."}`` (optional ``"system"``, ``"messages"``); an
+output line is ``{"id", "text", "output" (with --schema), "usage", "cost"}`` or ``{"id",
+"error"}``, in input order. Every line is checked before the first request: a bad one is a
+usage error naming its line number. With ``--journal`` each finished item is kept in a SQLite
+file and the same command run again resumes (the batch is named by the input file's path,
+or ``--batch-key``); the output file is rewritten complete each time.
+
+Exit codes: 0 every item answered, 1 some failed (all lines are still written), 2 a usage
+error, 130 Ctrl-C (the finished items are written, and kept in the journal).
+
+Does not: decide how items run (``reverie._async.batch``, ``reverie._batch``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from reverie._cli.common import EXIT_FAILURE, EXIT_OK, Connection, UsageError, build_model
+from reverie._cli.schema import load_schema
+
+if TYPE_CHECKING:
+    from reverie._batch.work import BatchWork
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    """The arguments of ``reverie batch``."""
+
+    input: str
+    model: str
+    out: str
+    concurrency: int = 8
+    journal: str | None = None
+    budget_usd: float | None = None
+    schema: str | None = None
+    system: str | None = None
+    retry_failed: bool = False
+    batch_key: str | None = None
+    connection: Connection = field(default_factory=Connection)
+
+
+def batch(options: BatchOptions, *, stderr: TextIO) -> int:
+    """Run the batch and write its output file; returns the exit code (errors are raised)."""
+    from reverie._agent import Agent
+    from reverie._batch.items import read_input_file
+    from reverie._batch.work import BatchWork
+    from reverie._run.spending import Budget
+
+    items = read_input_file(options.input)  # every line checked before anything is sent
+    if not items:
+        raise UsageError(f"{options.input} holds no items")
+    schema = load_schema(options.schema) if options.schema else None
+    model = build_model(options.model, options.connection)
+    agent: Agent[Any] = Agent(
+        model, system_prompt=options.system, output_type=schema, timeout=options.connection.timeout
+    )
+    budget = Budget(max_cost=options.budget_usd) if options.budget_usd is not None else None
+    key = options.batch_key or f"file:{os.path.realpath(options.input)}"
+    work = BatchWork(
+        agent,
+        items,
+        concurrency=options.concurrency,
+        journal=options.journal,
+        batch_key=key,
+        budget=budget,
+        retry_failed=options.retry_failed,
+        progress=True,
+    )
+    try:
+        _run(work)
+    except KeyboardInterrupt:
+        work.stop()
+        work.close()
+        _write_lines(options.out, work.lines())
+        kept = f"; kept in {options.journal}: run the same command again to resume" if options.journal else ""
+        stderr.write(
+            f"reverie batch: interrupted: {len(work.finished()):,} of {len(items):,} items done{kept}\n"
+        )
+        raise
+    finally:
+        work.close()
+    _write_lines(options.out, work.lines())
+    failures = work.failures
+    stderr.write(
+        f"reverie batch: {len(items):,} items: {len(items) - failures:,} answered, {failures:,} failed; "
+        f"wrote {options.out}\n"
+    )
+    stderr.flush()
+    return EXIT_FAILURE if failures else EXIT_OK
+
+
+def _run(work: BatchWork) -> None:
+    from reverie._async.batch import run_work
+    from reverie._concurrency import run_coroutine
+
+    # The async runner: Ctrl-C cancels the requests under way at once (a thread cannot be).
+    run_coroutine(run_work(work), what="reverie batch")
+
+
+def _write_lines(path: str, lines: list[str]) -> None:
+    """Write ``lines`` to ``path`` whole: into a file beside it, then renamed over it."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            for line in lines:
+                file.write(line)
+                file.write("\n")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,165 @@
+"""``run_batch_async``: order, per-item failures, the shared budget, resume and typed output.
+
+``MockModel`` answers by prompt. This is the async source; ``tests/_sync/test_batch.py``
+(``run_batch``, worker threads) is generated from it. The loopback acceptance test with
+injected 429s and 5xx is ``tests/batch/test_acceptance.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reverie import (
+    Agent,
+    BatchItem,
+    BatchResult,
+    Budget,
+    Call,
+    Message,
+    ProviderError,
+    Response,
+    TextPart,
+    Usage,
+    UserError,
+    run_batch_async,
+)
+from reverie.testing import MockModel
+
+
+def text_of(message: Message) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(part.text for part in content if isinstance(part, TextPart))
+
+
+def said(call: Call) -> str:
+    return text_of(call.prompt[-1])
+
+
+class Answers:
+    """A script: echoes the prompt, or fails for prompts in ``failing``."""
+
+    def __init__(self, failing: set[str] | None = None) -> None:
+        self.failing = failing or set()
+        self.sent: list[str] = []
+
+    def __call__(self, call: Call) -> Response:
+        prompt = said(call)
+        self.sent.append(prompt)
+        if prompt in self.failing:
+            raise ProviderError(f"refused {prompt}", status_code=400)
+        usage = Usage(input_tokens=3, output_tokens=2, total_tokens=5)
+        return MockModel.text(f"re: {prompt}", usage=usage)
+
+
+def items(count: int) -> list[dict[str, Any]]:
+    return [{"id": number, "prompt": f"p{number}"} for number in range(count)]
+
+
+@pytest.mark.anyio
+async def test_results_come_in_input_order_with_failures_recorded() -> None:
+    answers = Answers(failing={"p3", "p7"})
+    agent = Agent(MockModel(answers))
+    results = await run_batch_async(agent, items(20), concurrency=4, progress=False)
+    assert [result.id for result in results] == list(range(20))
+    assert results[3] == BatchResult(id=3, status="failed", error="HTTP 400: refused p3")
+    assert results[0].status == "answered" and results[0].text == "re: p0"
+    assert results[0].usage == Usage(input_tokens=3, output_tokens=2, total_tokens=5)
+    assert results[0].result is not None and results[0].result.text == "re: p0"
+    assert sorted(answers.sent) == sorted(f"p{number}" for number in range(20))
+
+
+@pytest.mark.anyio
+async def test_items_may_carry_a_system_prompt_and_messages() -> None:
+    model = MockModel(lambda call: MockModel.text(" | ".join(text_of(message) for message in call.prompt)))
+    batch = [BatchItem(id="a", prompt="hi", system="Be brief.")]
+    (result,) = await run_batch_async(Agent(model), batch, progress=False)
+    assert result.text == "Be brief. | hi"
+
+
+@pytest.mark.anyio
+async def test_bad_items_are_refused_before_anything_is_sent() -> None:
+    model = MockModel(Answers())
+    with pytest.raises(UserError, match="item 3: duplicate id 1"):
+        await run_batch_async(Agent(model), [*items(2), {"id": 1, "prompt": "x"}], progress=False)
+    with pytest.raises(UserError, match="concurrency must be a positive integer"):
+        await run_batch_async(Agent(model), items(2), concurrency=0, progress=False)
+    assert model.calls == []
+
+
+@pytest.mark.anyio
+async def test_a_spent_budget_fails_the_items_left_without_sending_them(tmp_path: Path) -> None:
+    answers = Answers()
+    agent = Agent(MockModel(answers))
+    journal = tmp_path / "runs.db"
+    results = await run_batch_async(
+        agent, items(10), concurrency=1, budget=Budget(max_requests=4), journal=journal, progress=False
+    )
+    assert [result.status for result in results] == ["answered"] * 4 + ["failed"] * 6
+    assert all(
+        "budget exceeded" in str(result.error) and "max_requests" in str(result.error)
+        for result in results[4:]
+    )
+    assert answers.sent == ["p0", "p1", "p2", "p3"]
+    # Stopped by the budget, not failed for good: a resumed batch sends them.
+    results = await run_batch_async(agent, items(10), concurrency=2, journal=journal, progress=False)
+    assert [result.status for result in results] == ["answered"] * 10
+    assert sorted(answers.sent) == sorted(f"p{number}" for number in range(10))
+
+
+@pytest.mark.anyio
+async def test_a_resumed_batch_sends_only_what_is_left_and_retry_failed_sends_failures(
+    tmp_path: Path,
+) -> None:
+    answers = Answers(failing={"p1"})
+    agent = Agent(MockModel(answers))
+    journal = tmp_path / "runs.db"
+    first = await run_batch_async(agent, items(3), journal=journal, progress=False)
+    assert [result.status for result in first] == ["answered", "failed", "answered"]
+    again = await run_batch_async(agent, items(5), journal=journal, batch_key=None, progress=False)
+    # Other ids make another batch (the default key is derived from the ids): all are sent.
+    assert len(answers.sent) == 3 + 5
+    keyed = await run_batch_async(agent, items(3), journal=journal, batch_key="k", progress=False)
+    assert [result.status for result in keyed] == ["answered", "failed", "answered"]
+    sent = len(answers.sent)
+    resumed = await run_batch_async(agent, items(3), journal=journal, batch_key="k", progress=False)
+    assert len(answers.sent) == sent  # nothing sent: answered and failed for good
+    assert resumed == keyed  # compared without the AgentResult
+    assert resumed[0].result is None and resumed[1].error == "HTTP 400: refused p1"
+    answers.failing.clear()
+    retried = await run_batch_async(
+        agent, items(3), journal=journal, batch_key="k", retry_failed=True, progress=False
+    )
+    assert answers.sent[sent:] == ["p1"]
+    assert [result.status for result in retried] == ["answered"] * 3
+    assert [result.status for result in again] == ["answered", "failed", "answered", "answered", "answered"]
+    with sqlite3.connect(journal) as connection:
+        lines = dict(
+            connection.execute("SELECT item, line FROM reverie_batch_items WHERE batch = 'k'").fetchall()
+        )
+    assert json.loads(lines["1"])["text"] == "re: p1"
+
+
+@dataclass
+class Person:
+    name: str
+    age: int
+
+
+@pytest.mark.anyio
+async def test_typed_output_is_kept_and_read_back_as_json(tmp_path: Path) -> None:
+    model = MockModel(lambda call: MockModel.text(json.dumps({"name": said(call), "age": 30})))
+    agent = Agent(model, output_type=Person)
+    journal = tmp_path / "runs.db"
+    (result,) = await run_batch_async(agent, [{"id": "x", "prompt": "Ada"}], journal=journal, progress=False)
+    assert result.output == Person(name="Ada", age=30)
+    (resumed,) = await run_batch_async(agent, [{"id": "x", "prompt": "Ada"}], journal=journal, progress=False)
+    assert resumed.output == {"name": "Ada", "age": 30}
+    assert len(model.calls) == 1

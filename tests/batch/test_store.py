@@ -1,0 +1,77 @@
+"""The SQLite store of finished batch items: WAL, one row per item and batch, records survive reopening."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from reverie._batch.store import BatchStore, StoredItem, journal_path
+
+
+def test_records_are_kept_per_batch_and_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    store = BatchStore(path)
+    store.record("one", '"a"', "answered", {"id": "a", "text": "A"})
+    store.record("one", '"b"', "failed", {"id": "b", "error": "boom"})
+    store.record("two", '"a"', "stopped", {"id": "a", "error": "budget"})
+    store.record("one", '"b"', "answered", {"id": "b", "text": "B"})  # a retried item replaces its record
+    store.close()
+    reopened = BatchStore(path)
+    assert reopened.load("one") == {
+        '"a"': StoredItem("answered", {"id": "a", "text": "A"}),
+        '"b"': StoredItem("answered", {"id": "b", "text": "B"}),
+    }
+    assert reopened.load("two") == {'"a"': StoredItem("stopped", {"id": "a", "error": "budget"})}
+    reopened.forget("one")
+    assert reopened.load("one") == {}
+    reopened.close()
+    reopened.close()  # idempotent
+
+
+def test_the_database_is_in_wal_mode_and_leaves_other_tables_alone(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE other (x)")
+        connection.execute("INSERT INTO other VALUES (1)")
+    store = BatchStore(path)
+    store.record("b", "1", "answered", {"id": 1})
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("SELECT x FROM other").fetchall() == [(1,)]
+        # Committed at once: another connection sees the record while the store is open.
+        assert connection.execute("SELECT count(*) FROM reverie_batch_items").fetchone() == (1,)
+    store.close()
+
+
+def test_a_closed_store_ignores_late_records(tmp_path: Path) -> None:
+    store = BatchStore(tmp_path / "runs.db")
+    store.close()
+    store.record("b", "1", "answered", {"id": 1})  # a sync worker finishing after an interruption
+
+
+def test_threads_record_at_once(tmp_path: Path) -> None:
+    store = BatchStore(tmp_path / "runs.db")
+
+    def record(start: int) -> None:
+        for number in range(start, start + 50):
+            store.record("b", str(number), "answered", {"id": number})
+
+    threads = [threading.Thread(target=record, args=(start,)) for start in range(0, 200, 50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(store.load("b")) == 200
+    store.close()
+
+
+def test_a_journal_is_a_path_or_has_one(tmp_path: Path) -> None:
+    @dataclass
+    class Journal:
+        path: Path
+
+    assert journal_path(tmp_path / "a.db") == str(tmp_path / "a.db")
+    assert journal_path("b.db") == "b.db"
+    assert journal_path(Journal(tmp_path / "c.db")) == str(tmp_path / "c.db")
