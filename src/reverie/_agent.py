@@ -74,7 +74,7 @@ class CallSettings(TypedDict, total=False):
     """The durable run's id in ``journal`` (both or neither)."""
 
 
-_SETTING_NAMES = frozenset(CallSettings.__annotations__)
+SETTING_NAMES = frozenset(CallSettings.__annotations__)
 
 if TYPE_CHECKING:
     from reverie._journal.protocol import Journal, RunRecord
@@ -519,10 +519,10 @@ def _is_budget(value: object) -> bool:
 
 
 def _check_settings(settings: CallSettings | dict[str, Any]) -> None:
-    unknown = sorted(set(settings) - _SETTING_NAMES)
+    unknown = sorted(set(settings) - SETTING_NAMES)
     if unknown:
         raise TypeError(
-            f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(_SETTING_NAMES))}"
+            f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(SETTING_NAMES))}"
         )
 
 

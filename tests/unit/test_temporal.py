@@ -177,7 +177,11 @@ def test_only_settings_that_are_data_reach_a_run() -> None:
     with pytest.raises(UserError, match="stop_when cannot be sent"):
         _client._settings_data({"stop_when": lambda steps: True})
     with pytest.raises(UserError, match="the setting seed must be JSON data"):
-        _client._settings_data({"seed": object()})  # type: ignore[typeddict-item]
+        _client._settings_data({"seed": object()})
+    with pytest.raises(UserError, match="journal cannot be sent"):
+        _client._settings_data({"journal": object()})
+    with pytest.raises(UserError, match=r"unknown setting.*: temprature; known: .*temperature"):
+        _client._settings_data({"temprature": 0.5})
 
 
 # --------------------------------------------------------------------------- activities

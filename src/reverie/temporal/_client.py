@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Unpack
+from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from reverie import _json
-from reverie._agent import Agent, CallSettings
+from reverie._agent import SETTING_NAMES, Agent
 from reverie._content import Message
 from reverie._errors import UserError
 from reverie._results import AgentResult
@@ -44,8 +44,9 @@ PASSED_THROUGH = (
 """Modules the workflow sandbox takes from the worker's process instead of importing per run:
 reverie (whose agents the workflow reads from ``_registry``) and what it imports during a run."""
 
-_NOT_SENT = frozenset({"stop_when", "budget"})
-"""Settings that are objects of the worker's process, not data: give them to the ``Agent``."""
+_NOT_SENT = frozenset({"stop_when", "budget", "journal"})
+"""Settings that are objects of the worker's process, not data: give them to the ``Agent``
+(a Temporal run needs no journal: the workflow's history is its record)."""
 
 
 def worker(
@@ -140,7 +141,7 @@ async def start_run(
     *,
     run_id: str,
     messages: Sequence[Message] | None = None,
-    **settings: Unpack[CallSettings],
+    **settings: Any,
 ) -> RunHandle:
     """Start a run of the agent a worker serves as ``agent_name``; its handle.
 
@@ -176,7 +177,12 @@ def get_run(client: Client, run_id: str) -> RunHandle:
     return RunHandle(client.get_workflow_handle(run_id))
 
 
-def _settings_data(settings: CallSettings) -> dict[str, Any]:
+def _settings_data(settings: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(settings) - SETTING_NAMES)
+    if unknown:
+        raise UserError(
+            f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(SETTING_NAMES))}"
+        )
     sent: dict[str, Any] = {}
     for name, value in settings.items():
         if name in _NOT_SENT:
