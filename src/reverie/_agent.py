@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 
-from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
 from reverie._http.headers import check_headers, merge_headers
@@ -70,6 +69,7 @@ class CallSettings(TypedDict, total=False):
 _SETTING_NAMES = frozenset(CallSettings.__annotations__)
 
 if TYPE_CHECKING:
+    from reverie._async import runner as async_runner
     from reverie._run.output import OutputMode, OutputSpec
     from reverie._run.spending import Budget
 
@@ -213,6 +213,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> AgentResult[OutputT]:
         """Async ``generate``."""
+        from reverie._async import runner as async_runner  # loaded by the first async call
+
         return await async_runner.generate(self._config(prompt, messages, settings))
 
     def stream(
@@ -233,6 +235,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> async_runner.AsyncAgentStream:
         """Async ``stream`` (not awaited: iterate it with ``async for``)."""
+        from reverie._async import runner as async_runner  # loaded by the first async call
+
         return async_runner.AsyncAgentStream(self._config(prompt, messages, settings))
 
     def resume(
@@ -276,6 +280,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> AgentResult[OutputT]:
         """Async ``resume``."""
+        from reverie._async import runner as async_runner  # loaded by the first async call
+
         return await async_runner.generate(self._resume_config(result, approvals, tool_results, settings))
 
     def resume_stream(
@@ -298,6 +304,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> async_runner.AsyncAgentStream:
         """Async ``resume_stream`` (not awaited: iterate it with ``async for``)."""
+        from reverie._async import runner as async_runner  # loaded by the first async call
+
         return async_runner.AsyncAgentStream(self._resume_config(result, approvals, tool_results, settings))
 
     def _resume_config(
