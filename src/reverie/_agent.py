@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 
-from reverie._async import runner as async_runner
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
 from reverie._http.headers import check_headers, merge_headers
@@ -77,6 +76,7 @@ class CallSettings(TypedDict, total=False):
 SETTING_NAMES = frozenset(CallSettings.__annotations__)
 
 if TYPE_CHECKING:
+    from reverie._async import runner as async_runner
     from reverie._journal.protocol import Journal, RunRecord
     from reverie._run.output import OutputMode, OutputSpec
     from reverie._run.spending import Budget
@@ -221,6 +221,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> AgentResult[OutputT]:
         """Async ``generate``."""
+        from reverie._async import runner as async_runner  # loaded by the first async call
+
         return await async_runner.generate(self._config(prompt, messages, settings))
 
     def stream(
@@ -241,6 +243,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> async_runner.AsyncAgentStream:
         """Async ``stream`` (not awaited: iterate it with ``async for``)."""
+        from reverie._async import runner as async_runner  # loaded by the first async call
+
         return async_runner.AsyncAgentStream(self._config(prompt, messages, settings))
 
     def resume(
@@ -291,6 +295,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> AgentResult[OutputT]:
         """Async ``resume``."""
+        from reverie._async import runner as async_runner  # loaded by the first async call
+
         return await async_runner.generate(
             self._resume_config(result_or_run_id, approvals, tool_results, settings)
         )
@@ -317,6 +323,8 @@ class Agent(Generic[OutputT]):
         **settings: Unpack[CallSettings],
     ) -> async_runner.AsyncAgentStream:
         """Async ``resume_stream`` (not awaited: iterate it with ``async for``)."""
+        from reverie._async import runner as async_runner  # loaded by the first async call
+
         return async_runner.AsyncAgentStream(
             self._resume_config(result_or_run_id, approvals, tool_results, settings)
         )

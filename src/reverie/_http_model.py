@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx2
 
-from reverie._async import engine as async_engine
 from reverie._async.objects import AsyncObjectMethods
 from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, stream_framing
 from reverie._http.auth import HeaderAuth
@@ -188,12 +187,16 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
 
     async def generate_async(self, call: Call) -> Response:
         """Async ``generate``."""
+        from reverie._async import engine as async_engine  # loaded by the first async call
+
         return await async_engine.generate(
             self._host.async_http_client, self.codec, self._outgoing(call, stream=False)
         )
 
     def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
         """Async ``stream``."""
+        from reverie._async import engine as async_engine  # loaded by the first async call
+
         return async_engine.stream(
             self._host.async_http_client, self.codec, self._outgoing(call, stream=True)
         )

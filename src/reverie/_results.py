@@ -150,7 +150,7 @@ class AgentResult(Generic[OutputT]):
         """The text of the last step that wrote any non-blank text (fantasy's ``finalResponse``)."""
         for step in reversed(self.steps):
             text = step.text
-            if text.strip():
+            if text and not text.isspace():  # non-blank, without strip()'s copy of a long text
                 return text
         return ""
 

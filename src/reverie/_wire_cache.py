@@ -42,7 +42,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import fields
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
 from reverie import _json
 from reverie._content import (
@@ -57,6 +57,10 @@ from reverie._content import (
 )
 
 ItemT = TypeVar("ItemT")
+# Aliases made once: ``cast(tuple[Any, ...], value)`` would build the generic alias on every call.
+_AnyTuple: TypeAlias = tuple[Any, ...]
+_AnyList: TypeAlias = list[Any]
+_AnyDict: TypeAlias = dict[Any, Any]
 WireT = TypeVar("WireT")
 
 _MAX_NAMESPACES = 8
@@ -226,18 +230,24 @@ class SharedWireStore:
         warnings: list[CallWarning],
     ) -> WireT:
         """A message not kept yet: encoded, and kept while it lives (or for the run only)."""
-        if _holds_file(item):
-            return local.encode_each(namespace, (item,), encode, warnings)[0]
+        state = message_state(item)
+        # A plain message's state is a tuple of three immutable values: it holds no file and
+        # its snapshot is itself.
+        if type(cast(_AnyTuple, state)[2]) is list:
+            if _holds_file(item):
+                return local.encode_each(namespace, (item,), encode, warnings)[0]
+            state = _snapshot(state)
         try:
             reference = _Reference(item, forget)
         except TypeError:  # not weakly referenceable: kept for the run only
             return local.encode_each(namespace, (item,), encode, warnings)[0]
         reference.key = id(item)
-        entry = table[id(item)] = _shared(item, encode, message_state(item), reference)
+        count = len(warnings)
+        wire = _kept(encode(item, warnings))
+        produced = () if len(warnings) == count else tuple(warnings[count:])
+        entry = table[id(item)] = _SharedEntry(reference, state, wire, produced)
         entry.token = token
-        if entry.warnings:
-            warnings.extend(entry.warnings)
-        return entry.wire
+        return wire
 
 
 def _shared(
@@ -291,8 +301,13 @@ def _kept(wire: WireT) -> WireT:
     kept: Any = wire
     if value.__class__ is dict:
         kept = WireForm(value)
-    elif value.__class__ is list and all(entry.__class__ is dict for entry in value):
-        kept = [WireForm(entry) for entry in value]
+    elif value.__class__ is list:
+        forms: list[WireForm] = []
+        for entry in value:  # a loop, not all() over a generator: this runs for every message
+            if entry.__class__ is not dict:
+                return wire
+            forms.append(WireForm(entry))
+        kept = forms
     return kept
 
 
@@ -434,17 +449,17 @@ def _snapshot(state: object) -> object:
     with its two metadata dicts and its type (``_PART_FIELDS``): those dicts, and the
     message's options, are the state's only mutable values besides a tool result's file.
     """
-    role, options, parts = cast(tuple[Any, Any, Any], state)
+    role, options, parts = cast(_AnyTuple, state)
     if type(parts) is not list:
         return state
-    return (role, _options_copy(options), [_snapshot_part(part) for part in cast(list[Any], parts)])
+    return (role, _options_copy(options), [_snapshot_part(part) for part in cast(_AnyList, parts)])
 
 
 def _snapshot_part(part: object) -> object:
     if type(part) is not tuple:
         return part  # a part type not known here: a sentinel that equals nothing
-    state = cast(tuple[Any, ...], part)
-    fields = cast(tuple[Any, ...], state[1])
+    state = cast(_AnyTuple, part)
+    fields = cast(_AnyTuple, state[1])
     last = len(fields) - 3
     fields = (*fields[:last], _options_copy(fields[last]), _options_copy(fields[last + 1]), fields[-1])
     if len(state) == 2:
@@ -464,17 +479,17 @@ def _frozen(value: object) -> object:
     """``value`` with its dicts, lists and tuples copied, so later edits of the originals show."""
     kind = type(value)
     if kind is tuple:
-        items = cast(tuple[Any, ...], value)
+        items = cast(_AnyTuple, value)
         return tuple([item if type(item) in _IMMUTABLE else _frozen(item) for item in items])
     if kind is dict:
-        mapping = cast(dict[Any, Any], value)
+        mapping = cast(_AnyDict, value)
         return {key: item if type(item) in _IMMUTABLE else _frozen(item) for key, item in mapping.items()}
     if kind is list:
-        return [item if type(item) in _IMMUTABLE else _frozen(item) for item in cast(list[Any], value)]
+        return [item if type(item) in _IMMUTABLE else _frozen(item) for item in cast(_AnyList, value)]
     if isinstance(value, dict):  # subclasses, as plain copies
-        return {key: _frozen(item) for key, item in cast(dict[Any, Any], value).items()}
+        return {key: _frozen(item) for key, item in cast(_AnyDict, value).items()}
     if isinstance(value, list):
-        return [_frozen(item) for item in cast(list[Any], value)]
+        return [_frozen(item) for item in cast(_AnyList, value)]
     if isinstance(value, tuple):
-        return tuple(_frozen(item) for item in cast(tuple[Any, ...], value))
+        return tuple(_frozen(item) for item in cast(_AnyTuple, value))
     return value

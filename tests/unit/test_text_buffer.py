@@ -10,7 +10,8 @@ from reverie._text_buffer import GROUP, TextBuffer
 
 
 def strings_held(buffer: TextBuffer) -> int:
-    return sum(len(level) for level in buffer._levels)  # pyright: ignore[reportPrivateUsage]
+    groups = buffer._groups  # pyright: ignore[reportPrivateUsage]
+    return 1 + len(groups) + len(buffer._pieces)  # pyright: ignore[reportPrivateUsage]
 
 
 def test_an_empty_buffer_is_empty() -> None:
@@ -60,3 +61,15 @@ def test_it_holds_a_bounded_number_of_strings() -> None:
     # At most GROUP - 1 strings a level, and 3 levels above the pieces for 200,000 of them.
     assert most <= (GROUP - 1) * 4
     assert len(buffer.getvalue()) == 300_000
+
+
+def test_the_text_returned_is_the_one_the_buffer_holds() -> None:
+    # Held once: after getvalue the buffer keeps the very string it returned, not its pieces.
+    buffer = TextBuffer()
+    for index in range(GROUP * GROUP * 2 + 5):
+        buffer.write(str(index % 10))
+    text = buffer.getvalue()
+    assert strings_held(buffer) == 1
+    assert buffer.getvalue() is text
+    buffer.write("more")
+    assert buffer.getvalue() == text + "more"

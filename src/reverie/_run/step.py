@@ -46,6 +46,10 @@ from reverie._parts import (
 from reverie._results import StepResult
 from reverie._text_buffer import TextBuffer
 
+# Made once: ``A | B`` in ``isinstance`` builds a union on every call (every stream part).
+_TEXT_EDGES = (TextStartPart, TextEndPart)
+_REASONING_PARTS = (ReasoningStartPart, ReasoningDeltaPart, ReasoningEndPart)
+_KEPT_PARTS = (ToolCallPart, ToolResultPart, SourcePart, FilePart)
 _NO_USAGE = Usage()
 """A step's usage until its finish part comes (one shared instance: ``Usage`` is frozen)."""
 _Block = tuple[TextBuffer, ProviderMetadata]
@@ -96,7 +100,7 @@ class StepBuilder:
                 block = self._open(self._texts, "text", part.id)
             self.last_text_id, self.write_last_text = part.id, block[0].write
             block[0].write(part.delta)
-        elif isinstance(part, TextStartPart | TextEndPart):
+        elif isinstance(part, _TEXT_EDGES):
             # Only metadata (a Gemini signature) opens a block here: an empty block without it
             # would add an empty text part that the next request would send back.
             block = self._texts.get(part.id)
@@ -104,14 +108,14 @@ class StepBuilder:
                 block = self._open(self._texts, "text", part.id)
             if block is not None:
                 merge_metadata(block[1], part.provider_metadata)
-        elif isinstance(part, ReasoningStartPart | ReasoningDeltaPart | ReasoningEndPart):
+        elif isinstance(part, _REASONING_PARTS):
             block = self._reasoning.get(part.id)
             if block is None:
                 block = self._open(self._reasoning, "reasoning", part.id)
             if isinstance(part, ReasoningDeltaPart) and part.delta:
                 block[0].write(part.delta)
             merge_metadata(block[1], part.provider_metadata)
-        elif isinstance(part, ToolCallPart | ToolResultPart | SourcePart | FilePart):
+        elif isinstance(part, _KEPT_PARTS):
             self._content.append(part)
         elif isinstance(part, FinishPart):
             self._finish = (part.finish_reason, part.provider_metadata)

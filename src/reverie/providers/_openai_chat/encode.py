@@ -35,6 +35,9 @@ ReasoningWarning = Callable[[list[ContentPart]], CallWarning | None]
 
 # Sampling settings that OpenAI reasoning models reject; fantasy and the Vercel AI SDK
 # drop them with a warning instead of letting the request fail.
+_USER_PARTS = (TextPart, FilePart, ToolResultPart)
+"""What a user message may carry (a tuple made once: ``A | B`` in ``isinstance`` builds a union
+on every call, for every user message encoded)."""
 _REASONING_MODEL_UNSUPPORTED = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
 
 
@@ -270,7 +273,7 @@ def _encode_message(
 
 def _encode_user_content(parts: list[ContentPart], cache_markers: bool) -> str | list[dict[str, Any]]:
     for part in parts:
-        if not isinstance(part, TextPart | FilePart | ToolResultPart):
+        if not isinstance(part, _USER_PARTS):
             raise UserError(
                 f"a user message cannot carry a {part.type} part on the chat-completions API; "
                 "send text and files (or tool results)"
