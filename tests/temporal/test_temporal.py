@@ -1,8 +1,11 @@
 """``reverie.temporal`` against a real Temporal dev server and a loopback model server.
 
 A run as a workflow gives the in-process result; a run survives the worker that was running
-it (SIGKILL mid tool call) without sending a finished step's request again; two worker
-processes share a batch of runs. Each test is bounded by timeouts.
+it (SIGKILL mid tool call, or mid model stream: the stream moves to the other worker within the
+heartbeat timeout) without sending a finished step's request again; a model that thinks longer
+than the heartbeat timeout before its first token is not taken for dead; a cancelled or
+terminated run raises Temporal's ``WorkflowFailureError``; two worker processes share a batch
+of runs. Each test is bounded by timeouts.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,8 +23,15 @@ import anyio
 import pytest
 
 from reverie import AgentResult, to_json
-from tests.temporal.model_server import ModelServer, final_text
-from tests.temporal.worker_app import AGENT_NAME, HEARTBEAT_TIMEOUT, WORKER_OPTIONS, build_agent, calls
+from tests.temporal.model_server import ModelServer, Pace, final_text
+from tests.temporal.worker_app import (
+    ACTIVITY_TIMEOUT,
+    AGENT_NAME,
+    HEARTBEAT_TIMEOUT,
+    WORKER_OPTIONS,
+    build_agent,
+    calls,
+)
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -268,3 +279,126 @@ async def test_a_run_that_pauses_for_approval_ends_its_workflow_with_the_paused_
             result = await handle.result()
     assert result.status == "paused"
     assert [item.tool_call_id for item in result.pending_approvals] == ["c1"]
+
+
+_LAST_STEP = 3
+"""The step that answers with text (after the three tool steps)."""
+
+
+async def test_a_streaming_model_request_moves_to_another_worker_within_the_heartbeat_timeout(
+    temporal_address: str, model_server: ModelServer, workers: WorkerProcesses, tmp_path: Path
+) -> None:
+    import reverie.temporal
+
+    prompt = "streamer"
+    # The last step's text comes two characters at a time, 0.1 s apart: about 3.5 s in all.
+    model_server.pace(prompt, _LAST_STEP, Pace(between_chunks=0.1, chunk_size=2))
+    started = [workers.start(slow_seconds=0.0) for _ in range(2)]
+    await _wait_for(lambda: all(workers.ready(item) for item in started), 30, "both workers poll")
+    client = await _client(temporal_address)
+    handle = await reverie.temporal.start_run(client, workers.queue, AGENT_NAME, prompt, run_id=_name())
+
+    def streaming() -> bool:
+        requests = model_server.requests(prompt, _LAST_STEP)
+        return bool(requests) and requests[0].chunks_sent >= 3
+
+    await _wait_for(streaming, 30, "the server streams the last step's answer")
+    (first,) = model_server.requests(prompt, _LAST_STEP)
+    (victim,) = [item for item in started if item.pid == first.worker]
+    (survivor,) = [item for item in started if item is not victim]
+    killed_at = time.monotonic()
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    assert not first.finished  # killed mid-stream
+    with anyio.fail_after(45):
+        result = await handle.result()
+
+    assert result.text == _expected_text(prompt)
+    repeated = model_server.requests(prompt, _LAST_STEP)[1]
+    assert repeated.worker == survivor.pid
+    # Taken over for the missed heartbeats (2 s, then Temporal's 1 s retry interval), long before
+    # the attempt's 10 minutes ran out.
+    waited = repeated.at - killed_at
+    assert ACTIVITY_TIMEOUT.total_seconds() >= 600
+    assert 0 < waited < HEARTBEAT_TIMEOUT.total_seconds() + 5, waited
+    # Only the interrupted request was sent again; the steps before it were not.
+    assert [model_server.count(prompt, step) for step in range(4)] == [1, 1, 1, 2]
+    expected = await build_agent(model_server.url, tmp_path, slow_seconds=0.0).generate_async(prompt)
+    _same_run(result, expected)
+
+
+async def test_a_model_that_thinks_longer_than_the_heartbeat_timeout_is_not_taken_for_dead(
+    temporal_address: str, model_server: ModelServer, tmp_path: Path
+) -> None:
+    import reverie.temporal
+
+    prompt = "thinker"
+    thinking = HEARTBEAT_TIMEOUT.total_seconds() * 2.5  # no byte for 5 s, then the answer
+    model_server.pace(prompt, 0, Pace(first_byte=thinking))
+    agent = build_agent(model_server.url, tmp_path, slow_seconds=0.0)
+    client = await _client(temporal_address)
+    queue = _name()
+    worker = reverie.temporal.worker(
+        client,
+        queue,
+        {AGENT_NAME: agent},
+        activity_timeout=ACTIVITY_TIMEOUT,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        **WORKER_OPTIONS,
+    )
+    async with worker:
+        handle = await reverie.temporal.start_run(client, queue, AGENT_NAME, prompt, run_id=_name())
+        with anyio.fail_after(30):
+            result = await handle.result()
+    assert result.text == _expected_text(prompt)
+    # The activity heartbeat while it waited for the first byte: Temporal did not send it again.
+    assert [model_server.count(prompt, step) for step in range(4)] == [1, 1, 1, 1]
+    assert model_server.requests(prompt, 0)[0].finished
+
+
+async def test_a_cancelled_or_terminated_run_raises_temporals_workflow_failure(
+    temporal_address: str, model_server: ModelServer, tmp_path: Path
+) -> None:
+    from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+    from temporalio.exceptions import CancelledError, TerminatedError
+
+    import reverie.temporal
+
+    cancelled, terminated = "cancelled", "terminated"
+    # Each run's last answer streams for about 13 s: long enough to stop the run in the middle.
+    for prompt in (cancelled, terminated):
+        model_server.pace(prompt, _LAST_STEP, Pace(between_chunks=0.2, chunk_size=1))
+    agent = build_agent(model_server.url, tmp_path, slow_seconds=0.0)
+    client = await _client(temporal_address)
+    queue = _name()
+    worker = reverie.temporal.worker(
+        client, queue, {AGENT_NAME: agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT, **WORKER_OPTIONS
+    )
+    async with worker:
+        with anyio.fail_after(40):
+            handles = {
+                prompt: await reverie.temporal.start_run(client, queue, AGENT_NAME, prompt, run_id=_name())
+                for prompt in (cancelled, terminated)
+            }
+            await _wait_for(
+                lambda: all(model_server.requests(prompt, _LAST_STEP) for prompt in (cancelled, terminated)),
+                20,
+                "both runs stream their last answer",
+            )
+            await handles[cancelled].workflow_handle.cancel()
+            await handles[terminated].workflow_handle.terminate("no longer needed")
+            with pytest.raises(WorkflowFailureError) as was_cancelled:
+                await handles[cancelled].result()
+            with pytest.raises(WorkflowFailureError) as was_terminated:
+                await handles[terminated].result()
+            # The model requests in progress were stopped too (an activity learns it from its
+            # heartbeat): their streams ended before the end of the answer.
+            stopped, gone = (
+                model_server.requests(prompt, _LAST_STEP)[0] for prompt in (cancelled, terminated)
+            )
+            await _wait_for(lambda: stopped.dropped and gone.dropped, 10, "both streams were dropped")
+    assert isinstance(was_cancelled.value.cause, CancelledError)
+    assert isinstance(was_terminated.value.cause, TerminatedError)
+    assert not stopped.finished and not gone.finished
+    description = await handles[cancelled].workflow_handle.describe()
+    assert description.status == WorkflowExecutionStatus.CANCELED

@@ -5,8 +5,10 @@
 The agent's model is ``model_server.ModelServer`` at ``MODEL_URL``; its tools ``lookup`` and
 ``slow_lookup`` (which takes ``SLOW_SECONDS``) write a line per call to ``RECORD_DIR/<pid>.log``
 before they answer, so a test can tell which worker process ran which call and when a call
-is in progress. The worker heartbeats with a 2 s timeout, so an activity of a killed worker
-moves to another worker quickly. It runs until it is killed.
+is in progress; its model requests name the process in an ``x-worker-pid`` header. The worker
+heartbeats with a 2 s timeout, so an activity of a killed worker moves to another worker
+quickly; an attempt may take 10 minutes, so an activity that moves within seconds moved for a
+missed heartbeat. It runs until it is killed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from reverie.providers import openaicompat
 
 AGENT_NAME = "lookup"
 HEARTBEAT_TIMEOUT = timedelta(seconds=2)
+ACTIVITY_TIMEOUT = timedelta(minutes=10)
 WORKER_OPTIONS: dict[str, Any] = {
     # A killed worker's cached workflows wait this long on its own queue before another worker
     # takes them (Temporal's default is 10 s).
@@ -50,7 +53,10 @@ def build_agent(model_url: str, record_dir: Path, slow_seconds: float) -> Agent:
         await asyncio.sleep(slow_seconds)
         return f"slowly found {item}"
 
-    model = openaicompat.Provider(base_url=model_url, api_key="test-key").language_model("stub-model")
+    provider = openaicompat.Provider(
+        base_url=model_url, api_key="test-key", headers={"x-worker-pid": str(os.getpid())}
+    )
+    model = provider.language_model("stub-model")
     return Agent(model, tools=[lookup, slow_lookup], system_prompt="You look things up.")
 
 
@@ -73,7 +79,12 @@ async def _serve(
     client = await Client.connect(address)
     agent = build_agent(model_url, record_dir, slow_seconds)
     worker = reverie.temporal.worker(
-        client, task_queue, {AGENT_NAME: agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT, **WORKER_OPTIONS
+        client,
+        task_queue,
+        {AGENT_NAME: agent},
+        activity_timeout=ACTIVITY_TIMEOUT,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        **WORKER_OPTIONS,
     )
     (record_dir / f"{os.getpid()}.ready").touch()  # the test starts its runs once workers poll
     await worker.run()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import pytest
 
 pytest.importorskip("temporalio", reason='needs the temporal extra: pip install -e ".[dev]"')
@@ -33,6 +35,7 @@ from reverie import (
 from reverie._content import CallWarning, TextPart, Usage
 from reverie._errors import DeadlineExceededError, InvalidResponseError, RestoredError
 from reverie._model import ProviderTool, Response, ToolDefinition
+from reverie._parts import ModelStreamPart
 from reverie._retry import RetryPolicy, server_delay
 from reverie.providers import openai
 from reverie.temporal import _client, _payloads, _registry
@@ -213,6 +216,41 @@ async def test_the_model_activity_streams_and_returns_the_whole_response() -> No
     assert [part.text for part in response.content if isinstance(part, TextPart)] == ["Hello there"]
     assert response.finish_reason == "stop"
     assert heartbeats  # one per part at least
+
+
+class _SlowStart(MockModel):
+    """A model that thinks ``delay`` seconds before its first part; it notes the heartbeats by then."""
+
+    def __init__(self, text: str, *, delay: float, heartbeats: list[Any]) -> None:
+        super().__init__(text)
+        self._delay = delay
+        self._heartbeats = heartbeats
+        self.heartbeats_before_first_part: int | None = None
+
+    def stream_async(self, call: Call) -> AsyncIterator[ModelStreamPart]:
+        parts = super().stream_async(call)
+
+        async def iterate() -> AsyncIterator[ModelStreamPart]:
+            await anyio.sleep(self._delay)
+            self.heartbeats_before_first_part = len(self._heartbeats)
+            async for part in parts:
+                yield part
+
+        return iterate()
+
+
+async def test_the_model_activity_heartbeats_while_it_waits_for_the_first_part() -> None:
+    heartbeats: list[Any] = []
+    model = _SlowStart("Hello", delay=0.6, heartbeats=heartbeats)
+    activities = Activities({"a": Agent(model)})
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(environment.info, heartbeat_timeout=timedelta(seconds=0.3))
+    environment.on_heartbeat = lambda *details: heartbeats.append(details)
+    outcome = await environment.run(activities.call_model, _model_request(model))
+    assert "response" in outcome
+    # A beat every third of the timeout (0.1 s) while no part came: a thinking model is alive.
+    assert model.heartbeats_before_first_part is not None
+    assert model.heartbeats_before_first_part >= 3
 
 
 async def test_a_model_error_is_returned_as_data_for_the_run_to_decide() -> None:

@@ -120,8 +120,9 @@ class RunHandle:
             ReverieError: the error the run ended with, read back from the workflow's failure: a
                 ``ProviderError``, ``RetryError`` or ``DeadlineExceededError`` as such, any
                 other as a ``RestoredError`` naming its class.
-            temporalio.client.WorkflowFailureError: the workflow failed for another reason
-                (cancelled, terminated, timed out).
+            temporalio.client.WorkflowFailureError: the workflow ended for another reason; its
+                ``cause`` tells which: ``temporalio.exceptions.CancelledError`` (the workflow was
+                cancelled), ``TerminatedError`` (terminated) or ``TimeoutError`` (timed out).
         """
         try:
             data = await self.workflow_handle.result()
