@@ -4,7 +4,7 @@ A run as a workflow gives the in-process result; a run survives the worker that 
 it (SIGKILL mid tool call, or mid model stream: the stream moves to the other worker within the
 heartbeat timeout) without sending a finished step's request again; a model that thinks longer
 than the heartbeat timeout before its first token is not taken for dead; a cancelled or
-terminated run raises Temporal's ``WorkflowFailureError``; two worker processes share a batch
+terminated run raises ``reverie.temporal.RunStoppedError``; two worker processes share a batch
 of runs. Each test is bounded by timeouts.
 """
 
@@ -356,13 +356,14 @@ async def test_a_model_that_thinks_longer_than_the_heartbeat_timeout_is_not_take
     assert model_server.requests(prompt, 0)[0].finished
 
 
-async def test_a_cancelled_or_terminated_run_raises_temporals_workflow_failure(
+async def test_a_cancelled_or_terminated_run_raises_run_stopped_error(
     temporal_address: str, model_server: ModelServer, tmp_path: Path
 ) -> None:
     from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
     from temporalio.exceptions import CancelledError, TerminatedError
 
     import reverie.temporal
+    from reverie.temporal import RunStoppedError, TemporalError
 
     cancelled, terminated = "cancelled", "terminated"
     # Each run's last answer streams for about 13 s: long enough to stop the run in the middle.
@@ -385,11 +386,14 @@ async def test_a_cancelled_or_terminated_run_raises_temporals_workflow_failure(
                 20,
                 "both runs stream their last answer",
             )
+            running_id = handles[cancelled].run_id
+            with pytest.raises(TemporalError, match=f"a run with the id '{running_id}' is running already"):
+                await reverie.temporal.start_run(client, queue, AGENT_NAME, cancelled, run_id=running_id)
             await handles[cancelled].workflow_handle.cancel()
             await handles[terminated].workflow_handle.terminate("no longer needed")
-            with pytest.raises(WorkflowFailureError) as was_cancelled:
+            with pytest.raises(RunStoppedError, match="its workflow was cancelled") as was_cancelled:
                 await handles[cancelled].result()
-            with pytest.raises(WorkflowFailureError) as was_terminated:
+            with pytest.raises(RunStoppedError, match="its workflow was terminated") as was_terminated:
                 await handles[terminated].result()
             # The model requests in progress were stopped too (an activity learns it from its
             # heartbeat): their streams ended before the end of the answer.
@@ -397,8 +401,14 @@ async def test_a_cancelled_or_terminated_run_raises_temporals_workflow_failure(
                 model_server.requests(prompt, _LAST_STEP)[0] for prompt in (cancelled, terminated)
             )
             await _wait_for(lambda: stopped.dropped and gone.dropped, 10, "both streams were dropped")
-    assert isinstance(was_cancelled.value.cause, CancelledError)
-    assert isinstance(was_terminated.value.cause, TerminatedError)
+    assert (was_cancelled.value.reason, was_terminated.value.reason) == ("cancelled", "terminated")
+    assert was_cancelled.value.run_id == handles[cancelled].run_id
+    for stopped_error, cause in (
+        (was_cancelled.value, CancelledError),
+        (was_terminated.value, TerminatedError),
+    ):
+        failure = stopped_error.__cause__
+        assert isinstance(failure, WorkflowFailureError) and isinstance(failure.cause, cause)
     assert not stopped.finished and not gone.finished
     description = await handles[cancelled].workflow_handle.describe()
     assert description.status == WorkflowExecutionStatus.CANCELED

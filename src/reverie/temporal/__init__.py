@@ -29,6 +29,13 @@ import importlib.util
 if importlib.util.find_spec("temporalio") is None:  # pragma: no cover - the extra is installed in CI
     raise ImportError('reverie.temporal needs Temporal\'s SDK: pip install "reverie[temporal]"')
 
-from reverie.temporal._client import RunHandle, get_run, start_run, worker
+from reverie.temporal._client import (
+    RunHandle,
+    RunStoppedError,
+    TemporalError,
+    get_run,
+    start_run,
+    worker,
+)
 
-__all__ = ["RunHandle", "get_run", "start_run", "worker"]
+__all__ = ["RunHandle", "RunStoppedError", "TemporalError", "get_run", "start_run", "worker"]

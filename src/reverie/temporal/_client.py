@@ -13,17 +13,26 @@ import importlib
 import importlib.util
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import (
+    ApplicationError,
+    CancelledError,
+    TerminatedError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.exceptions import (
+    TimeoutError as WorkflowTimeoutError,
+)
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from reverie import _json
 from reverie._agent import SETTING_NAMES, Agent
 from reverie._content import Message
-from reverie._errors import UserError
+from reverie._errors import ReverieError, UserError
 from reverie._results import AgentResult
 from reverie.temporal._activities import Activities
 from reverie.temporal._payloads import document, error_from_data, plain_options, read_document
@@ -98,6 +107,37 @@ def worker(
     )
 
 
+class TemporalError(ReverieError):
+    """Temporal could not start a run or give its outcome (Temporal's error is the ``__cause__``)."""
+
+
+class RunStoppedError(TemporalError):
+    """A run's workflow ended without a result: it was cancelled, terminated or timed out.
+
+    Attributes:
+        run_id: The run's id (its workflow's id).
+        reason: ``"cancelled"``, ``"terminated"``, ``"timed out"`` or ``"failed"`` (any other end).
+    """
+
+    def __init__(self, run_id: str, reason: StopReason) -> None:
+        super().__init__(f"run {run_id!r} ended without a result: its workflow was {reason}")
+        self.run_id = run_id
+        self.reason: StopReason = reason
+
+
+StopReason = Literal["cancelled", "terminated", "timed out", "failed"]
+
+
+def _stop_reason(cause: BaseException | None) -> StopReason:
+    if isinstance(cause, CancelledError):
+        return "cancelled"
+    if isinstance(cause, TerminatedError):
+        return "terminated"
+    if isinstance(cause, WorkflowTimeoutError):
+        return "timed out"
+    return "failed"
+
+
 class RunHandle:
     """A run started on Temporal (its workflow): wait for its result, or reach the workflow.
 
@@ -120,9 +160,10 @@ class RunHandle:
             ReverieError: the error the run ended with, read back from the workflow's failure: a
                 ``ProviderError``, ``RetryError`` or ``DeadlineExceededError`` as such, any
                 other as a ``RestoredError`` naming its class.
-            temporalio.client.WorkflowFailureError: the workflow ended for another reason; its
-                ``cause`` tells which: ``temporalio.exceptions.CancelledError`` (the workflow was
-                cancelled), ``TerminatedError`` (terminated) or ``TimeoutError`` (timed out).
+            RunStoppedError: the workflow ended without a result: cancelled, terminated or timed
+                out (``reason`` says which; Temporal's own error is its ``__cause__``).
+            TemporalError: Temporal could not give the run's outcome (no such run, the server
+                cannot be reached).
         """
         try:
             data = await self.workflow_handle.result()
@@ -130,7 +171,11 @@ class RunHandle:
             cause = failure.cause
             if isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], dict):
                 raise error_from_data(cause.details[0]) from failure  # pyright: ignore[reportUnknownArgumentType]
-            raise
+            raise RunStoppedError(self.run_id, _stop_reason(cause)) from failure
+        except RPCError as error:
+            raise TemporalError(
+                f"run {self.run_id!r}: Temporal could not give its outcome: {error}"
+            ) from error
         return read_document(data, AgentResult)
 
 
@@ -169,7 +214,15 @@ async def start_run(
         "messages": None if messages is None else document(list(messages)),
         "settings": _settings_data(settings),
     }
-    handle = await client.start_workflow(WORKFLOW_NAME, request, id=run_id, task_queue=task_queue)
+    try:
+        handle = await client.start_workflow(WORKFLOW_NAME, request, id=run_id, task_queue=task_queue)
+    except WorkflowAlreadyStartedError as error:
+        raise TemporalError(
+            f"a run with the id {run_id!r} is running already: wait for it with get_run(client, {run_id!r}), "
+            "or start this one with another run_id"
+        ) from error
+    except RPCError as error:
+        raise TemporalError(f"could not start run {run_id!r} on Temporal: {error}") from error
     return RunHandle(handle)
 
 
