@@ -7,7 +7,9 @@ for the final text. The worker prints ``ready`` once imported, then the result a
 document (exit 0), or the interrupted call's id and tool name (exit 3).
 
 Each tool appends a line per run of a call to its log, and the word ``AGAIN`` when the
-journal already held the call's result (what a replay must never do).
+journal already held the call's result (what a replay must never do). While a file
+``RUN_ID.hold`` exists in that directory, ``charge`` waits after logging (up to 10 s): the
+test kills the process there to interrupt a call for certain.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def main(argv: list[str], out: TextIO = sys.stdout, ready: Any = None) -> int:
     def charge(step: int) -> str:
         """Charge a card."""
         _log(logs, run_id, "charge", step, journal_path)
+        hold = logs / f"{run_id}.hold"
+        deadline = time.monotonic() + 10
+        while hold.exists() and time.monotonic() < deadline:  # the test kills the process here
+            time.sleep(0.01)
         time.sleep(0.04)
         return f"charged {step * 100}"
 
