@@ -39,7 +39,7 @@ from reverie._batch import results as outcomes
 from reverie._batch.items import BatchItem, item_key
 from reverie._batch.progress import Reporter, Silent, open_reporter
 from reverie._batch.results import BatchResult
-from reverie._batch.store import BatchStore, JournalLike, StoredState, journal_path
+from reverie._batch.store import BatchStore, JournalLike, StoredState, StoreWriter, journal_path
 from reverie._errors import BudgetExceededError, UserError
 
 if TYPE_CHECKING:
@@ -84,9 +84,13 @@ class BatchAgent(Protocol):
 
 def default_batch_key(items: Sequence[BatchItem]) -> str:
     """A key for a batch given no key: a digest of its item ids, in order (same ids, same batch)."""
+    return _digest([item_key(item.id) for item in items])
+
+
+def _digest(keys: Sequence[str]) -> str:
     digest = hashlib.sha256()
-    for item in items:
-        digest.update(item_key(item.id).encode())
+    for key in keys:
+        digest.update(key.encode())
         digest.update(b"\n")
     return f"ids:{digest.hexdigest()[:32]}"
 
@@ -129,7 +133,8 @@ class BatchWork:
         self.items = items
         self.budget = budget
         self.typed = agent.output is not None
-        self.key = batch_key if batch_key is not None else default_batch_key(items)
+        self._keys = [item_key(item.id) for item in items]
+        self.key = batch_key if batch_key is not None else _digest(self._keys)
         self.results: list[BatchResult | None] = [None] * len(items)
         self._lines: list[dict[str, Any] | None] = [None] * len(items)
         self._lock = threading.Lock()
@@ -144,6 +149,8 @@ class BatchWork:
         path = _store_path(journal)
         self._store = BatchStore(path) if path is not None else None
         queue = self._resume(retry_failed)
+        self._writer = StoreWriter(self._store) if self._store is not None else None
+        """Commits each finished item off the event loop (and off the sync workers' threads)."""
         self._queue: deque[int] = deque(queue)
         self.concurrency = max(1, min(concurrency, len(queue)))
         """Workers to start: no more than there are items to send."""
@@ -156,8 +163,8 @@ class BatchWork:
         """The indices of the items to send; the others' results are read from the store."""
         stored = self._store.load(self.key) if self._store is not None else {}
         queue: list[int] = []
-        for index, item in enumerate(self.items):
-            found = stored.get(item_key(item.id))
+        for index, key in enumerate(self._keys):
+            found = stored.get(key)
             if found is None or found.state == "stopped" or (found.state == "failed" and retry_failed):
                 queue.append(index)
                 continue
@@ -188,7 +195,7 @@ class BatchWork:
         """The run settings of item ``index``'s ``generate`` call: the budget, and its durable run."""
         if self.run_journal is None:
             return {"budget": self.budget}
-        run_id = f"batch:{self.key}:{item_key(self.items[index].id)}"
+        run_id = f"batch:{self.key}:{self._keys[index]}"
         return {"budget": self.budget, "journal": self.run_journal, "run_id": run_id}
 
     def refusal(self) -> str | None:
@@ -232,8 +239,8 @@ class BatchWork:
     def _finish(self, index: int, result: BatchResult, line: dict[str, Any], state: StoredState) -> None:
         # Recorded even after an interruption (a sync worker whose request was under way): it
         # was sent, so it must not be sent again. A closed store ignores it.
-        if self._store is not None:
-            self._store.record(self.key, item_key(result.id), state, line)
+        if self._writer is not None:
+            self._writer.record(self.key, self._keys[index], state, line)
         with self._lock:
             self._under_way -= 1
             self._count(result, line, index)
@@ -278,7 +285,9 @@ class BatchWork:
                 return
             self._closed = True
         self._reporter.close()
-        if self._store is not None:
+        if self._writer is not None:
+            self._writer.close()  # every finished item committed
+        elif self._store is not None:
             self._store.close()
 
     def __enter__(self) -> BatchWork:
