@@ -8,7 +8,8 @@ reverie's ``Usage`` to the token kinds it prices: pure code, tested on its own.
 
 The ``genai_prices`` module is imported only when a cost is first computed, never by
 ``import reverie`` or on a request's path. A model the price data does not know costs
-``None``: this module never raises for a missing price. It does not sum costs over a run
+``None``: this module never raises for a missing price, and remembers the miss (until the
+price data is replaced), since every step of every run asks again. It does not sum costs over a run
 (``AgentResult.total_cost``) or enforce budgets (``reverie._run.spending``).
 """
 
@@ -246,9 +247,14 @@ def computed_cost(
         return None
     try:
         import genai_prices
+        from genai_prices import data_snapshot
     except ImportError:  # a base dependency; an environment without it just has no prices
         return None
+    snapshot = data_snapshot.get_snapshot()
+    unpriced = _unpriced(snapshot)
     for ref in refs:
+        if (ref.provider_id, ref.model_ref) in unpriced:
+            continue  # looked up before in this price data, and not found
         counts = token_counts(usage, ref.shape)
         try:
             calculation = genai_prices.calc_price(
@@ -262,10 +268,27 @@ def computed_cost(
                 ref.model_ref,
                 provider_id=ref.provider_id,
             )
-        except (LookupError, ValueError):  # no such provider or model, or usage it cannot price
+        except LookupError:  # no such provider or model: remembered, as every step of a run asks again
+            unpriced.add((ref.provider_id, ref.model_ref))
+            continue
+        except ValueError:  # usage it cannot price
             continue
         return _priced(counts, calculation.model_price)
     return None
+
+
+_last_misses: tuple[object, set[tuple[str | None, str]]] = (None, set())
+"""The price data the misses were found in, and the ``(provider id, model)`` lookups it misses."""
+
+
+def _unpriced(snapshot: object) -> set[tuple[str | None, str]]:
+    """The lookups ``snapshot`` is known to miss (forgotten when the price data is replaced)."""
+    global _last_misses
+    known, misses = _last_misses
+    if known is not snapshot:
+        misses = set[tuple[str | None, str]]()
+        _last_misses = (snapshot, misses)
+    return misses
 
 
 def _priced(counts: TokenCounts, prices: Any) -> Cost:

@@ -25,10 +25,12 @@ from reverie import (
     Message,
     ProviderError,
     Response,
+    SQLiteJournal,
     TextPart,
     Usage,
     UserError,
     run_batch,
+    tool,
 )
 from reverie.testing import MockModel
 
@@ -158,3 +160,48 @@ def test_typed_output_is_kept_and_read_back_as_json(tmp_path: Path) -> None:
     (resumed,) = run_batch(agent, [{"id": "x", "prompt": "Ada"}], journal=journal, progress=False)
     assert resumed.output == {"name": "Ada", "age": 30}
     assert len(model.calls) == 1
+
+
+class Crash(BaseException):
+    """Stands for the process dying while a tool runs (not an error a run records)."""
+
+
+def test_with_a_journal_each_item_run_is_durable_and_resumes_from_its_last_step(tmp_path: Path) -> None:
+    requests: dict[tuple[str, int], int] = {}
+    crash = {"p1"}
+
+    def answer(call: Call) -> Response:
+        prompt = next(text_of(message) for message in call.prompt if message.role == "user")
+        step = sum(1 for message in call.prompt if message.role == "assistant")
+        requests[prompt, step] = requests.get((prompt, step), 0) + 1
+        if step == 0:
+            return MockModel.tool_calls(("lookup", {"prompt": prompt}))
+        return MockModel.text(f"found {prompt}")
+
+    @tool(idempotent=True)
+    def lookup(prompt: str) -> str:
+        """Look a prompt up."""
+        if prompt in crash:
+            crash.discard(prompt)
+            raise Crash
+        return prompt.upper()
+
+    agent = Agent(MockModel(answer), tools=[lookup])
+    journal = SQLiteJournal(tmp_path / "runs.db")
+    with pytest.raises(BaseException) as raised:  # the crash, maybe in a group
+        run_batch(agent, items(3), concurrency=1, journal=journal, batch_key="k", progress=False)
+    assert (
+        raised.group_contains(Crash) if isinstance(raised.value, BaseExceptionGroup) else raised.type is Crash
+    )
+    assert requests == {("p0", 0): 1, ("p0", 1): 1, ("p1", 0): 1}
+    results = run_batch(
+        agent, items(3), concurrency=1, journal=journal, batch_key="k", progress=False
+    )
+    assert [result.text for result in results] == ["found p0", "found p1", "found p2"]
+    # p0 was done; p1 resumed after its recorded first answer: no request was sent twice.
+    assert requests == {(f"p{n}", step): 1 for n in range(3) for step in (0, 1)}
+    assert journal.run_ids() == ["batch:k:0", "batch:k:1", "batch:k:2"]
+    with sqlite3.connect(journal.path) as connection:
+        states = connection.execute("SELECT state FROM reverie_batch_items WHERE batch = 'k'").fetchall()
+    assert states == [("answered",)] * 3
+    journal.close()

@@ -10,6 +10,7 @@ prompt (the last user message) decides the answer:
 * any other request is answered ``"answer to <prompt>"`` (or, when the request forces a tool
   or asks for JSON, the object ``{"echo": <prompt>}``), with usage.
 
+``delay`` seconds pass between a request and its answer (each request in its own thread).
 It counts, per prompt, every request (``requests``) and every successful answer
 (``answers``). ``pause_after(n)`` holds every request that comes after the ``n``-th answer
 until ``release()``, then drops it unanswered and uncounted (the test has interrupted the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -68,6 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
         if status is None:  # held past the pause, then dropped
             self.close_connection = True
             return
+        if self.server.owner.delay:
+            time.sleep(self.server.owner.delay)
         try:
             if status != 200:
                 self._send(status, {"error": {"message": f"injected {status}", "type": "server"}}, retry=True)
@@ -144,7 +148,9 @@ class BatchServer:
         throttled: Callable[[str], bool] | None = None,
         flaky: Callable[[str], bool] | None = None,
         max_lifetime: float = 120.0,
+        delay: float = 0.0,
     ) -> None:
+        self.delay = delay
         self.throttled = throttled or every(5, 1)
         self.flaky = flaky or every(7, 2)
         self.requests: Counter[str] = Counter()

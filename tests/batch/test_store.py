@@ -7,7 +7,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from reverie._batch.store import BatchStore, StoredItem, journal_path
+import pytest
+
+from reverie._batch.store import BatchStore, StoredItem, StoreWriter, journal_path
 
 
 def test_records_are_kept_per_batch_and_survive_reopening(tmp_path: Path) -> None:
@@ -75,3 +77,27 @@ def test_a_journal_is_a_path_or_has_one(tmp_path: Path) -> None:
     assert journal_path(tmp_path / "a.db") == str(tmp_path / "a.db")
     assert journal_path("b.db") == "b.db"
     assert journal_path(Journal(tmp_path / "c.db")) == str(tmp_path / "c.db")
+
+
+def test_a_writer_commits_each_item_off_the_callers_thread_and_close_waits_for_all(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    writer = StoreWriter(BatchStore(path))
+    for number in range(100):
+        writer.record("b", str(number), "answered", {"id": number})
+    writer.close()  # every queued item committed before the store closes
+    writer.close()  # idempotent
+    writer.record("b", "late", "answered", {"id": "late"})  # ignored once closed
+    reopened = BatchStore(path)
+    assert reopened.load("b") == {
+        str(number): StoredItem("answered", {"id": number}) for number in range(100)
+    }
+    reopened.close()
+
+
+def test_a_writer_hands_a_failed_commit_to_the_batch(tmp_path: Path) -> None:
+    store = BatchStore(tmp_path / "runs.db")
+    writer = StoreWriter(store)
+    store._connection.close()  # pyright: ignore[reportPrivateUsage] - every commit now fails
+    writer.record("b", "1", "answered", {"id": 1})
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        writer.close()

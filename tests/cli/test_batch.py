@@ -171,7 +171,63 @@ def test_schema_fills_the_output_field(server: BatchServer, tmp_path: Path) -> N
     assert [line["output"] for line in read_output(out)] == [{"echo": f"item {n}"} for n in range(3)]
 
 
-def test_ctrl_c_exits_130_keeps_what_is_done_and_the_next_run_resumes(
+def start_batch(command: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "reverie", *command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_environment(),
+    )
+
+
+def read_until(process: subprocess.Popen[str], text: str) -> str:
+    """Standard error up to the line holding ``text`` (the process goes on)."""
+    assert process.stderr is not None
+    seen = ""
+    while text not in seen:
+        line = process.stderr.readline()
+        assert line, f"no {text!r} on standard error: {seen}"
+        seen += line
+    return seen
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_lets_the_items_under_way_finish_and_the_resumed_run_sends_none_twice(
+    tmp_path: Path, number: signal.Signals
+) -> None:
+    source, out, journal = (
+        write_input(tmp_path / "in.jsonl", 40),
+        tmp_path / "out.jsonl",
+        tmp_path / "runs.db",
+    )
+    with BatchServer(throttled=NEVER, flaky=NEVER, max_lifetime=120, delay=0.2) as server:
+        command = ["batch", str(source), "-m", f"openaicompat:m@{server.url}", "--out", str(out)]
+        command += ["--journal", str(journal), "--concurrency", "8"]
+        process = start_batch(command)
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while server.answered < 20 and time.monotonic() < deadline:  # about half the items
+            time.sleep(0.01)
+        process.send_signal(number)
+        stopping = read_until(process, "stopping: waiting for")
+        _, rest = process.communicate(timeout=COMMAND_TIMEOUT)
+        err = stopping + rest
+        assert process.returncode == 130, err
+        assert "items under way; Ctrl-C again to stop now" in err
+        sent = [n for n in range(40) if server.requests[f"item {n}"]]
+        assert 20 <= len(sent) < 40
+        # Every item sent, those under way at the signal too, was answered and written, in order.
+        assert [line["id"] for line in read_output(out)] == [f"i{n}" for n in sent]
+        assert f"interrupted: {len(sent)} of 40 items done" in err
+        resumed = reverie(*command)
+        assert resumed.returncode == 0, resumed.stderr
+        assert [line["id"] for line in read_output(out)] == [f"i{n}" for n in range(40)]
+        assert [line["text"] for line in read_output(out)] == [f"answer to item {n}" for n in range(40)]
+        assert all(server.requests[f"item {n}"] == 1 for n in range(40)), server.requests
+
+
+def test_a_second_ctrl_c_stops_at_once_keeps_what_is_done_and_the_next_run_resumes(
     server: BatchServer, tmp_path: Path
 ) -> None:
     source, out, journal = (
@@ -190,20 +246,16 @@ def test_ctrl_c_exits_130_keeps_what_is_done_and_the_next_run_resumes(
         str(journal),
     ]
     server.pause_after(20)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reverie", *command],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_environment(),
-    )
+    process = start_batch(command)
     deadline = time.monotonic() + COMMAND_TIMEOUT
     while server.held < 8 and time.monotonic() < deadline:  # every worker waits on the paused server
         time.sleep(0.05)
     assert server.held == 8
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=COMMAND_TIMEOUT)
+    stopping = read_until(process, "stopping: waiting for 8 items under way")
+    process.send_signal(signal.SIGINT)  # the held requests would never end: stop now
+    _, rest = process.communicate(timeout=COMMAND_TIMEOUT)
+    err = stopping + rest
     server.release()
     assert process.returncode == 130, err
     assert "interrupted: 20 of 40 items done" in err

@@ -385,3 +385,22 @@ def test_import_reverie_and_a_run_do_not_load_the_price_data() -> None:
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(output) is True
+
+
+def test_a_model_without_a_price_is_looked_up_once_per_price_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reverie._cost import computed_cost
+
+    lookups: list[str] = []
+    calc_price = genai_prices.calc_price
+
+    def counted(*arguments: Any, **options: Any) -> Any:
+        lookups.append(arguments[1])
+        return calc_price(*arguments, **options)
+
+    monkeypatch.setattr(genai_prices, "calc_price", counted)
+    usage = Usage(input_tokens=10, output_tokens=5, total_tokens=15)
+    for _ in range(3):
+        assert computed_cost(usage, provider="openaicompat", model_id="no-such-model-here") is None
+        assert computed_cost(usage, provider="openai", model_id="gpt-4o") is not None
+    assert lookups.count("no-such-model-here") == 1
+    assert lookups.count("gpt-4o") == 3  # a price found is not cached: it may depend on the time

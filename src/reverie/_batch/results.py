@@ -54,7 +54,8 @@ def answered(item_id: ItemId, result: AgentResult[Any], *, typed: bool) -> tuple
     """The result and output line of an answered item; ``typed``: the agent has an output type."""
     usage = result.total_usage
     cost = result.total_cost
-    line: dict[str, Any] = {"id": item_id, "text": result.text}
+    text = result.text  # a property that walks the steps: read once
+    line: dict[str, Any] = {"id": item_id, "text": text}
     output = None
     if typed:
         output = result.output
@@ -65,7 +66,7 @@ def answered(item_id: ItemId, result: AgentResult[Any], *, typed: bool) -> tuple
         BatchResult(
             id=item_id,
             status="answered",
-            text=result.text,
+            text=text,
             output=output,
             usage=usage,
             cost=cost,

@@ -11,13 +11,17 @@ States: ``answered``; ``failed`` (for good: not sent again unless asked); ``stop
 for a reason of the batch, not the item: the budget ran out; sent again on resume).
 
 The connection is shared by the batch's workers (threads in sync batches), under a lock held
-only for one statement and its commit. Does not: decide what is sent again (``work``).
+only for one statement and its commit. ``StoreWriter`` records from a thread of its own, so that
+a batch's event loop (or its workers) does not wait for the commits: each item is still
+committed in its own transaction as soon as the writer reaches it, and closing the writer waits
+until every item handed to it is committed. Does not: decide what is sent again (``work``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import sqlite3
 import threading
 import time
@@ -92,8 +96,13 @@ class BatchStore:
             ).fetchall()
         return {item: StoredItem(cast(StoredState, state), json.loads(line)) for item, state, line in rows}
 
-    def record(self, batch: str, item: str, state: StoredState, line: dict[str, Any]) -> None:
-        """Keep one finished item, in its own transaction (replacing an earlier record of it)."""
+    def record(
+        self, batch: str, item: str, state: StoredState, line: dict[str, Any], *, updated: float | None = None
+    ) -> None:
+        """Keep one finished item, in its own transaction (replacing an earlier record of it).
+
+        ``updated``: when it finished (default: now).
+        """
         text = json.dumps(line, ensure_ascii=False)
         with self._lock:
             if self._closed:
@@ -101,7 +110,7 @@ class BatchStore:
             self._connection.execute(
                 "INSERT OR REPLACE INTO reverie_batch_items (batch, item, state, line, updated) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (batch, item, state, text, time.time()),
+                (batch, item, state, text, time.time() if updated is None else updated),
             )
 
     def forget(self, batch: str) -> None:
@@ -115,3 +124,66 @@ class BatchStore:
             if not self._closed:
                 self._closed = True
                 self._connection.close()
+
+
+_Row = tuple[str, str, StoredState, dict[str, Any], float]
+"""What ``StoreWriter.record`` queues: batch, item, state, line, and when it finished."""
+
+
+class StoreWriter:
+    """Records finished items into a ``BatchStore`` from a thread of its own, in order, one commit each.
+
+    ``record`` only queues the item; the writer thread (started on the first record) commits it.
+    ``close`` waits for every queued item to be committed, then closes the store. A failed
+    commit stops the writer: the next ``record``, or ``close``, raises its error.
+
+    Args:
+        store: The open store to write into (closed by ``close``).
+    """
+
+    def __init__(self, store: BatchStore) -> None:
+        self.store = store
+        self._queue: queue.SimpleQueue[_Row | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._failure: BaseException | None = None
+
+    def record(self, batch: str, item: str, state: StoredState, line: dict[str, Any]) -> None:
+        """Queue one finished item (``line`` must not change afterwards); ignored once closed."""
+        failure = self._failure
+        if failure is not None:
+            self._failure = None
+            raise failure
+        with self._lock:
+            if self._closed:
+                return  # a sync worker finishing after the batch was interrupted
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._write, name="reverie-batch-store", daemon=True)
+                self._thread.start()
+            self._queue.put((batch, item, state, line, time.time()))
+
+    def _write(self) -> None:
+        while (row := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # stopped: drain what is left without writing it
+            batch, item, state, line, finished = row
+            try:
+                self.store.record(batch, item, state, line, updated=finished)
+            except BaseException as error:  # handed to the batch by the next record or close
+                self._failure = error
+
+    def close(self) -> None:
+        """Wait until every queued item is committed, then close the store (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+        self.store.close()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure

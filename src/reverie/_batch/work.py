@@ -10,6 +10,13 @@ Resume: items the store holds as answered, or failed for good, are not queued (f
 are with ``retry_failed``); their results are read back from their stored lines. Items stopped
 by the budget are queued again.
 
+Stop: ``stop()`` makes ``take`` hand out no more items; the items under way finish and are
+recorded as usual (``under_way`` counts them). ``reverie batch`` calls it at the first Ctrl-C.
+
+Durable item runs: given a ``reverie.Journal`` (not a bare path), each item's agent run is a
+durable run in it, ``run_id=f"batch:{key}:{item key}"``, so an item interrupted between two steps
+resumes from its last recorded step. A journal with a ``.path`` also holds the store's table.
+
 Budget: once a run of the batch raises ``BudgetExceededError``, or the shared ``Budget`` leaves
 no room for another request, every item not yet sent is recorded as failed with the budget's
 message, and is not sent.
@@ -21,21 +28,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import deque
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from reverie._batch import results as outcomes
 from reverie._batch.items import BatchItem, item_key
 from reverie._batch.progress import Reporter, Silent, open_reporter
 from reverie._batch.results import BatchResult
-from reverie._batch.store import BatchStore, JournalLike, StoredState, journal_path
+from reverie._batch.store import BatchStore, JournalLike, StoredState, StoreWriter, journal_path
 from reverie._errors import BudgetExceededError, UserError
 
 if TYPE_CHECKING:
     from reverie._content import Message
+    from reverie._journal.protocol import Journal
     from reverie._results import AgentResult
     from reverie._run.spending import Budget
 
@@ -54,6 +63,8 @@ class BatchAgent(Protocol):
         *,
         messages: Sequence[Message] | None = None,
         budget: Budget | None = None,
+        journal: Journal | None = None,
+        run_id: str | None = None,
     ) -> AgentResult[Any]:
         """Run one item."""
         ...
@@ -64,6 +75,8 @@ class BatchAgent(Protocol):
         *,
         messages: Sequence[Message] | None = None,
         budget: Budget | None = None,
+        journal: Journal | None = None,
+        run_id: str | None = None,
     ) -> AgentResult[Any]:
         """Run one item (async)."""
         ...
@@ -71,9 +84,13 @@ class BatchAgent(Protocol):
 
 def default_batch_key(items: Sequence[BatchItem]) -> str:
     """A key for a batch given no key: a digest of its item ids, in order (same ids, same batch)."""
+    return _digest([item_key(item.id) for item in items])
+
+
+def _digest(keys: Sequence[str]) -> str:
     digest = hashlib.sha256()
-    for item in items:
-        digest.update(item_key(item.id).encode())
+    for key in keys:
+        digest.update(key.encode())
         digest.update(b"\n")
     return f"ids:{digest.hexdigest()[:32]}"
 
@@ -85,7 +102,8 @@ class BatchWork:
         agent: Runs each item.
         items: The checked items, in input order.
         concurrency: How many items run at once.
-        journal: Where finished items are kept for resume (``None``: nowhere).
+        journal: Where finished items are kept for resume (``None``: nowhere): a SQLite file, or
+            a ``reverie.Journal``, which also records each item's run (see the module docstring).
         batch_key: Names this batch in the journal (``None``: derived from the item ids).
         budget: Shared by every item's run.
         retry_failed: Send items that failed for good in an earlier run again.
@@ -98,7 +116,7 @@ class BatchWork:
         items: Sequence[BatchItem],
         *,
         concurrency: int = 8,
-        journal: JournalLike | None = None,
+        journal: JournalLike | Journal | None = None,
         batch_key: str | None = None,
         budget: Budget | None = None,
         retry_failed: bool = False,
@@ -115,17 +133,24 @@ class BatchWork:
         self.items = items
         self.budget = budget
         self.typed = agent.output is not None
-        self.key = batch_key if batch_key is not None else default_batch_key(items)
+        self._keys = [item_key(item.id) for item in items]
+        self.key = batch_key if batch_key is not None else _digest(self._keys)
         self.results: list[BatchResult | None] = [None] * len(items)
         self._lines: list[dict[str, Any] | None] = [None] * len(items)
         self._lock = threading.Lock()
         self._stopped = False
+        self._under_way = 0
         self._closed = False
         self._budget_message: str | None = None
         self._done = self._failed = self._tokens = 0
         self._cost = 0.0
-        self._store = BatchStore(journal_path(journal)) if journal is not None else None
+        self.run_journal = _run_journal(journal)
+        """Where each item's run is recorded (``None``: items run without a journal)."""
+        path = _store_path(journal)
+        self._store = BatchStore(path) if path is not None else None
         queue = self._resume(retry_failed)
+        self._writer = StoreWriter(self._store) if self._store is not None else None
+        """Commits each finished item off the event loop (and off the sync workers' threads)."""
         self._queue: deque[int] = deque(queue)
         self.concurrency = max(1, min(concurrency, len(queue)))
         """Workers to start: no more than there are items to send."""
@@ -138,8 +163,8 @@ class BatchWork:
         """The indices of the items to send; the others' results are read from the store."""
         stored = self._store.load(self.key) if self._store is not None else {}
         queue: list[int] = []
-        for index, item in enumerate(self.items):
-            found = stored.get(item_key(item.id))
+        for index, key in enumerate(self._keys):
+            found = stored.get(key)
             if found is None or found.state == "stopped" or (found.state == "failed" and retry_failed):
                 queue.append(index)
                 continue
@@ -152,13 +177,26 @@ class BatchWork:
         """How many items are queued and not yet taken."""
         return len(self._queue)
 
+    @property
+    def under_way(self) -> int:
+        """How many items were taken and are not finished yet."""
+        return self._under_way
+
     def take(self) -> tuple[int, BatchItem] | None:
         """The next item to run and its index, or ``None`` when none is left (or the batch stopped)."""
         with self._lock:
             if self._stopped or not self._queue:
                 return None
             index = self._queue.popleft()
+            self._under_way += 1
         return index, self.items[index]
+
+    def run_settings(self, index: int) -> dict[str, Any]:
+        """The run settings of item ``index``'s ``generate`` call: the budget, and its durable run."""
+        if self.run_journal is None:
+            return {"budget": self.budget}
+        run_id = f"batch:{self.key}:{self._keys[index]}"
+        return {"budget": self.budget, "journal": self.run_journal, "run_id": run_id}
 
     def refusal(self) -> str | None:
         """Why the next item must not be sent (the budget is spent); ``None``: send it."""
@@ -201,9 +239,10 @@ class BatchWork:
     def _finish(self, index: int, result: BatchResult, line: dict[str, Any], state: StoredState) -> None:
         # Recorded even after an interruption (a sync worker whose request was under way): it
         # was sent, so it must not be sent again. A closed store ignores it.
-        if self._store is not None:
-            self._store.record(self.key, item_key(result.id), state, line)
+        if self._writer is not None:
+            self._writer.record(self.key, self._keys[index], state, line)
         with self._lock:
+            self._under_way -= 1
             self._count(result, line, index)
             done, failed, tokens, cost = self._done, self._failed, self._tokens, self._cost
             closed = self._closed
@@ -246,7 +285,9 @@ class BatchWork:
                 return
             self._closed = True
         self._reporter.close()
-        if self._store is not None:
+        if self._writer is not None:
+            self._writer.close()  # every finished item committed
+        elif self._store is not None:
             self._store.close()
 
     def __enter__(self) -> BatchWork:
@@ -258,6 +299,24 @@ class BatchWork:
         if error is not None:
             self.stop()
         self.close()
+
+
+def _run_journal(journal: object) -> Journal | None:
+    """``journal`` when it is a ``reverie.Journal`` (a path is not: it keeps items only)."""
+    if journal is None or isinstance(journal, str | os.PathLike):
+        return None
+    from reverie._journal.protocol import Journal
+
+    return journal if isinstance(journal, Journal) else None
+
+
+def _store_path(journal: object) -> str | None:
+    """The SQLite file the item store uses: ``journal`` itself or its ``.path`` (``None``: no store)."""
+    if journal is None:
+        return None
+    if not isinstance(journal, str | os.PathLike) and getattr(journal, "path", None) is None:
+        return None  # a Journal without a file: its runs replay, but items are not kept
+    return journal_path(cast(JournalLike, journal))
 
 
 def _is_final(result: AgentResult[Any]) -> bool:

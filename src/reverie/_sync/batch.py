@@ -8,6 +8,9 @@ one ``generate`` call of the agent: its ``RetryPolicy`` retries what can be retr
 provider's ``RateLimiter`` paces the requests, and what still fails is recorded for that item
 and never ends the batch.
 
+Cancelling the task that awaits ``run_batch`` cancels the requests under way at once
+(those items are not recorded); ``reverie batch`` stops gracefully instead (``BatchWork.stop``).
+
 Does not: parse input files or write output files (``reverie._cli.batch``), nor keep state
 itself: what is done, what failed, and what the budget allows is ``BatchWork``'s.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reverie import _concurrency
 from reverie._batch.items import BatchItem, read_items
@@ -25,13 +28,16 @@ from reverie._batch.store import JournalLike
 from reverie._batch.work import BatchAgent, BatchWork
 from reverie._run.spending import Budget
 
+if TYPE_CHECKING:
+    from reverie._journal.protocol import Journal
+
 
 def run_batch(
     agent: BatchAgent,
     items: Iterable[BatchItem | Mapping[str, Any]],
     *,
     concurrency: int = 8,
-    journal: JournalLike | None = None,
+    journal: JournalLike | Journal | None = None,
     budget: Budget | None = None,
     progress: bool = True,
     retry_failed: bool = False,
@@ -50,7 +56,9 @@ def run_batch(
         concurrency: How many items run at once.
         journal: A SQLite file (a path, or an object with a ``.path``) that keeps each
             finished item, so that the same batch run again resumes: items answered, or
-            failed for good, are not sent again.
+            failed for good, are not sent again. A ``reverie.Journal`` (``SQLiteJournal``)
+            also makes each item's run durable, ``run_id=f"batch:{batch_key}:{id as JSON}"``:
+            an item interrupted between two steps resumes from its last recorded step.
         budget: What the whole batch may spend, shared by every item's run. Once it is spent,
             the items not yet sent are recorded as failed with the budget's message (and are
             sent again when the batch resumes).
@@ -96,7 +104,7 @@ def _work(work: BatchWork) -> None:
             continue
         prompt, history = item.conversation()
         try:
-            result = work.agent.generate(prompt, messages=history, budget=work.budget)
+            result = work.agent.generate(prompt, messages=history, **work.run_settings(index))
         except Exception as error:  # recorded for this item; the batch goes on
             work.failed(index, error)
         else:
