@@ -81,7 +81,12 @@ if _TYPE_CHECKING:
     from reverie._batch.items import BatchItem
     from reverie._batch.results import BatchResult
     from reverie._cost import Cost
-    from reverie._errors import BudgetExceededError, InterruptedToolError, JournalConflictError
+    from reverie._errors import (
+        BudgetExceededError,
+        InterruptedToolError,
+        JournalConflictError,
+        JournalError,
+    )
     from reverie._fallback import FallbackModel
     from reverie._instrument import instrument, uninstrument
     from reverie._journal.protocol import Journal, RunRecord
@@ -135,6 +140,7 @@ __all__ = [
     "InvalidResponseError",
     "Journal",
     "JournalConflictError",
+    "JournalError",
     "LanguageModel",
     "Message",
     "MissingAPIKeyError",
@@ -214,7 +220,12 @@ __getattr__ = _lazy_exports(
         "reverie._async.runner": ["AsyncAgentStream"],
         "reverie._instrument": ["instrument", "uninstrument"],
         "reverie._cost": ["Cost"],
-        "reverie._errors": ["BudgetExceededError", "InterruptedToolError", "JournalConflictError"],
+        "reverie._errors": [
+            "BudgetExceededError",
+            "InterruptedToolError",
+            "JournalConflictError",
+            "JournalError",
+        ],
         "reverie._journal.protocol": ["Journal", "RunRecord"],
         "reverie._journal.sqlite": ["SQLiteJournal"],
         "reverie._run.spending": ["Budget"],

@@ -360,7 +360,22 @@ class InterruptedToolError(ReverieError):
         self.run_id = run_id
 
 
-class JournalConflictError(ReverieError):
+class JournalError(ReverieError):
+    """A journal (or a batch's store) could not be opened, read or written: a file that is not a
+    journal, a folder that does not exist, a database locked past the timeout, an unreadable entry.
+
+    The store's own error (e.g. ``sqlite3.OperationalError``) is the ``__cause__``.
+
+    Attributes:
+        path: The journal's file, when it has one.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class JournalConflictError(JournalError):
     """Another writer recorded an entry of the same run first: two processes drive one ``run_id``.
 
     Attributes:
