@@ -126,9 +126,12 @@ async def test_a_run_as_a_workflow_gives_the_in_process_result(
         with anyio.fail_after(30):
             result = await handle.result()
         again = await reverie.temporal.get_run(client, handle.run_id).result()
+        with pytest.raises(reverie.temporal.TemporalError, match="is running or has finished"):
+            await reverie.temporal.start_run(client, queue, AGENT_NAME, "in-process", run_id=handle.run_id)
     _same_run(result, expected)
     _same_run(again, expected)
-    # Each step's request went once per run: the in-process run's and the workflow's.
+    # Each step's request went once per run: the in-process run's and the workflow's (a second
+    # start of a finished run's id started nothing).
     assert [model_server.count("in-process", step) for step in range(4)] == [2, 2, 2, 2]
 
 
@@ -387,7 +390,9 @@ async def test_a_cancelled_or_terminated_run_raises_run_stopped_error(
                 "both runs stream their last answer",
             )
             running_id = handles[cancelled].run_id
-            with pytest.raises(TemporalError, match=f"a run with the id '{running_id}' is running already"):
+            with pytest.raises(
+                TemporalError, match=f"a run with the id '{running_id}' is running or has finished"
+            ):
                 await reverie.temporal.start_run(client, queue, AGENT_NAME, cancelled, run_id=running_id)
             await handles[cancelled].workflow_handle.cancel()
             await handles[terminated].workflow_handle.terminate("no longer needed")

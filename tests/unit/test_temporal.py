@@ -77,8 +77,8 @@ def test_a_call_crosses_as_json_with_its_tools_options_and_what_is_left_of_the_d
         timeout=12.5,
         deadline_at=1000.0,
     )
-    data = _payloads.call_data(call, deadline_in=30.0)
-    rebuilt = _payloads.call_from_data(json.loads(json.dumps(data)), now=5.0)
+    data = _payloads.call_data(call, deadline_in=30.0, own_headers=None)
+    rebuilt = _payloads.call_from_data(json.loads(json.dumps(data)), now=5.0, own_headers=None)
     assert rebuilt.prompt == call.prompt
     assert rebuilt.tools == call.tools
     assert (rebuilt.tool_choice, rebuilt.temperature, rebuilt.stop_sequences) == ("required", 0.5, ["END"])
@@ -87,7 +87,22 @@ def test_a_call_crosses_as_json_with_its_tools_options_and_what_is_left_of_the_d
     assert rebuilt.response_format == call.response_format
     assert rebuilt.timeout == 12.5
     assert rebuilt.deadline_at == 35.0  # on the activity's clock
-    assert _payloads.call_from_data(_payloads.call_data(call, deadline_in=None), now=5.0).deadline_at is None
+    without_deadline = _payloads.call_data(call, deadline_in=None, own_headers=None)
+    assert _payloads.call_from_data(without_deadline, now=5.0, own_headers=None).deadline_at is None
+
+
+def test_the_agents_own_headers_stay_out_of_the_workflow_history() -> None:
+    # The agent's headers often carry credentials; the activity has the agent and adds them back.
+    own = {"Authorization": "Bearer sk-AGENT-SECRET", "x-team": "blue"}
+    call = Call(
+        prompt=[Message.user("Hi")],
+        headers={"authorization": "Bearer sk-AGENT-SECRET", "x-team": "red", "x-trace": "1"},
+    )
+    data = _payloads.call_data(call, deadline_in=None, own_headers=own)
+    assert "sk-AGENT-SECRET" not in json.dumps(data)
+    assert data["headers"] == {"x-team": "red", "x-trace": "1"}  # what the run changed or added
+    rebuilt = _payloads.call_from_data(data, now=0.0, own_headers=own)
+    assert rebuilt.headers == {"authorization": "Bearer sk-AGENT-SECRET", "x-team": "red", "x-trace": "1"}
 
 
 def test_a_response_crosses_as_json() -> None:
@@ -195,7 +210,7 @@ def _model_request(model: MockModel, prompt: str = "Hi") -> dict[str, Any]:
     return {
         "agent": "a",
         "model": _registry.model_key(model),
-        "call": _payloads.call_data(call, deadline_in=None),
+        "call": _payloads.call_data(call, deadline_in=None, own_headers=None),
     }
 
 

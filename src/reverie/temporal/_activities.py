@@ -63,7 +63,9 @@ class Activities:
         try:
             agent = self._agent(request)
             model = find_model(agent, request["model"])
-            call = call_from_data(request["call"], now=_clock.now())
+            call = call_from_data(
+                request["call"], now=_clock.now(), own_headers=agent.settings.get("headers")
+            )
             response = await _with_heartbeats(_streamed_response(model, call))
         except ReverieError as error:
             return {"error": error_data(error)}

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
@@ -196,14 +197,17 @@ async def start_run(
         task_queue: The task queue the workers poll.
         agent_name: The agent's name in the workers' ``agents``.
         prompt: The user's message (a string) or messages to append.
-        run_id: The workflow id: one run per id (Temporal refuses a second start while the
-            first runs); ``get_run(client, run_id)`` finds the run again.
+        run_id: The workflow id: one run per id. An id whose run is running or finished is
+            refused (``TemporalError``; ``get_run(client, run_id)`` finds that run); one whose run
+            failed, was cancelled or terminated starts again.
         messages: Earlier conversation to continue.
         **settings: Overrides of the agent's settings, as data (``max_steps``, ``temperature``,
             ``deadline``, ...); ``stop_when`` and ``budget`` belong to the ``Agent``.
 
     Raises:
         UserError: a setting is not data, or there is nothing to send.
+        TemporalError: the id names a run that is running or finished, or Temporal cannot be
+            reached.
     """
     if prompt is None and not messages:
         raise UserError("nothing to send: pass a prompt or messages")
@@ -215,11 +219,19 @@ async def start_run(
         "settings": _settings_data(settings),
     }
     try:
-        handle = await client.start_workflow(WORKFLOW_NAME, request, id=run_id, task_queue=task_queue)
+        handle = await client.start_workflow(
+            WORKFLOW_NAME,
+            request,
+            id=run_id,
+            task_queue=task_queue,
+            # One id, one answered run (as a journal's run id): an id whose run failed, was
+            # cancelled or terminated may start again; one running or finished may not.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
     except WorkflowAlreadyStartedError as error:
         raise TemporalError(
-            f"a run with the id {run_id!r} is running already: wait for it with get_run(client, {run_id!r}), "
-            "or start this one with another run_id"
+            f"a run with the id {run_id!r} is running or has finished: get its result with "
+            f"get_run(client, {run_id!r}), or start this one with another run_id"
         ) from error
     except RPCError as error:
         raise TemporalError(f"could not start run {run_id!r} on Temporal: {error}") from error

@@ -26,6 +26,7 @@ from reverie._errors import (
     RetryError,
     ReverieError,
 )
+from reverie._http.headers import merge_headers
 from reverie._model import Call, ProviderTool, Response, ResponseFormat, ToolDefinition
 from reverie._serialisation import from_json, to_json
 
@@ -61,18 +62,21 @@ def read_document(data: Any, type: Any) -> Any:
 # -- calls -----------------------------------------------------------------------------------
 
 
-def call_data(call: Call, *, deadline_in: float | None) -> JSON:
+def call_data(call: Call, *, deadline_in: float | None, own_headers: Mapping[str, str] | None) -> JSON:
     """``call`` as JSON; ``deadline_in``: seconds left before the run's deadline (``None``: none).
 
     The deadline travels as what is left of it: the workflow's clock is not the activity's.
-    The wire cache stays behind (it holds encoded forms for the process that made them).
+    The wire cache stays behind (it holds encoded forms for the process that made them). The
+    agent's own headers (``own_headers``, often credentials) stay behind too: the data goes into
+    the workflow's history, and the activity has the agent to add them back.
     """
     data: JSON = {name: getattr(call, name) for name in _CALL_SETTINGS}
     data["prompt"] = document(call.prompt)
     data["tools"] = [_tool_data(item) for item in call.tools]
     data["tool_choice"] = call.tool_choice
     data["provider_options"] = {key: plain_options(value) for key, value in call.provider_options.items()}
-    data["headers"] = dict(call.headers)
+    own = merge_headers(own_headers)
+    data["headers"] = {name: value for name, value in call.headers.items() if own.get(name.lower()) != value}
     format = call.response_format
     data["response_format"] = (
         None
@@ -83,8 +87,12 @@ def call_data(call: Call, *, deadline_in: float | None) -> JSON:
     return data
 
 
-def call_from_data(data: JSON, *, now: float) -> Call:
-    """The ``Call`` that ``call_data`` wrote; ``now``: the activity's monotonic clock reading."""
+def call_from_data(data: JSON, *, now: float, own_headers: Mapping[str, str] | None) -> Call:
+    """The ``Call`` that ``call_data`` wrote.
+
+    ``now`` is the activity's monotonic clock reading; ``own_headers`` the agent's own headers,
+    which ``call_data`` left out.
+    """
     format = data.get("response_format")
     deadline_in = data.get("deadline_in")
     return Call(
@@ -92,7 +100,7 @@ def call_from_data(data: JSON, *, now: float) -> Call:
         tools=[_tool_from_data(item) for item in cast(list[JSON], data.get("tools") or [])],
         tool_choice=data.get("tool_choice"),
         provider_options=dict(data.get("provider_options") or {}),
-        headers=dict(data.get("headers") or {}),
+        headers=merge_headers(own_headers, data.get("headers")),
         response_format=None
         if format is None
         else ResponseFormat(

@@ -115,7 +115,9 @@ async def _drive(bounds: Served, request: JSON) -> Any:
                     "agent": agent_name,
                     "model": model_key(action.model),
                     "call": call_data(
-                        action.call, deadline_in=None if deadline is None else deadline - workflow.time()
+                        action.call,
+                        deadline_in=None if deadline is None else deadline - workflow.time(),
+                        own_headers=agent.settings.get("headers"),
                     ),
                 },
                 **_activity_options(bounds),
