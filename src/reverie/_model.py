@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_che
 
 from reverie._content import CallWarning, ContentPart, FinishReason, Message, ProviderMetadata, Usage
 from reverie._parts import ModelStreamPart, RetryPart
+from reverie._record import Record
 
 if TYPE_CHECKING:
     from reverie._wire_cache import WireCache
@@ -74,8 +75,8 @@ class ResponseFormat:
     description: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
-class Call:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Call(Record):
     """Everything one model request carries."""
 
     prompt: list[Message]
@@ -108,8 +109,8 @@ class Call:
     after it raises ``DeadlineExceededError`` at once."""
 
 
-@dataclass(slots=True, kw_only=True)
-class Response:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Response(Record):
     """The result of one non-streaming model call."""
 
     content: list[ContentPart]
