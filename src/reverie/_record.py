@@ -1,9 +1,10 @@
-"""``Record``: the ``==`` and ``repr`` of the stream-part and content dataclasses, defined once.
+"""``Record``: the ``==`` and ``repr`` of reverie's mutable dataclasses, defined once.
 
 ``@dataclass`` writes an ``__eq__`` and a ``__repr__`` for every class it decorates, each
 compiled from generated source: most of the cost of defining a dataclass, and, for the few
-dozen every program loads, a good part of the time ``import reverie`` takes. The classes of
-``reverie._parts`` and ``reverie._content`` are therefore declared with ``repr=False,
+dozen every program loads, a good part of the time ``import reverie`` and a first request
+take. The mutable dataclasses a first request loads (stream parts, content, calls, results,
+the run's configuration, requests, SSE events) are therefore declared with ``repr=False,
 eq=False`` and inherit these two from ``Record``, which behave as the generated ones do:
 
 * ``repr``: ``ClassName(name=value!r, ...)`` over the fields with ``repr=True``, in order, with

@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
-from reverie import _content, _model, _parts
+from reverie import _codec, _content, _model, _parts, _results
+from reverie._http import sse
 from reverie._record import Record
+from reverie._run import config
+from reverie.providers._openai_chat import stream as chat_stream
 
 RECORDS = sorted(
     {
         value
-        for module in (_content, _parts, _model)
+        for module in (_content, _parts, _model, _results, _codec, config, sse, chat_stream)
         for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, Record) and value is not Record
     },
@@ -41,14 +44,24 @@ def reference(cls: type[Any]) -> type[Any]:
 
 def test_every_record_module_declares_records() -> None:
     names = {cls.__name__ for cls in RECORDS}
-    assert {"TextPart", "Message", "TextDeltaPart", "Call", "Response"} <= names
+    assert {
+        "TextPart",
+        "Message",
+        "TextDeltaPart",
+        "Call",
+        "Response",
+        "StepResult",
+        "AgentResult",
+        "RunConfig",
+        "SSEEvent",
+    } <= names
 
 
 @pytest.mark.parametrize("cls", RECORDS, ids=lambda cls: cls.__qualname__)
 def test_repr_and_equality_are_those_of_a_generated_dataclass(cls: type[Any]) -> None:
     record = example(cls)
     made = reference(cls)
-    values = {field.name: getattr(record, field.name) for field in dataclasses.fields(cls)}
+    values = {field.name: getattr(record, field.name) for field in dataclasses.fields(cls) if field.init}
     assert repr(record) == repr(made(**values))
     assert dataclasses.is_dataclass(record)
     assert record == example(cls)
@@ -56,7 +69,7 @@ def test_repr_and_equality_are_those_of_a_generated_dataclass(cls: type[Any]) ->
     assert (record == made(**values)) is False  # another class: never equal
     with pytest.raises(TypeError, match="unhashable"):
         hash(record)
-    compared = [field.name for field in dataclasses.fields(cls) if field.compare]
+    compared = [field.name for field in dataclasses.fields(cls) if field.compare and field.init]
     for name in compared:
         if type(getattr(record, name)) is str:
             other = cls(**(values | {name: "changed"}))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart
 from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
+from reverie._record import Record
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
@@ -53,8 +54,8 @@ def max_tokens_used(limit: int) -> StopCondition:
     return lambda steps: sum(step.usage.total_tokens for step in steps) >= limit
 
 
-@dataclass(slots=True, kw_only=True)
-class StepOverrides:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class StepOverrides(Record):
     """What ``prepare_step`` may change for one step; ``None`` keeps the run's value."""
 
     model: LanguageModel | None = None
@@ -86,8 +87,8 @@ RepairToolCall: TypeAlias = Callable[[ToolCallPart, str], ToolCallPart | None]
 """Given an invalid call and its error, return a fixed call (or ``None`` to keep it invalid)."""
 
 
-@dataclass(slots=True, kw_only=True)
-class Callbacks:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Callbacks(Record):
     """Hooks called during a run: plain functions, or `async def` ones in async runs (awaited)."""
 
     on_step_start: Callable[[int], Awaitable[None] | None] | None = None
@@ -116,8 +117,8 @@ class Resume:
     """Results by tool call id, given instead of running the calls."""
 
 
-@dataclass(slots=True, kw_only=True)
-class RunConfig:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class RunConfig(Record):
     """Everything one run needs, resolved from the agent and the call's arguments."""
 
     model: LanguageModel
