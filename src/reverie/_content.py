@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, cast
 
-from reverie._record import Record
+from reverie._record import FrozenRecord, Record
 
 ProviderMetadata: TypeAlias = dict[str, dict[str, Any]]
 """Provider-specific data keyed by provider name, e.g. ``{"anthropic": {"signature": "..."}}``."""
@@ -145,8 +145,8 @@ class Message(Record):
         return "".join(part.text for part in self.content if isinstance(part, TextPart))
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class Usage:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class Usage(FrozenRecord):
     """Token counts of one call or, summed, of a whole run."""
 
     input_tokens: int = 0
@@ -167,8 +167,8 @@ class Usage:
         )
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class CallWarning:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class CallWarning(FrozenRecord):
     """A setting the provider does not support and therefore ignored."""
 
     setting: str

@@ -26,7 +26,7 @@ from reverie._content import (
     ToolResultPart,
     Usage,
 )
-from reverie._record import Record
+from reverie._record import FrozenRecord, Record
 
 if TYPE_CHECKING:
     from reverie._errors import ReverieError
@@ -173,8 +173,8 @@ class StepFinishPart(Record):
     type: Literal["step_finish"] = "step_finish"
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class Discarded:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class Discarded(FrozenRecord):
     """What the failed attempt of a step had streamed, which a ``retry`` part discards.
 
     The failed attempt's parts are the model stream parts the agent stream yielded since the

@@ -13,8 +13,10 @@ eq=False`` and inherit these two from ``Record``, which behave as the generated 
   with ``compare=True`` compared (so a field holding the same object on both sides is equal).
 * No hash: a record is mutable, as a dataclass with ``eq=True`` is unhashable.
 
-Frozen dataclasses keep their generated methods (their hash follows their fields). Nothing here
-validates or copies values.
+Frozen dataclasses inherit from ``FrozenRecord`` instead, which adds the hash ``@dataclass``
+gives a frozen class with ``eq=True``: the hash of the tuple of its fields with ``hash=True``,
+or with ``hash=None`` and ``compare=True`` (their ``__setattr__`` and ``__delattr__``, which
+refuse changes, are still the generated ones). Nothing here validates or copies values.
 """
 
 from __future__ import annotations
@@ -62,10 +64,31 @@ class Record:
     __hash__ = None  # pyright: ignore[reportAssignmentType] - unhashable, as an eq dataclass
 
 
+class FrozenRecord(Record):
+    """Base of the frozen dataclasses declared with ``repr=False, eq=False``: hashable by value."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        cls = self.__class__
+        values = _hashed.get(cls)
+        if values is None:
+            values = _hashed[cls] = _values_of(
+                tuple(
+                    field.name
+                    for field in dataclasses.fields(_dataclass(self))
+                    if field.hash or (field.hash is None and field.compare)
+                )
+            )
+        return hash(values(self))
+
+
 _shown: dict[type[Any], tuple[str, ...]] = {}
 """Per class: the names of the fields its repr shows."""
 _compared: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {}
 """Per class: the tuple of the fields its ``==`` compares."""
+_hashed: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {}
+"""Per class: the tuple of the fields a frozen record's hash is made of."""
 _showing: set[tuple[int, int]] = set()
 """The records whose repr is being made, with the thread making it (``...`` when met again)."""
 
