@@ -7,16 +7,33 @@ from typing import Any
 
 import pytest
 
-from reverie import _codec, _content, _model, _parts, _results
-from reverie._http import sse
+from reverie import _codec, _content, _model, _parts, _results, _retry
+from reverie._http import auth, endpoint, framing, sse
 from reverie._record import FrozenRecord, Record
-from reverie._run import actions, config
+from reverie._run import actions, approval, config, fallback, planning
 from reverie.providers._openai_chat import stream as chat_stream
 
 RECORDS = sorted(
     {
         value
-        for module in (_content, _parts, _model, _results, _codec, actions, config, sse, chat_stream)
+        for module in (
+            _content,
+            _parts,
+            _model,
+            _results,
+            _codec,
+            _retry,
+            actions,
+            approval,
+            config,
+            fallback,
+            planning,
+            auth,
+            endpoint,
+            framing,
+            sse,
+            chat_stream,
+        )
         for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, Record) and value not in (Record, FrozenRecord)
     },

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart
 from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
-from reverie._record import Record
+from reverie._record import FrozenRecord, Record
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
@@ -67,8 +67,8 @@ class StepOverrides(Record):
     provider_options: dict[str, Any] | None = None
 
 
-@dataclass(slots=True, frozen=True)
-class StepContext:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class StepContext(FrozenRecord):
     """What ``prepare_step`` sees.
 
     ``messages`` holds the run's own message objects: one edited here in place is sent edited
@@ -105,8 +105,8 @@ Answer: TypeAlias = bool | str
 """An approval: ``True`` runs the call; ``False`` refuses it; a string refuses it for that reason."""
 
 
-@dataclass(slots=True, frozen=True, kw_only=True)
-class Resume:
+@dataclass(slots=True, frozen=True, kw_only=True, repr=False, eq=False)
+class Resume(FrozenRecord):
     """A paused run to go on with (``Agent.resume``), and the caller's answers for its held calls."""
 
     paused: AgentResult[Any]
