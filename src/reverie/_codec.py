@@ -25,6 +25,7 @@ from reverie._http.framing import SSE, Framing
 from reverie._http.sse import SSEEvent
 from reverie._model import Call, ProviderTool, Response, ToolDefinition
 from reverie._parts import ModelStreamPart
+from reverie._record import Record
 
 if TYPE_CHECKING:
     import httpx2
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
     from reverie._rate_limiter import RateLimiter
 
 
-@dataclass(slots=True, kw_only=True)
-class WireRequest:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class WireRequest(Record):
     """One HTTP request as a codec wants it sent."""
 
     path: str
@@ -341,8 +342,8 @@ def dump_options(options: BaseModel) -> dict[str, Any]:
     return options.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-@dataclass(slots=True, kw_only=True)
-class PreparedRequest:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class PreparedRequest(Record):
     """A ``WireRequest`` resolved against a provider: absolute URL, headers, encoded body, auth."""
 
     url: str

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, cast
 
+from reverie._record import FrozenRecord, Record
+
 ProviderMetadata: TypeAlias = dict[str, dict[str, Any]]
 """Provider-specific data keyed by provider name, e.g. ``{"anthropic": {"signature": "..."}}``."""
 
@@ -21,8 +23,8 @@ FinishReason: TypeAlias = Literal[
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 
 
-@dataclass(slots=True, kw_only=True)
-class TextPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class TextPart(Record):
     """Text produced by the model or sent by the user."""
 
     text: str
@@ -33,8 +35,8 @@ class TextPart:
     type: Literal["text"] = "text"
 
 
-@dataclass(slots=True, kw_only=True)
-class ReasoningPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ReasoningPart(Record):
     """Reasoning ("thinking") produced by the model.
 
     Providers that sign their reasoning keep the signature in ``provider_metadata``
@@ -47,8 +49,8 @@ class ReasoningPart:
     type: Literal["reasoning"] = "reasoning"
 
 
-@dataclass(slots=True, kw_only=True)
-class ToolCallPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ToolCallPart(Record):
     """A call of a tool requested by the model."""
 
     tool_call_id: str
@@ -66,8 +68,8 @@ class ToolCallPart:
     type: Literal["tool_call"] = "tool_call"
 
 
-@dataclass(slots=True, kw_only=True)
-class ToolResultPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ToolResultPart(Record):
     """The outcome of running a tool, sent back to the model."""
 
     tool_call_id: str
@@ -85,8 +87,8 @@ class ToolResultPart:
     type: Literal["tool_result"] = "tool_result"
 
 
-@dataclass(slots=True, kw_only=True)
-class FilePart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class FilePart(Record):
     """Binary content (an image, a document) with its media type."""
 
     data: bytes
@@ -97,8 +99,8 @@ class FilePart:
     type: Literal["file"] = "file"
 
 
-@dataclass(slots=True, kw_only=True)
-class SourcePart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class SourcePart(Record):
     """A source the model cited (URL or document)."""
 
     id: str
@@ -114,8 +116,8 @@ ContentPart: TypeAlias = TextPart | ReasoningPart | ToolCallPart | ToolResultPar
 
 
 # Weakly referenceable: an agent keeps a message's encoded form while the message lives.
-@dataclass(slots=True, kw_only=True, weakref_slot=True)
-class Message:
+@dataclass(slots=True, kw_only=True, weakref_slot=True, repr=False, eq=False)
+class Message(Record):
     """One turn of a conversation."""
 
     role: Role
@@ -143,8 +145,8 @@ class Message:
         return "".join(part.text for part in self.content if isinstance(part, TextPart))
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class Usage:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class Usage(FrozenRecord):
     """Token counts of one call or, summed, of a whole run."""
 
     input_tokens: int = 0
@@ -165,8 +167,8 @@ class Usage:
         )
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class CallWarning:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class CallWarning(FrozenRecord):
     """A setting the provider does not support and therefore ignored."""
 
     setting: str

@@ -10,6 +10,7 @@ U+FFFD. Nothing here knows a provider's payload shapes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -18,7 +19,14 @@ from typing import Any
 from reverie._errors import UserError
 
 _BYTE_ORDER_MARK = "\ufeff"
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@functools.cache
+def _lone_surrogate() -> re.Pattern[str]:
+    """A lone surrogate, which UTF-8 cannot hold (compiled on first use, not on import)."""
+    return re.compile("[\ud800-\udfff]")
+
+
 _DECODER = json.JSONDecoder()
 _DECODE = _DECODER.decode
 # Set by JSONDecoder.__init__ but missing from the type stubs.
@@ -131,7 +139,7 @@ def utf8(text: str) -> bytes:
     try:
         return text.encode()
     except UnicodeEncodeError:  # rare: encode twice only then
-        return _LONE_SURROGATE.sub("\ufffd", text).encode()
+        return _lone_surrogate().sub("\ufffd", text).encode()
 
 
 def replace_lone_surrogates(text: str) -> str:
@@ -139,5 +147,5 @@ def replace_lone_surrogates(text: str) -> str:
     try:
         text.encode()
     except UnicodeEncodeError:
-        return _LONE_SURROGATE.sub("\ufffd", text)
+        return _lone_surrogate().sub("\ufffd", text)
     return text

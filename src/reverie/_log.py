@@ -9,6 +9,7 @@ This module is imported by the code that logs, not by ``import reverie``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -16,7 +17,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 logger = logging.getLogger("reverie")
 logger.addHandler(logging.NullHandler())
 
-_SECRET_PARAMETER = re.compile(r"key|token|secret|signature|sig|password|credential", re.IGNORECASE)
+
+@functools.cache
+def _secret_parameter() -> re.Pattern[str]:
+    """A query parameter name that may carry a secret (compiled on first use, not on import)."""
+    return re.compile(r"key|token|secret|signature|sig|password|credential", re.IGNORECASE)
+
+
 MASK = "***"
 
 
@@ -35,7 +42,7 @@ def safe_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode(
-            [(name, MASK if _SECRET_PARAMETER.search(name) else value) for name, value in pairs], safe="*"
+            [(name, MASK if _secret_parameter().search(name) else value) for name, value in pairs], safe="*"
         )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 

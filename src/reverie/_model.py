@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_che
 
 from reverie._content import CallWarning, ContentPart, FinishReason, Message, ProviderMetadata, Usage
 from reverie._parts import ModelStreamPart, RetryPart
+from reverie._record import FrozenRecord, Record
 
 if TYPE_CHECKING:
     from reverie._wire_cache import WireCache
@@ -21,8 +22,8 @@ ToolChoice: TypeAlias = Literal["auto", "none", "required"] | str
 """``"auto"``, ``"none"``, ``"required"`` (some tool must be called) or the name of one tool."""
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class ToolDefinition:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class ToolDefinition(FrozenRecord):
     """A tool as the model sees it: name, description and JSON schema of the input."""
 
     name: str
@@ -31,8 +32,8 @@ class ToolDefinition:
     provider_options: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class ProviderTool:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class ProviderTool(FrozenRecord):
     """A tool the provider defines (web search, computer use), made by a provider's factory.
 
     It is sent by the codec of the provider named in ``id`` (``"anthropic.web_search_20250305"``);
@@ -59,8 +60,8 @@ class ProviderTool:
         return self.id.partition(".")[0]
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class ResponseFormat:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class ResponseFormat(FrozenRecord):
     """A request for a JSON reply that matches ``schema`` (the provider's native JSON-schema output).
 
     Codecs whose provider has native structured output encode it (OpenAI chat
@@ -74,8 +75,8 @@ class ResponseFormat:
     description: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
-class Call:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Call(Record):
     """Everything one model request carries."""
 
     prompt: list[Message]
@@ -108,8 +109,8 @@ class Call:
     after it raises ``DeadlineExceededError`` at once."""
 
 
-@dataclass(slots=True, kw_only=True)
-class Response:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Response(Record):
     """The result of one non-streaming model call."""
 
     content: list[ContentPart]

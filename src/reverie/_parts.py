@@ -26,6 +26,7 @@ from reverie._content import (
     ToolResultPart,
     Usage,
 )
+from reverie._record import FrozenRecord, Record
 
 if TYPE_CHECKING:
     from reverie._errors import ReverieError
@@ -36,16 +37,16 @@ def _metadata() -> ProviderMetadata:
     return {}
 
 
-@dataclass(slots=True, kw_only=True)
-class StreamStartPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class StreamStartPart(Record):
     """Opens a model stream; carries the warnings of the request."""
 
     warnings: list[CallWarning] = field(default_factory=list[CallWarning])
     type: Literal["stream_start"] = "stream_start"
 
 
-@dataclass(slots=True, kw_only=True)
-class TextStartPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class TextStartPart(Record):
     """A text block with this ``id`` begins."""
 
     id: str
@@ -53,8 +54,8 @@ class TextStartPart:
     type: Literal["text_start"] = "text_start"
 
 
-@dataclass(slots=True, kw_only=True)
-class TextDeltaPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class TextDeltaPart(Record):
     """More text for the block ``id``."""
 
     id: str
@@ -62,8 +63,8 @@ class TextDeltaPart:
     type: Literal["text_delta"] = "text_delta"
 
 
-@dataclass(slots=True, kw_only=True)
-class TextEndPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class TextEndPart(Record):
     """The text block ``id`` is complete."""
 
     id: str
@@ -71,8 +72,8 @@ class TextEndPart:
     type: Literal["text_end"] = "text_end"
 
 
-@dataclass(slots=True, kw_only=True)
-class ReasoningStartPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ReasoningStartPart(Record):
     """A reasoning block with this ``id`` begins."""
 
     id: str
@@ -80,8 +81,8 @@ class ReasoningStartPart:
     type: Literal["reasoning_start"] = "reasoning_start"
 
 
-@dataclass(slots=True, kw_only=True)
-class ReasoningDeltaPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ReasoningDeltaPart(Record):
     """More reasoning text (or metadata such as a signature) for the block ``id``."""
 
     id: str
@@ -90,8 +91,8 @@ class ReasoningDeltaPart:
     type: Literal["reasoning_delta"] = "reasoning_delta"
 
 
-@dataclass(slots=True, kw_only=True)
-class ReasoningEndPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ReasoningEndPart(Record):
     """The reasoning block ``id`` is complete."""
 
     id: str
@@ -99,8 +100,8 @@ class ReasoningEndPart:
     type: Literal["reasoning_end"] = "reasoning_end"
 
 
-@dataclass(slots=True, kw_only=True)
-class ToolInputStartPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ToolInputStartPart(Record):
     """The model starts writing the input of a call of ``tool_name``; ``id`` is the call id."""
 
     id: str
@@ -108,8 +109,8 @@ class ToolInputStartPart:
     type: Literal["tool_input_start"] = "tool_input_start"
 
 
-@dataclass(slots=True, kw_only=True)
-class ToolInputDeltaPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ToolInputDeltaPart(Record):
     """A fragment of the JSON input of the call ``id``."""
 
     id: str
@@ -117,16 +118,16 @@ class ToolInputDeltaPart:
     type: Literal["tool_input_delta"] = "tool_input_delta"
 
 
-@dataclass(slots=True, kw_only=True)
-class ToolInputEndPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class ToolInputEndPart(Record):
     """The input of the call ``id`` is complete; a ``tool_call`` part follows."""
 
     id: str
     type: Literal["tool_input_end"] = "tool_input_end"
 
 
-@dataclass(slots=True, kw_only=True)
-class FinishPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class FinishPart(Record):
     """Ends a model stream (per call) or an agent stream (``usage`` is then the run's total)."""
 
     finish_reason: FinishReason
@@ -139,8 +140,8 @@ class FinishPart:
     type: Literal["finish"] = "finish"
 
 
-@dataclass(slots=True, kw_only=True)
-class RateLimitWaitPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class RateLimitWaitPart(Record):
     """The request waits ``seconds`` for its provider's ``RateLimiter`` before it is sent.
 
     Only waits longer than a second are shown (shorter ones are not worth a part). It comes
@@ -152,16 +153,16 @@ class RateLimitWaitPart:
     type: Literal["rate_limit_wait"] = "rate_limit_wait"
 
 
-@dataclass(slots=True, kw_only=True)
-class StepStartPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class StepStartPart(Record):
     """The agent starts step ``step_number`` (0-based)."""
 
     step_number: int
     type: Literal["step_start"] = "step_start"
 
 
-@dataclass(slots=True, kw_only=True)
-class StepFinishPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class StepFinishPart(Record):
     """The agent finished a step, including running its tools."""
 
     step_number: int
@@ -172,8 +173,8 @@ class StepFinishPart:
     type: Literal["step_finish"] = "step_finish"
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class Discarded:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class Discarded(FrozenRecord):
     """What the failed attempt of a step had streamed, which a ``retry`` part discards.
 
     The failed attempt's parts are the model stream parts the agent stream yielded since the
@@ -197,8 +198,8 @@ class Discarded:
         return self.parts > 0
 
 
-@dataclass(slots=True, kw_only=True)
-class RetryPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class RetryPart(Record):
     """The current step failed and starts over after ``delay`` seconds, on ``model``.
 
     Every part of the failed attempt (``discarded`` says how many, and their text) must be
@@ -221,8 +222,8 @@ class RetryPart:
     type: Literal["retry"] = "retry"
 
 
-@dataclass(slots=True, kw_only=True)
-class OutputPart:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class OutputPart(Record):
     """The agent's typed output parsed so far (plain JSON values); emitted only when it changed.
 
     The last one of a run equals the validated ``AgentResult.output`` as plain JSON.

@@ -23,6 +23,7 @@ from reverie._content import (
     ToolResultPart,
     Usage,
 )
+from reverie._record import Record
 
 if TYPE_CHECKING:
     from reverie._cost import Cost
@@ -34,8 +35,8 @@ _NOT_PRICED: Final = object()
 """``StepResult._cost`` before the cost was first asked for."""
 
 
-@dataclass(slots=True, kw_only=True)
-class StepResult:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class StepResult(Record):
     """One model call of a run and the tool results it led to."""
 
     step_number: int
@@ -117,8 +118,8 @@ else:  # no typing_extensions at run time: import reverie stays light
 """The type of ``AgentResult.output``: ``str`` (the final text) unless the agent has ``output_type``."""
 
 
-@dataclass(slots=True, kw_only=True)
-class AgentResult(Generic[OutputT]):
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class AgentResult(Record, Generic[OutputT]):
     """The outcome of a whole run; ``output`` is typed by the agent's ``output_type``."""
 
     steps: list[StepResult]

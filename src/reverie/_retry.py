@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reverie._errors import ProviderError, RetryError, ReverieError
+from reverie._record import FrozenRecord
 
 _SERVER_DELAY_CAP = 60.0
 
 
-@dataclass(slots=True, kw_only=True, frozen=True)
-class RetryPolicy:
+@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+class RetryPolicy(FrozenRecord):
     """How a failed step is retried.
 
     Args:

@@ -13,6 +13,7 @@ This module only matches exact values; it does not guess what looks like a key.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
@@ -24,7 +25,12 @@ _MIN_LENGTH_WITHOUT_DIGIT = 24
 _lock = threading.Lock()
 _known: frozenset[str] = frozenset()
 _pattern: re.Pattern[str] | None = None
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*)@")
+
+
+@functools.cache
+def _url_password() -> re.Pattern[str]:
+    """The user information (``user:password@``) of a URL (compiled on first use, not on import)."""
+    return re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*)@")
 
 
 def register_secret(value: str) -> None:
@@ -57,7 +63,7 @@ def redact(text: str) -> str:
     if pattern is not None:
         text = pattern.sub(MASK, text)
     if "@" in text and "://" in text:
-        text = _URL_PASSWORD.sub(_mask_userinfo, text)
+        text = _url_password().sub(_mask_userinfo, text)
     return text
 
 

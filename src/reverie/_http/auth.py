@@ -29,6 +29,7 @@ import httpx2
 
 from reverie._errors import UserError
 from reverie._http.headers import check_headers
+from reverie._record import FrozenRecord
 from reverie._secrets import register_secret
 
 ValueT = TypeVar("ValueT")
@@ -152,8 +153,8 @@ class UrlCredentialsAuth(httpx2.Auth):
         return f"UrlCredentialsAuth(inner={self._inner!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Token(FrozenRecord):
     """A token and, when known, when it stops being valid."""
 
     value: str = field(repr=False)
@@ -172,8 +173,8 @@ _MAX_INSPECTED_BODY = 1024 * 1024
 """A longer error body is not read to look for a refused credential (it is no auth error)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _CachedToken:
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class _CachedToken(FrozenRecord):
     value: str = field(repr=False)
     fresh_until: float | None
 

@@ -18,9 +18,11 @@ from urllib.parse import urlencode
 
 import httpx2
 
+from reverie._record import FrozenRecord
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Endpoint(FrozenRecord):
     """The URL and headers of one request (credentials excluded)."""
 
     url: str

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from reverie._http.sse import SSEDecoder, SSEEvent
+from reverie._record import FrozenRecord
 
 EVENT_STREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
 
@@ -48,8 +49,8 @@ class Framing(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class SSEFraming:
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class SSEFraming(FrozenRecord):
     """Server-sent events, decoded by ``SSEDecoder``."""
 
     accept: str = "text/event-stream"
@@ -61,8 +62,8 @@ class SSEFraming:
         return SSEDecoder(max_buffer=max_bytes, keep_done=self.keep_done)
 
 
-@dataclass(frozen=True, slots=True)
-class EventStreamFraming:
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class EventStreamFraming(FrozenRecord):
     """The AWS binary event stream, decoded by ``EventStreamDecoder``."""
 
     accept: str = EVENT_STREAM_CONTENT_TYPE

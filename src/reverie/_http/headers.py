@@ -18,8 +18,18 @@ from reverie._errors import UserError
 
 # RFC 9110 token characters for a field name. A value is sent as ASCII by the HTTP client:
 # visible characters, spaces and tabs only (no CR, LF or other control characters).
-_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FORBIDDEN_IN_VALUE = re.compile(r"[^\t\x20-\x7e]")
+
+
+@functools.cache
+def _name_pattern() -> re.Pattern[str]:
+    """A header field name: RFC 9110 token characters (compiled on first use, not on import)."""
+    return re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+@functools.cache
+def _forbidden_in_value() -> re.Pattern[str]:
+    """A character a header value cannot hold (compiled on first use, not on import)."""
+    return re.compile(r"[^\t\x20-\x7e]")
 
 
 def check_headers(headers: Mapping[str, str] | None, where: str) -> None:
@@ -36,7 +46,7 @@ def check_headers(headers: Mapping[str, str] | None, where: str) -> None:
             raise UserError(f"{where}: header {name!r} must be a string, got {type(value).__name__}")
         if value.isascii() and value.isprintable():  # the common case, checked in C (every request)
             continue
-        found = _FORBIDDEN_IN_VALUE.search(value)
+        found = _forbidden_in_value().search(value)
         if found is not None:
             # The value is not shown: it may be a credential.
             character = found.group()
@@ -52,7 +62,7 @@ def check_headers(headers: Mapping[str, str] | None, where: str) -> None:
 @functools.lru_cache(maxsize=256)
 def _valid_name(name: str) -> bool:
     # Names are few and never secret: remembering them keeps the regex off the hot path.
-    return _NAME.fullmatch(name) is not None
+    return _name_pattern().fullmatch(name) is not None
 
 
 def merge_headers(*layers: Mapping[str, str] | None) -> dict[str, str]:

@@ -15,14 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reverie._errors import InvalidResponseError
+from reverie._record import Record
 
 _DONE = "[DONE]"
 _BOM = b"\xef\xbb\xbf"
 _DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 
 
-@dataclass(slots=True)
-class SSEEvent:
+@dataclass(slots=True, repr=False, eq=False)
+class SSEEvent(Record):
     r"""One dispatched event: its name (``"message"`` by default) and its data lines joined by ``\\n``."""
 
     event: str

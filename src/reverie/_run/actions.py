@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from reverie._content import ToolCallPart
 from reverie._errors import ReverieError
 from reverie._model import Call, LanguageModel
+from reverie._record import FrozenRecord
 from reverie._results import AgentResult
 
 if TYPE_CHECKING:
     from reverie._tools.protocol import Tool
 
 
-@dataclass(slots=True, frozen=True)
-class PreparedToolCall:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class PreparedToolCall(FrozenRecord):
     """A valid call, its tool, and the arguments ``Tool.validate`` returned."""
 
     call: ToolCallPart
@@ -32,8 +33,8 @@ ToolJob: TypeAlias = tuple[ToolCallPart, PreparedToolCall | None]
 """A call of the step and, when it is valid, what to run (``None``: send its error back)."""
 
 
-@dataclass(slots=True, frozen=True)
-class CallModel:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class CallModel(FrozenRecord):
     """Send ``call`` to ``model``, whole (``streaming=False``) or as a stream."""
 
     step_number: int
@@ -44,8 +45,8 @@ class CallModel:
     streaming: bool
 
 
-@dataclass(slots=True, frozen=True)
-class Wait:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class Wait(FrozenRecord):
     """Wait ``seconds`` before the next action (a retry delay)."""
 
     seconds: float
@@ -54,16 +55,16 @@ class Wait:
     """The attempt that follows the wait."""
 
 
-@dataclass(slots=True, frozen=True)
-class RunTools:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class RunTools(FrozenRecord):
     """Run the step's calls: each batch in order, the calls within a batch concurrently."""
 
     step_number: int
     batches: tuple[tuple[ToolJob, ...], ...]
 
 
-@dataclass(slots=True, frozen=True)
-class Finish:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class Finish(FrozenRecord):
     """The run is over: with ``result``, or with ``error``, raised once the events are yielded."""
 
     result: AgentResult

@@ -20,6 +20,7 @@ from typing import Any
 
 from reverie._content import ContentPart, Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
+from reverie._record import FrozenRecord
 from reverie._results import StepResult
 from reverie._run.actions import PreparedToolCall, ToolJob
 from reverie._run.config import Resume
@@ -74,8 +75,8 @@ def check_resume(resume: Resume) -> None:
             )
 
 
-@dataclass(slots=True, frozen=True, kw_only=True)
-class PausedRun:
+@dataclass(slots=True, frozen=True, kw_only=True, repr=False, eq=False)
+class PausedRun(FrozenRecord):
     """A paused result taken apart for the machine that resumes it."""
 
     finished: list[StepResult]

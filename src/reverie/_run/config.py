@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart
 from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
+from reverie._record import FrozenRecord, Record
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
@@ -54,8 +55,8 @@ def max_tokens_used(limit: int) -> StopCondition:
     return lambda steps: sum(step.usage.total_tokens for step in steps) >= limit
 
 
-@dataclass(slots=True, kw_only=True)
-class StepOverrides:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class StepOverrides(Record):
     """What ``prepare_step`` may change for one step; ``None`` keeps the run's value."""
 
     model: LanguageModel | None = None
@@ -67,8 +68,8 @@ class StepOverrides:
     provider_options: dict[str, Any] | None = None
 
 
-@dataclass(slots=True, frozen=True)
-class StepContext:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class StepContext(FrozenRecord):
     """What ``prepare_step`` sees.
 
     ``messages`` holds the run's own message objects: one edited here in place is sent edited
@@ -87,8 +88,8 @@ RepairToolCall: TypeAlias = Callable[[ToolCallPart, str], ToolCallPart | None]
 """Given an invalid call and its error, return a fixed call (or ``None`` to keep it invalid)."""
 
 
-@dataclass(slots=True, kw_only=True)
-class Callbacks:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Callbacks(Record):
     """Hooks called during a run: plain functions, or `async def` ones in async runs (awaited)."""
 
     on_step_start: Callable[[int], Awaitable[None] | None] | None = None
@@ -105,8 +106,8 @@ Answer: TypeAlias = bool | str
 """An approval: ``True`` runs the call; ``False`` refuses it; a string refuses it for that reason."""
 
 
-@dataclass(slots=True, frozen=True, kw_only=True)
-class Resume:
+@dataclass(slots=True, frozen=True, kw_only=True, repr=False, eq=False)
+class Resume(FrozenRecord):
     """A paused run to go on with (``Agent.resume``), and the caller's answers for its held calls."""
 
     paused: AgentResult[Any]
@@ -117,8 +118,8 @@ class Resume:
     """Results by tool call id, given instead of running the calls."""
 
 
-@dataclass(slots=True, frozen=True, kw_only=True)
-class JournalRun:
+@dataclass(slots=True, frozen=True, kw_only=True, repr=False, eq=False)
+class JournalRun(FrozenRecord):
     """A durable run: the journal it records in, its id, and what was recorded before it began."""
 
     journal: Journal
@@ -127,8 +128,8 @@ class JournalRun:
     """The run's record when this run began (``None``: a new run); its steps are replayed."""
 
 
-@dataclass(slots=True, kw_only=True)
-class RunConfig:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class RunConfig(Record):
     """Everything one run needs, resolved from the agent and the call's arguments."""
 
     model: LanguageModel

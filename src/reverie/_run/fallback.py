@@ -29,6 +29,7 @@ from reverie._parts import (
     RetryPart,
     TextDeltaPart,
 )
+from reverie._record import FrozenRecord
 from reverie._retry import RetryPolicy, final_error, retry_delay
 from reverie._text_buffer import TextBuffer
 
@@ -144,8 +145,8 @@ def _rule(fallback_on: FallbackOn | None) -> Callable[[ReverieError], bool]:
     return fallback_on
 
 
-@dataclass(slots=True, frozen=True)
-class NextAttempt:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class NextAttempt(FrozenRecord):
     """What follows a failure: ``model`` again after ``delay`` seconds, or the next model now."""
 
     model: LanguageModel

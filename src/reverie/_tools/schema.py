@@ -9,6 +9,7 @@ only when a schema is first built.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -20,8 +21,17 @@ from reverie._tools.protocol import ToolInputError
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-_ARGS_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$", re.MULTILINE)
-_ARG_LINE = re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
+
+@functools.cache
+def _args_section() -> re.Pattern[str]:
+    """The ``Args:`` heading of a Google-style docstring (compiled on first use, not on import)."""
+    return re.compile(r"^\s*(Args|Arguments|Parameters):\s*$", re.MULTILINE)
+
+
+@functools.cache
+def _arg_line() -> re.Pattern[str]:
+    """One argument line of that section: name, optional type, description (compiled on first use)."""
+    return re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
 
 
 def input_model(
@@ -159,7 +169,7 @@ def _indent_of_args(doc: str, start: int) -> int:
 
 def split_docstring(doc: str) -> tuple[str, dict[str, str]]:
     """Split a Google-style docstring into the summary and the ``Args:`` descriptions."""
-    match = _ARGS_SECTION.search(doc)
+    match = _args_section().search(doc)
     if match is None:
         return doc.strip(), {}
     summary = doc[: match.start()].strip()
@@ -169,7 +179,7 @@ def split_docstring(doc: str) -> tuple[str, dict[str, str]]:
     for line in doc[match.end() :].splitlines():
         if line.strip() and not line.startswith((" ", "\t")):
             break  # the next section
-        found = _ARG_LINE.match(line)
+        found = _arg_line().match(line)
         if found is not None and (current is None or _indent(line) <= entry_indent):
             name: str = found.group(1)
             descriptions[name] = found.group(2).strip()

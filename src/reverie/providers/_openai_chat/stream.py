@@ -48,6 +48,7 @@ from reverie._parts import (
     ToolInputEndPart,
     ToolInputStartPart,
 )
+from reverie._record import Record
 from reverie.providers._openai_chat.content import refusal_metadata, split_content
 from reverie.providers._openai_chat.decode import add_logprobs, first_choice, logprobs_of, map_finish_reason
 from reverie.providers._openai_chat.reasoning import StreamedDetails, details_of
@@ -99,8 +100,8 @@ class StreamHooks(Protocol):
         ...
 
 
-@dataclass(slots=True)
-class _PendingCall:
+@dataclass(slots=True, repr=False, eq=False)
+class _PendingCall(Record):
     id: str
     name: str
     arguments: str
