@@ -361,10 +361,11 @@ class InterruptedToolError(ReverieError):
 
 
 class JournalError(ReverieError):
-    """A journal (or a batch's store) could not be opened, read or written: a file that is not a
-    journal, a folder that does not exist, a database locked past the timeout, an unreadable entry.
+    """A journal (or a batch's store) could not be opened, read or written.
 
-    The store's own error (e.g. ``sqlite3.OperationalError``) is the ``__cause__``.
+    For example: a file that is not a journal, a folder that does not exist, a database locked
+    past the timeout, an unreadable entry. The store's own error (e.g.
+    ``sqlite3.OperationalError``) is the ``__cause__``.
 
     Attributes:
         path: The journal's file, when it has one.
