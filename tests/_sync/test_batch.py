@@ -9,6 +9,7 @@ injected 429s and 5xx is ``tests/batch/test_acceptance.py``.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from reverie import (
     BatchResult,
     Budget,
     Call,
+    JournalError,
     Message,
     ProviderError,
     Response,
@@ -32,6 +34,7 @@ from reverie import (
     run_batch,
     tool,
 )
+from reverie._batch.store import BatchStore
 from reverie.testing import MockModel
 
 
@@ -205,3 +208,146 @@ def test_with_a_journal_each_item_run_is_durable_and_resumes_from_its_last_step(
         states = connection.execute("SELECT state FROM reverie_batch_items WHERE batch = 'k'").fetchall()
     assert states == [("answered",)] * 3
     journal.close()
+
+
+def test_a_journal_that_is_not_a_database_raises_journal_error(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"not a database, " * 200)
+    answers = Answers()
+    with pytest.raises(JournalError, match=r"corrupt\.db") as raised:
+        run_batch(Agent(MockModel(answers)), items(2), journal=path, progress=False)
+    assert isinstance(raised.value.__cause__, sqlite3.DatabaseError)
+    assert answers.sent == []
+
+
+def test_a_store_that_cannot_be_written_fails_the_items_it_did_not_keep_and_sends_no_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = Answers()
+    agent = Agent(MockModel(answers))
+    journal = tmp_path / "runs.db"
+    record = BatchStore.record
+
+    def locked(self: BatchStore, batch: str, item: str, *arguments: Any, **settings: Any) -> None:
+        if item == "1":
+            raise JournalError(
+                f"cannot write to the batch store {self.path}: database is locked", path=self.path
+            )
+        record(self, batch, item, *arguments, **settings)
+
+    monkeypatch.setattr(BatchStore, "record", locked)
+    results = run_batch(agent, items(4), concurrency=1, journal=journal, progress=False)
+    assert results[0].status == "answered"
+    assert [result.status for result in results[1:]] == ["failed"] * 3
+    assert "database is locked" in str(results[1].error) and "sent again on resume" in str(results[1].error)
+    monkeypatch.setattr(BatchStore, "record", record)
+    sent = len(answers.sent)
+    resumed = run_batch(agent, items(4), concurrency=1, journal=journal, progress=False)
+    assert [result.status for result in resumed] == ["answered"] * 4
+    assert answers.sent[sent:] == ["p1", "p2", "p3"]  # nothing of them was recorded: sent again
+
+
+def test_an_item_whose_run_journal_fails_is_stopped_and_sent_again(tmp_path: Path) -> None:
+    broken = {"p1"}
+
+    def answer(call: Call) -> Response:
+        if said(call) in broken:
+            broken.clear()
+            raise JournalError("cannot write to the journal runs.db: database is locked", path="runs.db")
+        return MockModel.text(f"re: {said(call)}")
+
+    agent = Agent(MockModel(answer))
+    journal = tmp_path / "runs.db"
+    first = run_batch(agent, items(3), journal=journal, batch_key="k", progress=False)
+    assert [result.status for result in first] == ["answered", "failed", "answered"]
+    assert "database is locked" in str(first[1].error)
+    again = run_batch(agent, items(3), journal=journal, batch_key="k", progress=False)
+    assert [result.text for result in again] == ["re: p0", "re: p1", "re: p2"]  # not failed for good
+
+
+def test_an_item_paused_for_approval_fails_naming_its_calls_and_resumes_by_its_run_id(
+    tmp_path: Path,
+) -> None:
+    def answer(call: Call) -> Response:
+        if any(message.role == "tool" for message in call.prompt):
+            return MockModel.text("refunded")
+        return MockModel.tool_calls(("refund", {"order": said(call)}))
+
+    @tool(requires_approval=True)
+    def refund(order: str) -> str:
+        """Refund an order."""
+        return f"refunded {order}"
+
+    agent = Agent(MockModel(answer), tools=[refund])
+    journal = SQLiteJournal(tmp_path / "runs.db")
+    (result,) = run_batch(
+        agent, [{"id": "a1", "prompt": "o1"}], journal=journal, batch_key="orders", progress=False
+    )
+    assert result.status == "failed"
+    assert result.error == "paused for approval: call_0 (refund)"
+    # As docs/batch.md says: answer the pause by the item's run id, then retry the failed items.
+    resumed = agent.resume('batch:orders:"a1"', journal=journal, approvals={"call_0": True})
+    assert resumed.text == "refunded"
+    (retried,) = run_batch(
+        agent,
+        [{"id": "a1", "prompt": "o1"}],
+        journal=journal,
+        batch_key="orders",
+        retry_failed=True,
+        progress=False,
+    )
+    assert (retried.status, retried.text) == ("answered", "refunded")
+    journal.close()
+
+
+def test_an_item_changed_under_its_id_fails_and_keeps_its_record(tmp_path: Path) -> None:
+    answers = Answers()
+    agent = Agent(MockModel(answers))
+    journal = tmp_path / "runs.db"
+    run_batch(agent, items(3), journal=journal, batch_key="k", progress=False)
+    changed = [*items(3)]
+    changed[1] = {"id": 1, "prompt": "p1", "system": "be brief"}
+    changed[2] = {"id": 2, "prompt": "another"}
+    results = run_batch(agent, changed, journal=journal, batch_key="k", progress=False)
+    assert [result.status for result in results] == ["answered", "failed", "failed"]
+    assert results[2].error == (
+        "item 2 changed since it was recorded in batch 'k': "
+        "use another batch key (--batch-key) or a new journal"
+    )
+    assert len(answers.sent) == 3  # nothing sent again, the old answers not handed back
+    unchanged = run_batch(agent, items(3), journal=journal, batch_key="k", progress=False)
+    assert [result.text for result in unchanged] == ["re: p0", "re: p1", "re: p2"]  # the records stayed
+
+
+def test_a_record_without_a_digest_matches_its_item(tmp_path: Path) -> None:
+    journal = tmp_path / "runs.db"
+    with sqlite3.connect(journal) as connection:
+        connection.execute(
+            "CREATE TABLE reverie_batch_items (batch TEXT NOT NULL, item TEXT NOT NULL, state TEXT NOT NULL, "
+            "line TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (batch, item)) WITHOUT ROWID"
+        )
+        connection.execute(
+            "INSERT INTO reverie_batch_items VALUES ('k', '0', 'answered', ?, 0)",
+            (json.dumps({"id": 0, "text": "recorded", "usage": None, "cost": None}),),
+        )
+    connection.close()
+    answers = Answers()
+    results = run_batch(
+        Agent(MockModel(answers)), items(2), journal=journal, batch_key="k", progress=False
+    )
+    assert [result.text for result in results] == ["recorded", "re: p1"]
+    assert answers.sent == ["p1"]
+
+
+def test_a_money_budget_without_a_price_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    agent = Agent(MockModel(Answers()))
+    with caplog.at_level(logging.WARNING, logger="reverie"):
+        results = run_batch(agent, items(3), budget=Budget(max_cost=1.0), progress=False)
+    assert [result.cost for result in results] == [None] * 3
+    warnings = [record.getMessage() for record in caplog.records if "budget in USD" in record.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("the budget in USD cannot be enforced: no price is known for ")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="reverie"):
+        run_batch(agent, items(2), budget=Budget(max_requests=10), progress=False)
+    assert not [record for record in caplog.records if "budget in USD" in record.getMessage()]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reverie import JournalError
 from reverie._batch.store import BatchStore, StoredItem, StoreWriter, journal_path
 
 
@@ -99,5 +100,52 @@ def test_a_writer_hands_a_failed_commit_to_the_batch(tmp_path: Path) -> None:
     writer = StoreWriter(store)
     store._connection.close()  # pyright: ignore[reportPrivateUsage] - every commit now fails
     writer.record("b", "1", "answered", {"id": 1})
-    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+    with pytest.raises(JournalError, match="closed") as raised:
         writer.close()
+    assert isinstance(raised.value.__cause__, sqlite3.ProgrammingError)
+
+
+def test_a_failed_writer_tells_of_every_item_it_did_not_keep(tmp_path: Path) -> None:
+    store = BatchStore(tmp_path / "runs.db")
+    lost: list[tuple[str, JournalError]] = []
+    writer = StoreWriter(store, lost=lambda item, error: lost.append((item, error)))
+    writer.record("b", "1", "answered", {"id": 1})
+    writer.close()
+    store = BatchStore(tmp_path / "runs.db")
+    writer = StoreWriter(store, lost=lambda item, error: lost.append((item, error)))
+    store._connection.close()  # pyright: ignore[reportPrivateUsage] - every commit now fails
+    for number in (2, 3, 4):
+        writer.record("b", str(number), "answered", {"id": number})
+    writer.close()  # handed to ``lost``, not raised
+    assert [item for item, _ in lost] == ["2", "3", "4"]
+    assert writer.failure is lost[0][1] and all(error is writer.failure for _, error in lost)
+    assert writer.failure.path == str(tmp_path / "runs.db")
+
+
+def test_a_file_that_is_not_a_database_is_a_journal_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"not a database, " * 200)
+    with pytest.raises(JournalError, match=r"corrupt\.db") as raised:
+        BatchStore(path)
+    assert raised.value.path == str(path)
+    assert isinstance(raised.value.__cause__, sqlite3.DatabaseError)
+    with pytest.raises(JournalError, match="missing"):
+        BatchStore(tmp_path / "missing" / "runs.db")  # a folder that does not exist
+
+
+def test_a_store_written_before_digests_is_read_and_gets_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE reverie_batch_items (batch TEXT NOT NULL, item TEXT NOT NULL, state TEXT NOT NULL, "
+            "line TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (batch, item)) WITHOUT ROWID"
+        )
+        connection.execute("INSERT INTO reverie_batch_items VALUES ('b', '1', 'answered', '{\"id\": 1}', 0)")
+    connection.close()
+    store = BatchStore(path)
+    store.record("b", "2", "answered", {"id": 2}, digest="d2")
+    assert store.load("b") == {
+        "1": StoredItem("answered", {"id": 1}, None),
+        "2": StoredItem("answered", {"id": 2}, "d2"),
+    }
+    store.close()

@@ -266,3 +266,38 @@ def test_a_second_ctrl_c_stops_at_once_keeps_what_is_done_and_the_next_run_resum
     assert resumed.returncode == 0, resumed.stderr
     assert [line["id"] for line in read_output(out)] == [f"i{n}" for n in range(40)]
     assert all(server.answers[f"item {n}"] == 1 for n in range(40))
+
+
+def test_a_journal_that_is_not_a_database_exits_2_with_one_line(server: BatchServer, tmp_path: Path) -> None:
+    source, out, journal = (
+        write_input(tmp_path / "in.jsonl", 3),
+        tmp_path / "out.jsonl",
+        tmp_path / "corrupt.db",
+    )
+    journal.write_bytes(b"not a database, " * 200)
+    completed = reverie(
+        "batch",
+        str(source),
+        "-m",
+        f"openaicompat:m@{server.url}",
+        "--out",
+        str(out),
+        "--journal",
+        str(journal),
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        f"reverie: error: cannot open the batch store {journal}: file is not a database"
+    ]
+    assert not out.exists()
+
+
+def test_a_budget_in_usd_without_a_price_warns_once(server: BatchServer, tmp_path: Path) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", 4), tmp_path / "out.jsonl"
+    completed = reverie(
+        "batch", str(source), "-m", f"openaicompat:m@{server.url}", "--out", str(out), "--budget-usd", "5"
+    )
+    assert completed.returncode == 0, completed.stderr
+    warnings = [line for line in completed.stderr.splitlines() if "budget in USD" in line]
+    assert len(warnings) == 1
+    assert warnings[0].endswith("the budget in USD cannot be enforced: no price is known for openaicompat:m")

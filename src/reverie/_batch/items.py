@@ -6,11 +6,14 @@ messages, or the list of message objects it holds). Other keys are ignored, so a
 carry data of its own. Every item is checked before any request is sent: a bad one raises
 ``BatchInputError`` naming its line (or its position, for Python items).
 
+``content_digest`` names what an item sends, so that a resumed batch can tell it changed.
+
 Does not: send anything or decide what is resumed (``work``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +63,20 @@ class BatchItem:
 def item_key(item_id: ItemId) -> str:
     """The id as stored and compared: JSON, so that ``1`` and ``"1"`` stay two items."""
     return json.dumps(item_id)
+
+
+def content_digest(item: BatchItem) -> str:
+    """A digest of what ``item`` sends (its prompt, system prompt and messages), not of its id.
+
+    A resumed batch compares it with the one recorded, to tell an item changed under its id.
+    """
+    messages: str | None = None
+    if item.messages:
+        from reverie._serialisation import to_json
+
+        messages = to_json(list(item.messages))
+    text = json.dumps([item.prompt, item.system, messages], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def read_items(items: Iterable[BatchItem | Mapping[str, Any]]) -> list[BatchItem]:

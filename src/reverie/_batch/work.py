@@ -8,7 +8,15 @@ makes ``concurrency`` workers, not 100,000 tasks.
 
 Resume: items the store holds as answered, or failed for good, are not queued (failed ones
 are with ``retry_failed``); their results are read back from their stored lines. Items stopped
-by the budget are queued again.
+by the budget are queued again. An item whose content (prompt, system prompt, messages) differs
+from the one recorded under its id is not sent and not taken from the store: it fails, naming
+its id (its old record stays).
+
+Outcomes that are not answers: a run paused for approval is recorded as failed (its calls
+named); a run that raised ``JournalError`` (its durable run's journal failed) is "stopped", sent
+again on resume. A store commit that fails (``JournalError``) is reported on every item the
+store did not keep (they fail, and are sent again on resume: nothing of them is recorded), and
+no item is sent after it.
 
 Stop: ``stop()`` makes ``take`` hand out no more items; the items under way finish and are
 recorded as usual (``under_way`` counts them). ``reverie batch`` calls it at the first Ctrl-C.
@@ -19,7 +27,9 @@ resumes from its last recorded step. A journal with a ``.path`` also holds the s
 
 Budget: once a run of the batch raises ``BudgetExceededError``, or the shared ``Budget`` leaves
 no room for another request, every item not yet sent is recorded as failed with the budget's
-message, and is not sent.
+message, and is not sent. A budget in US dollars cannot be enforced for a model without a known
+price: the first item answered without a cost while one is set logs a warning (the ``reverie``
+logger; ``reverie batch`` prints it on standard error).
 
 Does not: send requests (the runners) or parse input (``items``).
 """
@@ -36,11 +46,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from reverie._batch import results as outcomes
-from reverie._batch.items import BatchItem, item_key
+from reverie._batch.items import BatchItem, content_digest, item_key
 from reverie._batch.progress import Reporter, Silent, open_reporter
 from reverie._batch.results import BatchResult
-from reverie._batch.store import BatchStore, JournalLike, StoredState, StoreWriter, journal_path
-from reverie._errors import BudgetExceededError, UserError
+from reverie._batch.store import BatchStore, JournalLike, StoredItem, StoredState, StoreWriter, journal_path
+from reverie._errors import BudgetExceededError, JournalError, UserError
 
 if TYPE_CHECKING:
     from reverie._content import Message
@@ -144,12 +154,22 @@ class BatchWork:
         self._budget_message: str | None = None
         self._done = self._failed = self._tokens = 0
         self._cost = 0.0
+        self._price_warned = False
+        self._indices: dict[str, int] | None = None
+        """Each item's index by its key, made when a store commit first fails."""
+        self.store_error: JournalError | None = None
+        """Why the store could not keep an item, once it could not (no item is sent after it)."""
         self.run_journal = _run_journal(journal)
         """Where each item's run is recorded (``None``: items run without a journal)."""
         path = _store_path(journal)
         self._store = BatchStore(path) if path is not None else None
-        queue = self._resume(retry_failed)
-        self._writer = StoreWriter(self._store) if self._store is not None else None
+        try:
+            queue = self._resume(retry_failed)
+        except BaseException:
+            if self._store is not None:
+                self._store.close()
+            raise
+        self._writer = StoreWriter(self._store, lost=self._lost) if self._store is not None else None
         """Commits each finished item off the event loop (and off the sync workers' threads)."""
         self._queue: deque[int] = deque(queue)
         self.concurrency = max(1, min(concurrency, len(queue)))
@@ -165,12 +185,25 @@ class BatchWork:
         queue: list[int] = []
         for index, key in enumerate(self._keys):
             found = stored.get(key)
+            if found is not None and self._changed(index, found):
+                item_id = self.items[index].id
+                message = (
+                    f"item {item_id!r} changed since it was recorded in batch {self.key!r}: use another "
+                    "batch key (--batch-key) or a new journal"
+                )
+                result, line = outcomes.failed(item_id, message)
+                self._count(result, line, index)  # not recorded: the store keeps what was sent
+                continue
             if found is None or found.state == "stopped" or (found.state == "failed" and retry_failed):
                 queue.append(index)
                 continue
             status = "answered" if found.state == "answered" else "failed"
             self._count(outcomes.from_line(found.line, status), found.line, index)
         return queue
+
+    def _changed(self, index: int, found: StoredItem) -> bool:
+        """Whether item ``index`` is not what was recorded for its id (a record without a digest matches)."""
+        return found.digest is not None and found.digest != content_digest(self.items[index])
 
     @property
     def pending(self) -> int:
@@ -199,7 +232,9 @@ class BatchWork:
         return {"budget": self.budget, "journal": self.run_journal, "run_id": run_id}
 
     def refusal(self) -> str | None:
-        """Why the next item must not be sent (the budget is spent); ``None``: send it."""
+        """Why the next item must not be sent (the budget is spent, the store failed); ``None``: send it."""
+        if self.store_error is not None:
+            return f"not sent: {self.store_error}"
         if self._budget_message is not None or self.budget is None:
             return self._budget_message
         from reverie._run.budget import no_room
@@ -212,10 +247,31 @@ class BatchWork:
         return self._budget_message
 
     def answered(self, index: int, result: AgentResult[Any]) -> None:
-        """Record an answered item."""
+        """Record an answered item (a run paused for approval is recorded as failed)."""
         item_id = self.items[index].id
+        if result.status == "paused":
+            calls = ", ".join(f"{call.tool_call_id} ({call.tool_name})" for call in result.pending_approvals)
+            batch_result, line = outcomes.failed(item_id, f"paused for approval: {calls}")
+            self._finish(index, batch_result, line, "failed")
+            return
         batch_result, line = outcomes.answered(item_id, result, typed=self.typed)
+        if batch_result.cost is None and not self._price_warned:
+            self._warn_unpriced(result)
         self._finish(index, batch_result, line, "answered")
+
+    def _warn_unpriced(self, result: AgentResult[Any]) -> None:
+        """Warn, once, that a budget in US dollars is not enforced: ``result`` has no cost."""
+        if self.budget is None or self.budget.max_cost is None:
+            return
+        with self._lock:
+            if self._price_warned:
+                return
+            self._price_warned = True
+        step = next((step for step in result.steps if step.cost is None), None)
+        model = f"{step.provider}:{step.model_id}" if step is not None else "its model"
+        from reverie._log import logger
+
+        logger.warning("the budget in USD cannot be enforced: no price is known for %s", model)
 
     def failed(self, index: int, error: BaseException | str) -> None:
         """Record a failed item: failed for good, or stopped by the budget (sent again on resume).
@@ -229,23 +285,25 @@ class BatchWork:
             self.answered(index, error.result)
             return
         state: StoredState = "failed"
-        if isinstance(error, str | BudgetExceededError):
-            state = "stopped"
+        if isinstance(error, str | BudgetExceededError | JournalError):
+            state = "stopped"  # a reason of the batch, not of the item: sent again on resume
             if isinstance(error, BudgetExceededError) and self._budget_message is None:
                 self._budget_message = f"{error}; not sent"
         batch_result, line = outcomes.failed(self.items[index].id, error)
         self._finish(index, batch_result, line, state)
 
     def _finish(self, index: int, result: BatchResult, line: dict[str, Any], state: StoredState) -> None:
-        # Recorded even after an interruption (a sync worker whose request was under way): it
-        # was sent, so it must not be sent again. A closed store ignores it.
-        if self._writer is not None:
-            self._writer.record(self.key, self._keys[index], state, line)
         with self._lock:
             self._under_way -= 1
             self._count(result, line, index)
             done, failed, tokens, cost = self._done, self._failed, self._tokens, self._cost
             closed = self._closed
+        # Recorded even after an interruption (a sync worker whose request was under way): it
+        # was sent, so it must not be sent again. A closed store ignores it. Queued after it
+        # was counted, so that a failed commit (``_lost``) replaces its result, never the reverse.
+        if self._writer is not None:
+            digest = content_digest(self.items[index])
+            self._writer.record(self.key, self._keys[index], state, line, digest=digest)
         if not closed:
             self._reporter.update(done=done, failed=failed, tokens=tokens, cost=cost)
 
@@ -259,6 +317,22 @@ class BatchWork:
             self._tokens += result.usage.total_tokens
         if result.cost is not None:
             self._cost += result.cost
+
+    def _lost(self, key: str, error: JournalError) -> None:
+        """The store did not keep item ``key``: it fails with ``error`` (and is sent again on resume)."""
+        with self._lock:
+            if self.store_error is None:
+                self.store_error = error
+            if self._indices is None:
+                self._indices = {item: index for index, item in enumerate(self._keys)}
+            index = self._indices[key]
+            earlier = self.results[index]
+            message = f"not recorded (sent again on resume): {error}"
+            result, line = outcomes.failed(self.items[index].id, message)
+            self.results[index] = result
+            self._lines[index] = line
+            if earlier is None or earlier.status != "failed":
+                self._failed += 1
 
     def stop(self) -> None:
         """Take no more items (an interruption, or a worker's own failure)."""

@@ -16,7 +16,9 @@ recorded, then the output is written and the exit code is 130; a second signal c
 requests under way at once (those items are sent again on resume).
 
 Exit codes: 0 every item answered, 1 some failed (all lines are still written), 2 a usage
-error, 130 Ctrl-C (the finished items are written, and kept in the journal).
+error or a journal that cannot be opened or read (one line, no traceback), 130 Ctrl-C (the
+finished items are written, and kept in the journal). A journal that cannot be written during
+the batch fails the items it did not keep (sent again on resume), sends no more, and says so.
 
 Does not: decide how items run (``reverie._async.batch``, ``reverie._batch``).
 """
@@ -58,6 +60,7 @@ def batch(options: BatchOptions, *, stderr: TextIO) -> int:
     from reverie._agent import Agent
     from reverie._batch.items import read_input_file
     from reverie._batch.work import BatchWork
+    from reverie._errors import JournalError
     from reverie._journal.sqlite import SQLiteJournal
     from reverie._run.spending import Budget
 
@@ -73,16 +76,19 @@ def batch(options: BatchOptions, *, stderr: TextIO) -> int:
     key = options.batch_key or f"file:{os.path.realpath(options.input)}"
     journal = SQLiteJournal(options.journal) if options.journal else None
     try:
-        work = BatchWork(
-            agent,
-            items,
-            concurrency=options.concurrency,
-            journal=journal,
-            batch_key=key,
-            budget=budget,
-            retry_failed=options.retry_failed,
-            progress=True,
-        )
+        try:
+            work = BatchWork(
+                agent,
+                items,
+                concurrency=options.concurrency,
+                journal=journal,
+                batch_key=key,
+                budget=budget,
+                retry_failed=options.retry_failed,
+                progress=True,
+            )
+        except JournalError as error:  # not a journal, unreadable: a mistake in the command
+            raise UsageError(str(error)) from None
         try:
             ending = _run(work, stderr)
         except KeyboardInterrupt:
@@ -97,6 +103,10 @@ def batch(options: BatchOptions, *, stderr: TextIO) -> int:
         _interrupted(work, options, stderr)
         return EXIT_INTERRUPTED
     _write_lines(options.out, work.lines())
+    if work.store_error is not None:
+        stderr.write(
+            f"reverie batch: {work.store_error}; the items it did not keep are sent again on resume\n"
+        )
     failures = work.failures
     stderr.write(
         f"reverie batch: {len(items):,} items: {len(items) - failures:,} answered, {failures:,} failed; "
