@@ -7,6 +7,7 @@ The class only holds configuration and resolves it per call; the work is done by
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, Unpack
 from reverie._content import Message, ToolCallPart, ToolResultPart
 from reverie._errors import UserError
 from reverie._http.headers import check_headers, merge_headers
-from reverie._instrument import require_opentelemetry, run_hooks
 from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
 from reverie._parts import RetryPart
 from reverie._results import AgentResult, StepResult
@@ -160,6 +160,8 @@ class Agent(Generic[OutputT]):
 
             model = model_from_string(model)
         if instrument:
+            from reverie._instrument import require_opentelemetry
+
             require_opentelemetry()
         _check_model(model)
         check_headers(settings.get("headers"), "Agent(headers=...)")
@@ -458,7 +460,7 @@ class Agent(Generic[OutputT]):
             prepare_step=self.prepare_step,
             repair_tool_call=self.repair_tool_call,
             callbacks=self.callbacks,
-            hooks=self._hooks if self._hooks is not NO_HOOKS else run_hooks(self.instrument, self.name),
+            hooks=self._hooks if self._hooks is not NO_HOOKS else _run_hooks(self.instrument, self.name),
             output=self.output,
             input_messages=conversation[1:] if self.system_prompt else list(conversation),
             deadline=deadline,
@@ -546,3 +548,16 @@ def _output_spec(output_type: Any, mode: OutputMode, retries: int) -> OutputSpec
     from reverie._objects.schema import ObjectSchema
 
     return OutputSpec(schema=ObjectSchema.build(output_type), mode=mode, retries=retries)
+
+
+def _run_hooks(instrument: bool | None, agent_name: str | None) -> RunHooks:
+    """``reverie._instrument.run_hooks``, without importing it while nothing can be on.
+
+    ``instrument=None`` records only while ``reverie.instrument()`` is on, and that function
+    lives in ``reverie._instrument``: a program that never loaded the module never turned it on.
+    """
+    if not instrument and (instrument is False or "reverie._instrument" not in sys.modules):
+        return NO_HOOKS
+    from reverie._instrument import run_hooks
+
+    return run_hooks(instrument, agent_name)

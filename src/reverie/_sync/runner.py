@@ -25,13 +25,6 @@ from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
 from reverie._run.callbacks import adopt_callbacks
 from reverie._run.config import JournalRun, RunConfig
 from reverie._run.hooks import RunHooks
-from reverie._run.journal_replay import (
-    answer_to_record,
-    recorded_answer,
-    records_end,
-    replayed_parts,
-    tool_decision,
-)
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
 from reverie._tools.protocol import Tool, Toolset
@@ -65,9 +58,11 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
                 return
             with hooks.around(action):
                 if isinstance(action, CallModel):
-                    recorded = (
-                        None if durable is None else recorded_answer(durable.record, action.step_number)
-                    )
+                    recorded = None
+                    if durable is not None:  # the replay module is loaded by the first durable run
+                        from reverie._run.journal_replay import recorded_answer
+
+                        recorded = recorded_answer(durable.record, action.step_number)
                     if recorded is not None:
                         for part in _replay_answer(run, action, recorded, pending):
                             yield part
@@ -101,6 +96,8 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
                         if durable is not None:
                             answer = run.answer()
                             if answer is not None:  # a cut stream is retried, not recorded
+                                from reverie._run.journal_replay import answer_to_record
+
                                 durable.journal.record_response(
                                     durable.run_id, action.step_number, answer_to_record(answer)
                                 )
@@ -157,6 +154,8 @@ def _replay_answer(
     run: Run, action: CallModel, recorded: Response, pending: list[Awaitable[Any]]
 ) -> Iterator[AgentStreamPart]:
     """Feed the journal's answer of the step instead of calling the model (as parts when streaming)."""
+    from reverie._run.journal_replay import replayed_parts
+
     if action.streaming:
         for part in replayed_parts(recorded):
             forwarded = run.feed_part(part)
@@ -175,6 +174,8 @@ def _replay_answer(
 
 def _record_end(durable: JournalRun, result: AgentResult[Any]) -> None:
     """Record how the run ended, paused or finished, unless the journal has it already."""
+    from reverie._run.journal_replay import records_end
+
     if records_end(durable.record, result):
         if result.status == "paused":
             durable.journal.record_pause(durable.run_id, result)
@@ -193,6 +194,8 @@ def _run_tools(
     """
     step_number = action.step_number
     if durable is not None:
+        from reverie._run.journal_replay import tool_decision
+
         for batch in action.batches:
             for call, prepared in batch:
                 if prepared is None:
@@ -224,6 +227,8 @@ def _run_recorded(
     call, prepared = job
     if durable is None or prepared is None:  # an invalid call runs nothing: nothing to record
         return _run_one(job, hooks)
+    from reverie._run.journal_replay import tool_decision
+
     _, recorded = tool_decision(durable.record, step_number, call, idempotent=_idempotent(prepared.tool))
     if recorded is not None:
         return recorded

@@ -12,7 +12,7 @@ and ``response_metadata``. This module holds no wire logic of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from reverie._codec import WireRequest, reads_payload, reasoning_drop_warning
 from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart, Usage
@@ -20,8 +20,10 @@ from reverie._errors import ProviderError
 from reverie._http.framing import SSE_WITH_DONE, SSEFraming
 from reverie._model import Call, Response
 from reverie.providers._openai_chat import decode, encode
-from reverie.providers._openai_chat.stream import ChatStreamDecoder
 from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
+
+if TYPE_CHECKING:
+    from reverie.providers._openai_chat.stream import ChatStreamDecoder
 
 
 class OpenAIChatCodec:
@@ -122,6 +124,9 @@ class OpenAIChatCodec:
 
     def stream_decoder(self) -> ChatStreamDecoder:
         """A decoder for one ``chat.completion.chunk`` stream."""
+        # Imported by the first stream: a program that only makes calls never loads it.
+        from reverie.providers._openai_chat.stream import ChatStreamDecoder
+
         return ChatStreamDecoder(self)
 
     # --- errors -------------------------------------------------------------------
