@@ -361,8 +361,10 @@ class InterruptedToolError(ReverieError):
 
 
 class JournalError(ReverieError):
-    """A journal (or a batch's store) could not be opened, read or written: a file that is not a
-    journal, a folder that does not exist, a database locked past the timeout, an unreadable entry.
+    """A journal (or a batch's store) could not be opened, read or written.
+
+    For example a file that is not a journal, a folder that does not exist, a database locked
+    past the timeout, or an unreadable entry.
 
     The store's own error (e.g. ``sqlite3.OperationalError``) is the ``__cause__``.
 

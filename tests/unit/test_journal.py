@@ -11,6 +11,7 @@ import pytest
 
 from reverie import (
     JournalConflictError,
+    JournalError,
     Message,
     Response,
     SQLiteJournal,
@@ -98,3 +99,67 @@ def test_tool_decisions() -> None:
     assert tool_decision(record, 1, journal_call, idempotent=False) == ("run", None)  # another step
     record.tool_results[0, "c"] = result
     assert tool_decision(record, 0, journal_call, idempotent=False) == ("replay", result)
+
+
+# -- errors of the file: a JournalError naming it, never a raw sqlite3 error ------------------
+
+
+def test_a_file_that_is_not_a_database_is_a_journal_error(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    path.write_bytes(b"this is not a database, only text long enough to have a header" * 20)
+    journal = SQLiteJournal(path)
+
+    with pytest.raises(JournalError, match=r"runs\.db") as caught:
+        journal.load("r")
+
+    assert caught.value.path == str(path)
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    assert "not a database" in str(caught.value)
+    with pytest.raises(JournalError):  # writing fails the same way (no half-open connection kept)
+        journal.start("r", [Message.user("go")], [Message.user("go")])
+
+
+def test_a_missing_folder_is_a_journal_error(tmp_path: Path) -> None:
+    journal = SQLiteJournal(tmp_path / "missing" / "runs.db")
+
+    with pytest.raises(JournalError, match="unable to open") as caught:
+        journal.start("r", [Message.user("go")], [Message.user("go")])
+
+    assert caught.value.path == str(tmp_path / "missing" / "runs.db")
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+    assert not isinstance(caught.value, JournalConflictError)
+
+
+def test_a_file_locked_past_the_timeout_is_a_journal_error(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    writer = SQLiteJournal(path, timeout=0.05)
+    writer.start("r", [Message.user("go")], [Message.user("go")])
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(JournalError, match="locked") as caught:
+            writer.record_tool_result("r", 0, ToolResultPart(tool_call_id="c", tool_name="t", output="x"))
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        with pytest.raises(JournalError, match="locked"):  # a new connection cannot even open it
+            SQLiteJournal(path, timeout=0.05).start("s", [Message.user("go")], [Message.user("go")])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # Once the lock is gone the journal goes on where the file is.
+    writer.record_tool_result("r", 0, ToolResultPart(tool_call_id="c", tool_name="t", output="x"))
+    record = writer.load("r")
+    assert record is not None and record.entries == 2
+
+
+def test_an_entry_that_is_not_json_is_a_journal_error_naming_the_run_and_entry(tmp_path: Path) -> None:
+    journal = SQLiteJournal(tmp_path / "runs.db")
+    journal.start("r", [Message.user("go")], [Message.user("go")])
+    journal.record_tool_result("r", 0, ToolResultPart(tool_call_id="c", tool_name="t", output="x"))
+    with sqlite3.connect(journal.path) as connection:
+        connection.execute("UPDATE reverie_journal SET data = '{not json' WHERE run_id = 'r' AND seq = 1")
+
+    with pytest.raises(JournalError, match=r"entry 1 \(tool_result\) of run 'r'") as caught:
+        journal.load("r")
+
+    assert caught.value.path == str(journal.path)
+    assert caught.value.__cause__ is not None
