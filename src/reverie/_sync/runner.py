@@ -27,7 +27,6 @@ from reverie._run.config import JournalRun, RunConfig
 from reverie._run.hooks import RunHooks
 from reverie._run.journal_replay import (
     answer_to_record,
-    recorded_answer,
     records_end,
     replayed_parts,
     tool_decision,
@@ -65,9 +64,7 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
                 return
             with hooks.around(action):
                 if isinstance(action, CallModel):
-                    recorded = (
-                        None if durable is None else recorded_answer(durable.record, action.step_number)
-                    )
+                    recorded = action.recorded  # the machine knows the journal's answers
                     if recorded is not None:
                         for part in _replay_answer(run, action, recorded, pending):
                             yield part
