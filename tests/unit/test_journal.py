@@ -6,10 +6,15 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from reverie import (
+    Agent,
+    AgentResult,
+    Call,
     JournalConflictError,
     JournalError,
     Message,
@@ -19,8 +24,11 @@ from reverie import (
     ToolCallPart,
     ToolResultPart,
     Usage,
+    tool,
 )
+from reverie._journal.claims import driving
 from reverie._run.journal_replay import recorded_answer, replayed_parts, tool_decision
+from reverie.testing import MockModel
 
 APPEND = """
 import sys
@@ -163,3 +171,101 @@ def test_an_entry_that_is_not_json_is_a_journal_error_naming_the_run_and_entry(t
 
     assert caught.value.path == str(journal.path)
     assert caught.value.__cause__ is not None
+
+
+# -- one journal object drives a run id once at a time ----------------------------------------
+
+
+def _gated_agent() -> tuple[Agent, anyio.Event, anyio.Event]:
+    """An agent whose tool waits for ``gate`` (after setting ``started``), then answers."""
+    started, gate = anyio.Event(), anyio.Event()
+
+    @tool(idempotent=True)
+    async def wait() -> str:
+        """Wait for the gate."""
+        started.set()
+        await gate.wait()
+        return "opened"
+
+    def answer(call: Call) -> Response | str:
+        if not any(message.role == "tool" for message in call.prompt):
+            return MockModel.tool_calls(("wait", {}))
+        return "done"
+
+    return Agent(MockModel(answer), tools=[wait]), started, gate
+
+
+@pytest.mark.anyio
+async def test_one_journal_object_refuses_to_drive_a_run_id_twice_at_once(tmp_path: Path) -> None:
+    journal = SQLiteJournal(tmp_path / "runs.db")
+    agent, started, gate = _gated_agent()
+    results: list[AgentResult[Any]] = []
+
+    async def first() -> None:
+        results.append(await agent.generate_async("Go", journal=journal, run_id="same"))
+
+    with anyio.fail_after(10):  # without the claim the second run would wait in the tool forever
+        async with anyio.create_task_group() as group:
+            group.start_soon(first)
+            await started.wait()  # the first run is inside its tool, its id claimed
+            with pytest.raises(JournalConflictError, match="'same'") as caught:
+                await agent.generate_async("Go", journal=journal, run_id="same")
+            assert caught.value.run_id == "same"
+            with pytest.raises(JournalConflictError):  # nor are answers recorded into it
+                await agent.resume_async("same", journal=journal, tool_results={"x": 1})
+            stream = agent.stream_async("Go", journal=journal, run_id="same")
+            with pytest.raises(JournalConflictError):
+                async for _ in stream:
+                    pass
+            gate.set()
+
+    (result,) = results
+    assert result.text == "done"
+    record = journal.load("same")
+    assert record is not None and record.result is not None
+    assert [kind for (kind,) in _kinds(journal, "same")] == [
+        "input",
+        "response",
+        "tool_started",
+        "tool_result",
+        "response",
+        "finish",
+    ]
+    again = await agent.generate_async("Go", journal=journal, run_id="same")  # the claim was released
+    assert again.steps == result.steps
+
+
+@pytest.mark.anyio
+async def test_a_closed_stream_releases_its_run_id(tmp_path: Path) -> None:
+    journal = SQLiteJournal(tmp_path / "runs.db")
+    agent, started, gate = _gated_agent()
+    stream = agent.stream_async("Go", journal=journal, run_id="r")
+    async for part in stream:
+        if part.type == "tool_call":
+            break
+    await stream.aclose()
+    gate.set()
+
+    result = await agent.generate_async("Go", journal=journal, run_id="r")
+
+    assert result.text == "done"
+    assert started.is_set()
+
+
+def _kinds(journal: SQLiteJournal, run_id: str) -> list[tuple[str]]:
+    with sqlite3.connect(journal.path) as connection:
+        return connection.execute(
+            "SELECT kind FROM reverie_journal WHERE run_id = ? ORDER BY seq", (run_id,)
+        ).fetchall()
+
+
+def test_a_claim_is_released_when_the_run_fails() -> None:
+    journal = object()
+    with pytest.raises(RuntimeError), driving(journal, "r"):
+        with pytest.raises(JournalConflictError), driving(journal, "r"):
+            pass
+        with driving(object(), "r"):  # another journal object: its own claims
+            pass
+        raise RuntimeError
+    with driving(journal, "r"):  # claimed again after the failure released it
+        pass
