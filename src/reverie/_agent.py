@@ -344,9 +344,12 @@ class Agent(Generic[OutputT]):
             )
         if result.status != "paused":
             raise UserError("only a paused result (result.status == 'paused') can be resumed")
-        if _journal_settings({**self.settings, **overrides}) is not None:
+        merged: CallSettings = {**self.settings, **overrides}
+        if merged.get("journal") is not None or merged.get("run_id") is not None:
+            # Checked before the journal settings: their own error (no run_id=) would mislead here.
             raise UserError(
-                "a durable run is resumed by its id: agent.resume(run_id, journal=..., approvals=...)"
+                "a durable run is resumed by its run id, not by its paused result: "
+                'agent.resume("RUN_ID", journal=..., approvals=...)'
             )
         config = self._config(None, result.input_messages, overrides)
         resume = Resume(paused=result, approvals=dict(approvals or {}), tool_results=dict(tool_results or {}))

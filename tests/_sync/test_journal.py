@@ -275,6 +275,22 @@ def test_a_rerun_charges_only_the_steps_it_sends(journal: SQLiteJournal, streami
     assert budget.spent.requests == 3  # only the step after the pause was sent
 
 
+def test_resuming_a_paused_result_with_a_journal_points_to_resuming_by_run_id(
+    journal: SQLiteJournal,
+) -> None:
+    tools = Tools()
+    agent = Agent(scripted(("delete", {"path": "x"})), tools=tools.tools)
+    paused, _ = run(agent, streaming=False, journal=journal, run_id="r")
+    (held,) = paused.pending_approvals
+
+    settings_tried: list[dict[str, Any]] = [{"journal": journal}, {"journal": journal, "run_id": "r"}, {"run_id": "r"}]
+    for settings in settings_tried:
+        with pytest.raises(UserError, match=r'agent\.resume\("RUN_ID", journal=') as caught:
+            agent.resume(paused, approvals={held.tool_call_id: True}, **settings)
+        assert "no run_id= was given" not in str(caught.value)
+    assert tools.runs == []
+
+
 def test_resume_by_id_needs_a_journal_that_holds_the_run(journal: SQLiteJournal) -> None:
     agent = Agent(MockModel(["hi"]))
     with pytest.raises(UserError, match="journal"):
