@@ -283,7 +283,11 @@ def test_resuming_a_paused_result_with_a_journal_points_to_resuming_by_run_id(
     paused, _ = run(agent, streaming=False, journal=journal, run_id="r")
     (held,) = paused.pending_approvals
 
-    settings_tried: list[dict[str, Any]] = [{"journal": journal}, {"journal": journal, "run_id": "r"}, {"run_id": "r"}]
+    settings_tried: list[dict[str, Any]] = [
+        {"journal": journal},
+        {"journal": journal, "run_id": "r"},
+        {"run_id": "r"},
+    ]
     for settings in settings_tried:
         with pytest.raises(UserError, match=r'agent\.resume\("RUN_ID", journal=') as caught:
             agent.resume(paused, approvals={held.tool_call_id: True}, **settings)
