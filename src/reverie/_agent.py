@@ -346,9 +346,12 @@ class Agent(Generic[OutputT]):
             )
         if result.status != "paused":
             raise UserError("only a paused result (result.status == 'paused') can be resumed")
-        if _journal_settings({**self.settings, **overrides}) is not None:
+        merged: CallSettings = {**self.settings, **overrides}
+        if merged.get("journal") is not None or merged.get("run_id") is not None:
+            # Checked before the journal settings: their own error (no run_id=) would mislead here.
             raise UserError(
-                "a durable run is resumed by its id: agent.resume(run_id, journal=..., approvals=...)"
+                "a durable run is resumed by its run id, not by its paused result: "
+                'agent.resume("RUN_ID", journal=..., approvals=...)'
             )
         config = self._config(None, result.input_messages, overrides)
         resume = Resume(paused=result, approvals=dict(approvals or {}), tool_results=dict(tool_results or {}))
@@ -362,6 +365,7 @@ class Agent(Generic[OutputT]):
         overrides: CallSettings,
     ) -> RunConfig:
         """Resume the durable run ``run_id``: record the answers given, then replay and go on."""
+        from reverie._journal.claims import driving
         from reverie._run.journal_replay import plan_resume
 
         settings: CallSettings = {**self.settings, **overrides}
@@ -374,17 +378,18 @@ class Agent(Generic[OutputT]):
         given = overrides.get("run_id")
         if given is not None and given != run_id:
             raise UserError(f"resume was given the run id {run_id!r} and run_id={given!r}; give one")
-        record = journal.load(run_id)
-        if record is None:
-            raise UserError(f"{journal!r} holds no run {run_id!r}")
-        plan = plan_resume(record, approvals, tool_results)
-        for step_number, result in plan.results:
-            journal.record_tool_result(run_id, step_number, result)
-        if plan.answers is not None:
-            journal.record_answers(run_id, *plan.answers)
-        if plan.results or plan.answers is not None:
+        with driving(journal, run_id):  # no answers recorded into a run this journal drives now
             record = journal.load(run_id)
-            assert record is not None
+            if record is None:
+                raise UserError(f"{journal!r} holds no run {run_id!r}")
+            plan = plan_resume(record, approvals, tool_results)
+            for step_number, result in plan.results:
+                journal.record_tool_result(run_id, step_number, result)
+            if plan.answers is not None:
+                journal.record_answers(run_id, *plan.answers)
+            if plan.results or plan.answers is not None:
+                record = journal.load(run_id)
+                assert record is not None
         plain: CallSettings = overrides.copy()
         plain.pop("journal", None)
         plain.pop("run_id", None)

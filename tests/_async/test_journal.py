@@ -15,12 +15,15 @@ from reverie import (
     Agent,
     AgentResult,
     AgentStreamPart,
+    Budget,
     Call,
     InterruptedToolError,
     Message,
     Response,
     SQLiteJournal,
+    TextPart,
     ToolResultPart,
+    Usage,
     UserError,
     tool,
 )
@@ -228,6 +231,76 @@ async def test_a_run_paused_for_approval_resumes_by_its_id(journal: SQLiteJourna
     again, _ = await run(agent, streaming=streaming, journal=journal, run_id="r")
     assert again.text == result.text
     assert (len(model.calls), tools.runs) == (requests, ["lookup a", "delete x"])
+
+
+@pytest.mark.anyio
+@MODES
+async def test_a_replayed_step_spends_nothing_from_the_budget_and_is_not_refused(
+    journal: SQLiteJournal, streaming: bool
+) -> None:
+    budget = Budget(max_requests=2, max_input_tokens=15)
+    answer = Response(
+        content=[TextPart(text="hi")], finish_reason="stop", usage=Usage(input_tokens=10, output_tokens=2)
+    )
+    model = MockModel([answer])
+    agent = Agent(model, budget=budget)
+    first, _ = await run(agent, streaming=streaming, journal=journal, run_id="r")
+    spent = budget.spent
+    assert (spent.requests, spent.input_tokens, spent.output_tokens) == (1, 10, 2)
+
+    for _ in range(3):  # more replays than the budget has requests: none is sent, none refused
+        again, _ = await run(agent, streaming=streaming, journal=journal, run_id="r")
+        assert again.text == first.text
+        assert again.steps == first.steps
+        assert again.total_usage == first.total_usage
+
+    assert budget.spent == spent
+    assert len(model.calls) == 1
+
+
+@pytest.mark.anyio
+@MODES
+async def test_a_rerun_charges_only_the_steps_it_sends(journal: SQLiteJournal, streaming: bool) -> None:
+    tools = Tools()
+    model = scripted(("lookup", {"key": "a"}), ("delete", {"path": "x"}))
+    # Two requests: the paused run's; a replay up to the pause and the resumed step need one more.
+    budget = Budget(max_requests=3)
+    agent = Agent(model, tools=tools.tools, budget=budget)
+    paused, _ = await run(agent, streaming=streaming, journal=journal, run_id="r")
+    assert paused.status == "paused"
+    spent = budget.spent
+    assert spent.requests == 2
+
+    replayed, _ = await run(agent, streaming=streaming, journal=journal, run_id="r")
+    assert replayed.status == "paused"
+    assert replayed.steps == paused.steps
+    assert budget.spent == spent  # the paused step was counted once, by the run that paused
+    (held,) = paused.pending_approvals
+    result = await agent.resume_async("r", journal=journal, approvals={held.tool_call_id: True})
+
+    assert result.text == "a=1; deleted x"
+    assert budget.spent.requests == 3  # only the step after the pause was sent
+
+
+@pytest.mark.anyio
+async def test_resuming_a_paused_result_with_a_journal_points_to_resuming_by_run_id(
+    journal: SQLiteJournal,
+) -> None:
+    tools = Tools()
+    agent = Agent(scripted(("delete", {"path": "x"})), tools=tools.tools)
+    paused, _ = await run(agent, streaming=False, journal=journal, run_id="r")
+    (held,) = paused.pending_approvals
+
+    settings_tried: list[dict[str, Any]] = [
+        {"journal": journal},
+        {"journal": journal, "run_id": "r"},
+        {"run_id": "r"},
+    ]
+    for settings in settings_tried:
+        with pytest.raises(UserError, match=r'agent\.resume\("RUN_ID", journal=') as caught:
+            await agent.resume_async(paused, approvals={held.tool_call_id: True}, **settings)
+        assert "no run_id= was given" not in str(caught.value)
+    assert tools.runs == []
 
 
 @pytest.mark.anyio

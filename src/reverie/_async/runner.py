@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import nullcontext
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +18,7 @@ from reverie import _concurrency
 from reverie._concurrency import NestedLoopError
 from reverie._content import ToolResultPart
 from reverie._errors import InterruptedToolError, ReverieError, UserError
+from reverie._journal.claims import driving
 from reverie._model import Response
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult, StepResult
@@ -39,7 +41,9 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
     """
     hooks = run.config.hooks
     durable = run.config.journal
-    with hooks.around_run(run):
+    # A durable run claims its id on its journal object until it ends (or its stream is closed).
+    claim = nullcontext() if durable is None else driving(durable.journal, durable.run_id)
+    with hooks.around_run(run), claim:
         if durable is not None and durable.record is None:
             config = run.config
             durable.journal.start(durable.run_id, config.messages, config.input_messages or config.messages)
@@ -57,11 +61,7 @@ async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentS
                 return
             with hooks.around(action):
                 if isinstance(action, CallModel):
-                    recorded = None
-                    if durable is not None:  # the replay module is loaded by the first durable run
-                        from reverie._run.journal_replay import recorded_answer
-
-                        recorded = recorded_answer(durable.record, action.step_number)
+                    recorded = action.recorded  # the machine knows the journal's answers
                     if recorded is not None:
                         async for part in _replay_answer(run, action, recorded, pending):
                             yield part

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeAlias, cast
 
 from reverie import _json
 from reverie._content import ContentPart, Message, ToolCallPart, ToolResultPart
-from reverie._errors import UserError
+from reverie._errors import JournalError, UserError
 from reverie._journal.protocol import RunRecord
 from reverie._model import Response
 from reverie._parts import FinishPart
@@ -94,12 +94,19 @@ def fold(run_id: str, entries: Iterable[tuple[str, str]]) -> RunRecord | None:
 
     Raises:
         UserError: an entry is not one this version reads, or the first is not ``input``.
+        JournalError: an entry is not JSON (a damaged file).
     """
     record: RunRecord | None = None
     count = 0
     for kind, data in entries:
         count += 1
-        value = cast(dict[str, Any], _json.loads(data))
+        try:
+            value = cast(dict[str, Any], _json.loads(data))
+        except _json.UnreadableJSONError as error:
+            # Entries are numbered from 0 in the order they were recorded (their ``seq``).
+            raise JournalError(
+                f"entry {count - 1} ({kind}) of run {run_id!r} in the journal is not JSON: {error}"
+            ) from error
         if record is None:
             if kind != "input":
                 raise UserError(f"the journal of run {run_id!r} does not start with its input")

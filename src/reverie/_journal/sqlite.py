@@ -8,6 +8,10 @@ several processes may share it (each writer waits for the others' short transact
 The journal remembers, per run, the ``seq`` its next entry takes (learnt from ``load`` or from
 the file). An entry of another writer in the same place makes the ``INSERT`` fail on the key:
 two processes that drive one ``run_id`` at once get a ``JournalConflictError``, never a mixed log.
+(Within one journal object, the driver claims a run id while it drives it: see
+``reverie._journal.claims``.) Every other ``sqlite3`` error (a file that is not a database, a
+folder that does not exist, a file locked past ``timeout``) and an entry that is not JSON
+become a ``JournalError`` naming the file, with the ``sqlite3`` error as its ``__cause__``.
 
 One connection per journal object, shared by the threads of a run's parallel tool calls under
 a lock. Async runs call it directly: a write is short, so it is not sent to a thread. Use one
@@ -26,7 +30,7 @@ from types import TracebackType
 from typing import Any
 
 from reverie._content import Message, ToolCallPart, ToolResultPart
-from reverie._errors import JournalConflictError
+from reverie._errors import JournalConflictError, JournalError
 from reverie._journal import entries
 from reverie._journal.protocol import RunRecord
 from reverie._model import Response
@@ -66,16 +70,30 @@ class SQLiteJournal:
     def _connect(self) -> sqlite3.Connection:
         connection = self._connection
         if connection is None:
-            # Autocommit: each INSERT is its own transaction, committed when execute returns.
-            connection = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
-            connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = FULL")
-            connection.execute(_SCHEMA)
+            try:
+                # Autocommit: each INSERT is its own transaction, committed when execute returns.
+                connection = sqlite3.connect(
+                    self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error as error:
+                raise self._error("cannot be opened", error) from error
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = FULL")
+                connection.execute(_SCHEMA)
+            except sqlite3.Error as error:
+                connection.close()  # a later call tries again (the file may be fixed or unlocked)
+                raise self._error("cannot be opened", error) from error
             self._connection = connection
         return connection
+
+    def _error(self, doing: str, error: sqlite3.Error) -> JournalError:
+        """The ``JournalError`` of a ``sqlite3`` error (its message names no secret: a path, a reason)."""
+        hint = ""
+        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            hint = f" (another connection held it longer than timeout={self.timeout:g}s)"
+        return JournalError(f"the journal {str(self.path)!r} {doing}: {error}{hint}", path=str(self.path))
 
     def close(self) -> None:
         """Close the connection (a later call opens a new one)."""
@@ -97,22 +115,30 @@ class SQLiteJournal:
     def load(self, run_id: str) -> RunRecord | None:
         """What was recorded about ``run_id`` (``None``: nothing)."""
         with self._lock:
-            rows: list[tuple[str, str]] = (
-                self._connect()
-                .execute("SELECT kind, data FROM reverie_journal WHERE run_id = ? ORDER BY seq", (run_id,))
-                .fetchall()
-            )
+            connection = self._connect()
+            try:
+                rows: list[tuple[str, str]] = connection.execute(
+                    "SELECT kind, data FROM reverie_journal WHERE run_id = ? ORDER BY seq", (run_id,)
+                ).fetchall()
+            except sqlite3.Error as error:
+                raise self._error(f"cannot be read (run {run_id!r})", error) from error
             self._next[run_id] = len(rows)
-        return entries.fold(run_id, rows)
+        try:
+            return entries.fold(run_id, rows)
+        except JournalError as error:
+            error.path = str(self.path)
+            raise
 
     def run_ids(self) -> list[str]:
         """The ids of every run in the file, in the order they started."""
         with self._lock:
-            rows: list[tuple[str]] = (
-                self._connect()
-                .execute("SELECT run_id FROM reverie_journal WHERE seq = 0 ORDER BY rowid")
-                .fetchall()
-            )
+            connection = self._connect()
+            try:
+                rows: list[tuple[str]] = connection.execute(
+                    "SELECT run_id FROM reverie_journal WHERE seq = 0 ORDER BY rowid"
+                ).fetchall()
+            except sqlite3.Error as error:
+                raise self._error("cannot be read", error) from error
         return [row[0] for row in rows]
 
     # -- writing ---------------------------------------------------------------------------------
@@ -121,12 +147,12 @@ class SQLiteJournal:
         with self._lock:
             connection = self._connect()
             seq = self._next.get(run_id)
-            if seq is None:
-                row: tuple[int | None] = connection.execute(
-                    "SELECT MAX(seq) FROM reverie_journal WHERE run_id = ?", (run_id,)
-                ).fetchone()
-                seq = 0 if row[0] is None else row[0] + 1
             try:
+                if seq is None:
+                    row: tuple[int | None] = connection.execute(
+                        "SELECT MAX(seq) FROM reverie_journal WHERE run_id = ?", (run_id,)
+                    ).fetchone()
+                    seq = 0 if row[0] is None else row[0] + 1
                 connection.execute(
                     "INSERT INTO reverie_journal (run_id, seq, kind, data) VALUES (?, ?, ?, ?)",
                     (run_id, seq, kind, data),
@@ -138,6 +164,9 @@ class SQLiteJournal:
                     "two processes drive this run at once",
                     run_id=run_id,
                 ) from None
+            except sqlite3.Error as error:
+                self._next.pop(run_id, None)  # the entry may or may not be in the file: ask it next time
+                raise self._error(f"cannot be written (a {kind} entry of run {run_id!r})", error) from error
             self._next[run_id] = seq + 1
 
     def start(self, run_id: str, messages: Sequence[Message], input_messages: Sequence[Message]) -> None:

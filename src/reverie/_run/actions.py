@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import ToolCallPart
 from reverie._errors import ReverieError
-from reverie._model import Call, LanguageModel
+from reverie._model import Call, LanguageModel, Response
 from reverie._record import FrozenRecord
 from reverie._results import AgentResult
 
@@ -35,7 +35,11 @@ ToolJob: TypeAlias = tuple[ToolCallPart, PreparedToolCall | None]
 
 @dataclass(slots=True, frozen=True, repr=False, eq=False)
 class CallModel(FrozenRecord):
-    """Send ``call`` to ``model``, whole (``streaming=False``) or as a stream."""
+    """Send ``call`` to ``model``, whole (``streaming=False``) or as a stream.
+
+    A durable run's step whose answer its journal holds gives it as ``recorded``: the driver
+    feeds it (as parts when streaming) instead of sending the request.
+    """
 
     step_number: int
     attempt: int
@@ -43,6 +47,8 @@ class CallModel(FrozenRecord):
     model: LanguageModel
     call: Call
     streaming: bool
+    recorded: Response | None = None
+    """The journal's answer of the step, replayed (no request is sent, nothing is spent)."""
 
 
 @dataclass(slots=True, frozen=True, repr=False, eq=False)

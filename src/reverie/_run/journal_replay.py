@@ -1,9 +1,11 @@
 """What a durable run replays from its journal, and what it must still do: pure decisions.
 
 A run given a journal (``RunConfig.journal``) starts from what was recorded about its
-``run_id`` (a ``RunRecord``). Before each model call the driver asks ``recorded_answer``:
-a recorded answer is fed to the machine (whole, or as ``replayed_parts`` for a streamed run)
-instead of sending the request. Before each tool call it asks ``tool_decision``: a recorded
+``run_id`` (a ``RunRecord``). A step with a recorded answer (``recorded_answer``) is replayed:
+the machine hands the answer over in its ``CallModel`` action (``recorded``) and neither takes
+a request from the run's ``Budget`` nor counts the step's tokens (the run that recorded it did);
+the driver feeds it (whole, or as ``replayed_parts`` for a streamed run) instead of sending the
+request. Before each tool call it asks ``tool_decision``: a recorded
 result is used; a call that started and never finished runs again if its tool is idempotent,
 and otherwise stops the run (``InterruptedToolError``). ``start_point`` picks where a run
 begins (its input, or its last pause with the answers it was resumed with), and

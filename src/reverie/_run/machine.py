@@ -8,7 +8,8 @@ step (``prepare_step``), validates tool calls once (with the repair hook), fires
 callbacks in their documented order, decides retries and their delays, applies the stop
 conditions and ``max_steps``, keeps the run within its ``Budget`` (a request is taken before
 each attempt; a step's tokens and cost are counted when it ends, a failed attempt's when it
-fails), and builds the result.
+fails; a step a durable run replays from its journal sends nothing and spends nothing), and
+builds the result.
 
 It performs no I/O, never waits and needs no event loop, after h11's rule: the driver in
 ``reverie._async.runner`` (and its generated sync twin) carries out the actions, so the
@@ -93,6 +94,8 @@ class Run(StepEnd):
         "_paused_step",
         "_phase",
         "_ran",
+        "_recorded",
+        "_replaying",
         "_results",
         "_started",
         "_step_tools",
@@ -132,6 +135,13 @@ class Run(StepEnd):
         self._stop: Finish | None = None
         """How the run ended when its budget was spent (phase ``stopped``)."""
         self._ledger = Ledger(config.budget)
+        durable = config.journal
+        self._recorded: Mapping[int, Response] = (
+            {} if durable is None or durable.record is None else durable.record.responses
+        )
+        """The answers a durable run's journal holds, by step number: those steps are replayed."""
+        self._replaying = False
+        """Whether the step in progress is replayed from the journal (its request is not sent)."""
         self.pending: list[AgentStreamPart] = []
         """Parts produced and not yet handed over by ``events()`` (always the same list object)."""
         self._on_text_delta = config.callbacks.on_text_delta
@@ -362,6 +372,7 @@ class Run(StepEnd):
     # -- transitions -----------------------------------------------------------------------
 
     def _start_step(self) -> Action:
+        self._replaying = self.step_number in self._recorded
         stop = self._take_request()  # before the step starts: a refused step has no events
         if stop is not None:
             return stop
@@ -418,6 +429,7 @@ class Run(StepEnd):
             model=self._model,
             call=self._call,
             streaming=self.streaming,
+            recorded=self._recorded.get(self.step_number) if self._replaying else None,
         )
 
     def _check_call(self, call: ToolCallPart) -> ToolCallPart:
@@ -431,7 +443,12 @@ class Run(StepEnd):
     # -- the budget --------------------------------------------------------------------------
 
     def _take_request(self) -> Finish | None:
-        """Take one request from the budget; the run's end when the budget has no room for it."""
+        """Take one request from the budget; the run's end when the budget has no room for it.
+
+        A replayed step sends no request: it takes none, and a spent budget does not refuse it.
+        """
+        if self._replaying:
+            return None
         overrun = self._ledger.take_request()
         return None if overrun is None else self._stop_run(overrun, before_request=True)
 

@@ -70,6 +70,7 @@ class StepEnd:
         _results: list[ToolResultPart]
         _held: list[ToolJob]
         _paused_step: StepResult | None
+        _replaying: bool
 
         @property
         def step_number(self) -> int: ...
@@ -160,8 +161,9 @@ class StepEnd:
         )
         self.steps.append(step)
         self.messages = [*self.messages, *step.messages]
-        # A resumed step was counted when the run paused, as soon as the model had answered.
-        overrun = self._ledger.count_step(step) if paused is None else None
+        # A resumed step was counted when the run paused, as soon as the model had answered; a
+        # replayed step was counted by the run that recorded it.
+        overrun = self._ledger.count_step(step) if paused is None and not self._replaying else None
         if overrun is not None:
             return self._stop_run(overrun, before_request=False)
         if self._continues():
@@ -187,7 +189,8 @@ class StepEnd:
         held, self._held = self._held, []
         # The model's answer is spent now; the run ends paused, past a limit or not (a
         # resumed run asks the budget again before its next request).
-        self._ledger.count_paused(step)
+        if not self._replaying:  # a replayed step was counted by the run that recorded it
+            self._ledger.count_paused(step)
         self._phase = "done"
         result = self.result = paused_result(
             self.config,
