@@ -39,7 +39,14 @@ from reverie._content import (
     Usage,
 )
 from reverie._cost import Cost
-from reverie._errors import ProviderError, RestoredError, ReverieError, UserError
+from reverie._errors import (
+    DeadlineExceededError,
+    ProviderError,
+    RestoredError,
+    RetryError,
+    ReverieError,
+    UserError,
+)
 from reverie._parts import (
     FinishPart,
     OutputPart,
@@ -216,7 +223,7 @@ def _dump(obj: object) -> Any:
     adapter = _adapter(type(obj))
     if isinstance(obj, RetryPart):
         data = adapter.dump_python([obj], mode="json", exclude={0: {"error"}})[0]
-        data["error"] = _dump_error(obj.error)
+        data["error"] = error_data(obj.error)
         return data
     try:
         return adapter.dump_python([obj], mode="json")[0]
@@ -224,30 +231,55 @@ def _dump(obj: object) -> Any:
         raise UserError(f"to_json cannot write this {type(obj).__name__}: {error}") from None
 
 
-def _dump_error(error: BaseException) -> dict[str, Any]:
+_SERVER_DELAY_HEADERS = ("retry-after", "retry-after-ms")
+"""The response headers a retry reads (``reverie._retry.server_delay``); the only ones kept."""
+
+
+def error_data(error: BaseException, *, detailed: bool = False) -> dict[str, Any]:
+    """``error`` as JSON: its class name, message, status, retry decision and URL.
+
+    That is the stable form a ``RetryPart`` carries in a document. ``detailed`` adds what a run
+    machine in another process needs to decide on it as this one would: a provider error's
+    ``retry-after`` headers and whether the prompt was too large, the errors a ``RetryError`` or
+    ``DeadlineExceededError`` holds, the deadline, and the usage the failed request reported.
+    """
     if isinstance(error, ProviderError):
-        return {
+        data: dict[str, Any] = {
             "type": type(error).__name__,
             "message": error.message,
             "status_code": error.status_code,
             "retryable": error.is_retryable,
             "url": error.url,
         }
-    if isinstance(error, RestoredError):
-        return {
+    elif isinstance(error, RestoredError):
+        data = {
             "type": error.type_name,
             "message": str(error),
             "status_code": error.status_code,
             "retryable": error.retryable,
             "url": None,
         }
-    return {
-        "type": type(error).__name__,
-        "message": str(error),
-        "status_code": None,
-        "retryable": None,
-        "url": None,
-    }
+    else:
+        data = {
+            "type": type(error).__name__,
+            "message": str(error),
+            "status_code": None,
+            "retryable": None,
+            "url": None,
+        }
+    if not detailed:
+        return data
+    if isinstance(error, ProviderError):
+        headers = error.response_headers
+        data["headers"] = {name: headers[name] for name in _SERVER_DELAY_HEADERS if name in headers}
+        data["context_too_large"] = error.is_context_too_large
+    if isinstance(error, RetryError | DeadlineExceededError):
+        data["errors"] = [error_data(item, detailed=True) for item in error.errors]
+    if isinstance(error, DeadlineExceededError):
+        data["deadline"] = error.deadline
+    usage = error.reported_usage if isinstance(error, ReverieError) else None
+    data["reported_usage"] = None if usage is None else _dump(usage)
+    return data
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -335,23 +367,48 @@ def _with_error(data: Any) -> Any:
     if not isinstance(data, dict) or not isinstance(cast(dict[str, Any], data).get("error"), dict):
         raise UserError("the document's RetryPart is not valid: it has no error object")
     data = dict(cast(dict[str, Any], data))
-    data["error"] = _load_error(data["error"])
+    data["error"] = error_from_data(data["error"])
     return data
 
 
-def _load_error(data: dict[str, Any]) -> ReverieError:
+def error_from_data(data: dict[str, Any]) -> ReverieError:
+    """The error ``error_data`` wrote (plain or detailed).
+
+    A ``ProviderError`` (or one of its subclasses) comes back as a ``ProviderError``, a
+    detailed ``RetryError`` or ``DeadlineExceededError`` as itself, any other error as a
+    ``RestoredError`` that names its class.
+    """
     name = str(data.get("type") or "ReverieError")
     message = str(data.get("message") or "")
     status_code = data.get("status_code")
     status_code = status_code if isinstance(status_code, int) else None
     retryable = data.get("retryable")
     retryable = retryable if isinstance(retryable, bool) else None
-    if name in _PROVIDER_ERROR_NAMES:
+    inner = [error_from_data(item) for item in cast(list[dict[str, Any]], data.get("errors") or [])]
+    error: ReverieError
+    if name in _PROVIDER_ERROR_NAMES or "headers" in data:  # detailed: any ProviderError subclass
         url = data.get("url")
-        return ProviderError(
-            message, status_code=status_code, url=url if isinstance(url, str) else None, retryable=retryable
+        error = ProviderError(
+            message,
+            status_code=status_code,
+            url=url if isinstance(url, str) else None,
+            response_headers=cast(dict[str, str], data.get("headers") or {}),
+            retryable=retryable,
+            is_context_too_large=bool(data.get("context_too_large")),
         )
-    return RestoredError(message, type_name=name, status_code=status_code, retryable=retryable)
+    elif name == "RetryError" and inner:
+        error = RetryError(inner)
+    elif name == "DeadlineExceededError" and "deadline" in data:
+        deadline = data.get("deadline")
+        error = DeadlineExceededError(
+            float(deadline) if isinstance(deadline, int | float) else 0.0, inner, message=message
+        )
+    else:
+        error = RestoredError(message, type_name=name, status_code=status_code, retryable=retryable)
+    usage = data.get("reported_usage")
+    if isinstance(usage, dict):
+        error.reported_usage = _load(Usage, usage)
+    return error
 
 
 def _finish(obj: Any, output_type: Any) -> Any:

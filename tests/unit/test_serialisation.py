@@ -35,6 +35,7 @@ from reverie import (
     ReasoningPart,
     ReasoningStartPart,
     RestoredError,
+    RetryError,
     RetryPart,
     SourcePart,
     StepFinishPart,
@@ -483,3 +484,22 @@ def test_objects_of_other_types_are_refused_both_ways() -> None:
         to_json([Message.user("a"), TextPart(text="b")])
     with pytest.raises(UserError, match="from_json cannot read int"):
         from_json(to_json(Usage()), int)
+
+
+def test_the_detailed_error_form_keeps_what_a_retry_decision_reads() -> None:
+    from reverie._serialisation import error_data, error_from_data
+
+    throttled = ProviderError(
+        "slow down", status_code=429, url="https://example.test/v1", response_headers={"retry-after": "2"}
+    )
+    throttled.reported_usage = Usage(input_tokens=3, output_tokens=0, total_tokens=3)
+    error = RetryError([throttled, InvalidResponseError("bad event")])
+    plain = error_data(error)
+    assert set(plain) == {"type", "message", "status_code", "retryable", "url"}  # the stable form
+    restored = error_from_data(json.loads(json.dumps(error_data(error, detailed=True))))
+    assert isinstance(restored, RetryError) and len(restored.errors) == 2
+    first, second = restored.errors
+    assert isinstance(first, ProviderError) and first.response_headers == {"retry-after": "2"}
+    assert first.reported_usage == throttled.reported_usage
+    assert isinstance(second, RestoredError) and second.type_name == "InvalidResponseError"
+    assert isinstance(error_from_data(plain), RestoredError)  # the stable form names the class only

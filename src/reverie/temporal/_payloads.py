@@ -20,21 +20,17 @@ from typing import Any, cast
 from reverie import _json
 from reverie._content import CallWarning, Message, ToolCallPart, ToolResultPart, Usage
 from reverie._errors import (
-    DeadlineExceededError,
-    ProviderError,
-    RestoredError,
-    RetryError,
     ReverieError,
 )
 from reverie._http.headers import merge_headers
 from reverie._model import Call, ProviderTool, Response, ResponseFormat, ToolDefinition
+from reverie._serialisation import error_data as serialised_error_data
+from reverie._serialisation import error_from_data as serialised_error_from_data
 from reverie._serialisation import from_json, to_json
 
 JSON = dict[str, Any]
 """A JSON object, as Temporal's default converter writes it."""
 
-_SERVER_DELAY_HEADERS = ("retry-after", "retry-after-ms")
-"""The response headers a retry reads (``reverie._retry.server_delay``); no other is kept."""
 _CALL_SETTINGS = (
     "max_output_tokens",
     "temperature",
@@ -203,70 +199,12 @@ def tool_result_from_data(data: Any) -> ToolResultPart:
 def error_data(error: ReverieError) -> JSON:
     """What the run machine and the caller need of ``error``, as JSON.
 
-    A ``ProviderError`` keeps its status, URL, retry decision (``is_retryable``, the
-    ``x-should-retry`` header already applied), ``retry-after`` headers and whether the prompt
-    was too large; a ``RetryError`` and a ``DeadlineExceededError`` keep the errors they hold.
+    ``to_json``'s error form, detailed: a provider error's ``retry-after`` headers, the errors a
+    ``RetryError`` holds, the usage the failed request reported, ...
     """
-    data: JSON = {"type": type(error).__name__, "message": str(error)}
-    usage = error.reported_usage
-    data["reported_usage"] = None if usage is None else document(usage)
-    if isinstance(error, ProviderError):
-        data.update(
-            message=error.message,
-            status_code=error.status_code,
-            url=error.url,
-            retryable=error.is_retryable,
-            headers={
-                name: error.response_headers[name]
-                for name in _SERVER_DELAY_HEADERS
-                if name in error.response_headers
-            },
-            context_too_large=error.is_context_too_large,
-        )
-    elif isinstance(error, RestoredError):
-        data.update(type=error.type_name, status_code=error.status_code, retryable=error.retryable)
-    if isinstance(error, RetryError | DeadlineExceededError):
-        data["errors"] = [error_data(item) for item in error.errors]
-    if isinstance(error, DeadlineExceededError):
-        data["deadline"] = error.deadline
-    return data
+    return serialised_error_data(error, detailed=True)
 
 
 def error_from_data(data: Mapping[str, Any]) -> ReverieError:
-    """The error ``error_data`` wrote.
-
-    A ``ProviderError`` (and its subclasses) comes back as a ``ProviderError``, a ``RetryError``
-    and a ``DeadlineExceededError`` as themselves, any other error as a ``RestoredError`` that
-    names its class.
-    """
-    name = str(data.get("type") or "ReverieError")
-    message = str(data.get("message") or "")
-    status_code = data.get("status_code")
-    status_code = status_code if isinstance(status_code, int) else None
-    retryable = data.get("retryable")
-    retryable = retryable if isinstance(retryable, bool) else None
-    inner = [error_from_data(item) for item in cast(list[JSON], data.get("errors") or [])]
-    error: ReverieError
-    if "headers" in data:  # a ProviderError or one of its subclasses
-        url = data.get("url")
-        error = ProviderError(
-            message,
-            status_code=status_code,
-            url=url if isinstance(url, str) else None,
-            response_headers=cast(dict[str, str], data.get("headers") or {}),
-            retryable=retryable,
-            is_context_too_large=bool(data.get("context_too_large")),
-        )
-    elif name == "RetryError" and inner:
-        error = RetryError(inner)
-    elif name == "DeadlineExceededError":
-        deadline = data.get("deadline")
-        error = DeadlineExceededError(
-            float(deadline) if isinstance(deadline, int | float) else 0.0, inner, message=message
-        )
-    else:
-        error = RestoredError(message, type_name=name, status_code=status_code, retryable=retryable)
-    usage = data.get("reported_usage")
-    if usage is not None:
-        error.reported_usage = read_document(usage, Usage)
-    return error
+    """The error ``error_data`` wrote (see ``reverie._serialisation.error_from_data``)."""
+    return serialised_error_from_data(dict(data))
