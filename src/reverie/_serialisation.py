@@ -194,6 +194,16 @@ def from_json(data: str | bytes, type: Any) -> Any:
     return [_finish(_load(_item_class(item, members), item), output_type) for item in items]
 
 
+def to_document(obj: object) -> Any:
+    """``to_json(obj)`` parsed: a document to embed in other JSON (a journal entry, a payload)."""
+    return _json.loads(to_json(obj))
+
+
+def from_document(data: Any, type: Any) -> Any:
+    """The object of a document ``to_document`` wrote (``from_json`` with all its checks)."""
+    return from_json(_json.dumps(data), type)
+
+
 # -- writing ---------------------------------------------------------------------------------
 
 

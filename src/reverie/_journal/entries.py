@@ -19,7 +19,7 @@ from reverie._journal.protocol import RunRecord
 from reverie._model import Response
 from reverie._parts import FinishPart
 from reverie._results import AgentResult
-from reverie._serialisation import from_json, to_json
+from reverie._serialisation import from_document, to_document
 
 EntryKind: TypeAlias = Literal[
     "input", "response", "tool_started", "tool_result", "pause", "answers", "finish"
@@ -35,18 +35,10 @@ ENTRY_KINDS: tuple[EntryKind, ...] = (
 )
 
 
-def _document(obj: object) -> Any:
-    return _json.loads(to_json(obj))
-
-
-def _read(document: Any, type: Any) -> Any:
-    return from_json(_json.dumps(document), type)
-
-
 def input_entry(messages: Sequence[Message], input_messages: Sequence[Message]) -> str:
     """The ``input`` entry of a new run."""
     return _json.dumps(
-        {"messages": _document(list(messages)), "input_messages": _document(list(input_messages))}
+        {"messages": to_document(list(messages)), "input_messages": to_document(list(input_messages))}
     )
 
 
@@ -60,23 +52,23 @@ def response_entry(step_number: int, response: Response) -> str:
         model_id=response.model_id,
     )
     return _json.dumps(
-        {"step": step_number, "content": _document(list(response.content)), "finish": _document(finish)}
+        {"step": step_number, "content": to_document(list(response.content)), "finish": to_document(finish)}
     )
 
 
 def tool_started_entry(step_number: int, call: ToolCallPart) -> str:
     """The ``tool_started`` entry of a call about to run."""
-    return _json.dumps({"step": step_number, "call": _document(call)})
+    return _json.dumps({"step": step_number, "call": to_document(call)})
 
 
 def tool_result_entry(step_number: int, result: ToolResultPart) -> str:
     """The ``tool_result`` entry of a call's result."""
-    return _json.dumps({"step": step_number, "result": _document(result)})
+    return _json.dumps({"step": step_number, "result": to_document(result)})
 
 
 def result_entry(result: AgentResult[Any]) -> str:
     """The ``pause`` or ``finish`` entry: the result, whole."""
-    return _json.dumps({"result": _document(result)})
+    return _json.dumps({"result": to_document(result)})
 
 
 def answers_entry(approvals: Mapping[str, bool | str], tool_results: Mapping[str, ToolResultPart]) -> str:
@@ -84,7 +76,7 @@ def answers_entry(approvals: Mapping[str, bool | str], tool_results: Mapping[str
     return _json.dumps(
         {
             "approvals": dict(approvals),
-            "tool_results": {call_id: _document(result) for call_id, result in tool_results.items()},
+            "tool_results": {call_id: to_document(result) for call_id, result in tool_results.items()},
         }
     )
 
@@ -112,13 +104,13 @@ def fold(run_id: str, entries: Iterable[tuple[str, str]]) -> RunRecord | None:
                 raise UserError(f"the journal of run {run_id!r} does not start with its input")
             record = RunRecord(
                 run_id=run_id,
-                messages=_read(value["messages"], list[Message]),
-                input_messages=_read(value["input_messages"], list[Message]),
+                messages=from_document(value["messages"], list[Message]),
+                input_messages=from_document(value["input_messages"], list[Message]),
             )
             continue
         if kind == "response":
-            content: list[ContentPart] = _read(value["content"], list[ContentPart])
-            finish: FinishPart = _read(value["finish"], FinishPart)
+            content: list[ContentPart] = from_document(value["content"], list[ContentPart])
+            finish: FinishPart = from_document(value["finish"], FinishPart)
             record.responses[int(value["step"])] = Response(
                 content=content,
                 finish_reason=finish.finish_reason,
@@ -128,23 +120,23 @@ def fold(run_id: str, entries: Iterable[tuple[str, str]]) -> RunRecord | None:
                 model_id=finish.model_id,
             )
         elif kind == "tool_started":
-            call: ToolCallPart = _read(value["call"], ToolCallPart)
+            call: ToolCallPart = from_document(value["call"], ToolCallPart)
             record.started[int(value["step"]), call.tool_call_id] = call
         elif kind == "tool_result":
-            result: ToolResultPart = _read(value["result"], ToolResultPart)
+            result: ToolResultPart = from_document(value["result"], ToolResultPart)
             record.tool_results[int(value["step"]), result.tool_call_id] = result
         elif kind == "pause":
-            record.paused = _read(value["result"], AgentResult)
+            record.paused = from_document(value["result"], AgentResult)
             record.approvals = None
             record.supplied = {}
         elif kind == "answers":
             record.approvals = dict(value["approvals"])
             record.supplied = {
-                call_id: _read(document, ToolResultPart)
+                call_id: from_document(document, ToolResultPart)
                 for call_id, document in value["tool_results"].items()
             }
         elif kind == "finish":
-            record.result = _read(value["result"], AgentResult)
+            record.result = from_document(value["result"], AgentResult)
         else:
             raise UserError(f"the journal of run {run_id!r} holds an entry of unknown kind {kind!r}")
     if record is not None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from reverie import _json
 from reverie._content import CallWarning, Message, ToolCallPart, ToolResultPart, Usage
 from reverie._errors import (
     ReverieError,
@@ -26,7 +25,8 @@ from reverie._http.headers import merge_headers
 from reverie._model import Call, ProviderTool, Response, ResponseFormat, ToolDefinition
 from reverie._serialisation import error_data as serialised_error_data
 from reverie._serialisation import error_from_data as serialised_error_from_data
-from reverie._serialisation import from_json, to_json
+from reverie._serialisation import from_document as read_document
+from reverie._serialisation import to_document as document
 
 JSON = dict[str, Any]
 """A JSON object, as Temporal's default converter writes it."""
@@ -43,16 +43,6 @@ _CALL_SETTINGS = (
     "timeout",
 )
 """The plain fields of a ``Call``, written as they are."""
-
-
-def document(obj: object) -> Any:
-    """``obj`` as a ``reverie.to_json`` document, parsed (a JSON object to embed)."""
-    return _json.loads(to_json(obj))
-
-
-def read_document(data: Any, type: Any) -> Any:
-    """The object of an embedded ``to_json`` document (``from_json`` with its checks)."""
-    return from_json(_json.dumps(data), type)
 
 
 # -- calls -----------------------------------------------------------------------------------
