@@ -75,7 +75,6 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         self._host = host
         self._auth = auth
         self._max_response_bytes = max_response_bytes
-        self._accept_stream = stream_framing(codec).accept
         self._headers_source = f"the headers of a request to {self.provider}"
         """Where a request's merged headers come from, for ``check_headers``'s message."""
         self._merged_headers: dict[tuple[Any, ...], dict[str, str]] = {}
@@ -129,7 +128,8 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         endpoint = self._host.endpoint(self._model_id, wire, stream=stream)
         headers = self._headers(endpoint.headers, wire.headers, call.headers)
         if stream:
-            headers["accept"] = self._accept_stream
+            # The framing is asked for on the first stream: a model that only generates never loads it.
+            headers["accept"] = stream_framing(self.codec).accept
         return PreparedRequest(
             url=endpoint.url,
             headers=headers,

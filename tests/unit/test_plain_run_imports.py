@@ -1,7 +1,7 @@
-"""A plain sync call loads neither tracing, nor durable-run replay, nor the chat stream decoder.
+"""A plain sync call loads neither tracing, durable-run replay, approvals, nor stream decoding.
 
 Those modules are imported by the first run that needs them (``reverie.instrument()`` or
-``Agent(instrument=True)``, a journal, a stream), so a program that only makes calls does not
+``Agent(instrument=True)``, a journal, a tool call, a stream), so a program that only makes calls does not
 pay for them. Checked in a fresh interpreter, as imports are process-wide.
 """
 
@@ -18,6 +18,9 @@ DEFERRED = (
     "reverie._run.journal_replay",
     "reverie._journal.protocol",
     "reverie.providers._openai_chat.stream",
+    "reverie._run.approval",
+    "reverie._http.framing",
+    "reverie._http.sse",
 )
 
 PROGRAM = f"""
@@ -34,11 +37,12 @@ with httpx2.Client(transport=httpx2.MockTransport(answer)) as client:
     loaded = [name for name in {DEFERRED!r} if name in sys.modules]
     text_streamed = "".join(part.delta for part in agent.stream("hi") if part.type == "text_delta")
     print(json.dumps({{"text": text, "loaded": loaded, "streamed": text_streamed,
-                      "stream_decoder": "reverie.providers._openai_chat.stream" in sys.modules}}))
+                      "stream_decoder": "reverie.providers._openai_chat.stream" in sys.modules,
+                      "framing": "reverie._http.framing" in sys.modules}}))
 """
 
 
-def test_a_plain_call_defers_tracing_replay_and_the_stream_decoder() -> None:
+def test_a_plain_call_defers_tracing_replay_approvals_and_stream_decoding() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROGRAM], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
     )
@@ -48,3 +52,4 @@ def test_a_plain_call_defers_tracing_replay_and_the_stream_decoder() -> None:
     assert report["loaded"] == []
     assert report["streamed"] == "hi"
     assert report["stream_decoder"] is True  # the first stream loads it
+    assert report["framing"] is True
