@@ -17,7 +17,7 @@ import httpx2
 
 from reverie._async.objects import AsyncObjectMethods
 from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, stream_framing
-from reverie._http.auth import HeaderAuth
+from reverie._http.credentials import HeaderAuth
 from reverie._http.endpoint import Endpoint
 from reverie._http.headers import check_headers, merge_headers
 from reverie._log import logger, safe_url, with_masked_credentials

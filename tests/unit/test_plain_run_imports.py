@@ -1,8 +1,9 @@
-"""A plain sync call loads neither tracing, durable-run replay, approvals, nor stream decoding.
+"""A plain sync call loads no tracing, durable-run replay, approvals, stream decoding or tokens.
 
 Those modules are imported by the first run that needs them (``reverie.instrument()`` or
-``Agent(instrument=True)``, a journal, a tool call, a stream), so a program that only makes calls does not
-pay for them. Checked in a fresh interpreter, as imports are process-wide.
+``Agent(instrument=True)``, a journal, a tool call, a stream, a token or key callable), so a
+program that only makes calls does not pay for them. Checked in a fresh interpreter, as imports
+are process-wide.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ DEFERRED = (
     "reverie._run.approval",
     "reverie._http.framing",
     "reverie._http.sse",
+    "reverie._http.auth",
 )
 
 PROGRAM = f"""
