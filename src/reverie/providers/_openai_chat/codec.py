@@ -19,11 +19,11 @@ from reverie._content import CallWarning, ContentPart, ProviderMetadata, Reasoni
 from reverie._errors import ProviderError
 from reverie._model import Call, Response
 from reverie.providers._openai_chat import decode, encode
-from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
 
 if TYPE_CHECKING:
     from reverie._http.framing import SSEFraming
     from reverie.providers._openai_chat.stream import ChatStreamDecoder
+    from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
 
 
 class OpenAIChatCodec:
