@@ -1,8 +1,9 @@
-"""A plain sync call loads no tracing, durable-run replay, approvals, stream decoding or tokens.
+"""A plain sync call loads no tracing, durable runs, approvals, stream decoding, tokens or wire types.
 
 Those modules are imported by the first run that needs them (``reverie.instrument()`` or
-``Agent(instrument=True)``, a journal, a tool call, a stream, a token or key callable), so a
-program that only makes calls does not pay for them. Checked in a fresh interpreter, as imports
+``Agent(instrument=True)``, a journal, a resume, a tool call, a stream, a token or key callable;
+the chat wire's TypedDicts only by the stream decoder), so a program that only makes calls does
+not pay for them. Checked in a fresh interpreter, as imports
 are process-wide.
 """
 
@@ -23,6 +24,8 @@ DEFERRED = (
     "reverie._http.framing",
     "reverie._http.sse",
     "reverie._http.auth",
+    "reverie._run.resume",
+    "reverie.providers._openai_chat.wire",
 )
 
 PROGRAM = f"""

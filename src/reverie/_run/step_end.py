@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from reverie._errors import ReverieError
     from reverie._model import LanguageModel
     from reverie._run.accounting import Ledger
-    from reverie._run.config import Resume
     from reverie._run.output import OutputRun
     from reverie._run.planning import StepTools
+    from reverie._run.resume import Resume
     from reverie._tools.protocol import Tool
 
 Phase: TypeAlias = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped", "resume"]
