@@ -20,12 +20,9 @@ from reverie._parts import RetryPart
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.config import (
-    Answer,
     Callbacks,
-    JournalRun,
     PrepareStep,
     RepairToolCall,
-    Resume,
     RunConfig,
     StopCondition,
 )
@@ -79,6 +76,7 @@ if TYPE_CHECKING:
     from reverie._async import runner as async_runner
     from reverie._journal.protocol import Journal, RunRecord
     from reverie._run.output import OutputMode, OutputSpec
+    from reverie._run.resume import Answer
     from reverie._run.spending import Budget
 
 if TYPE_CHECKING:
@@ -354,6 +352,8 @@ class Agent(Generic[OutputT]):
                 'agent.resume("RUN_ID", journal=..., approvals=...)'
             )
         config = self._config(None, result.input_messages, overrides)
+        from reverie._run.resume import Resume  # a plain run never resumes
+
         resume = Resume(paused=result, approvals=dict(approvals or {}), tool_results=dict(tool_results or {}))
         return replace(config, resume=resume)
 
@@ -504,6 +504,7 @@ def _journal_settings(settings: CallSettings) -> tuple[Journal, str] | None:
 def _durable(config: RunConfig, journal: Journal, run_id: str, record: RunRecord | None) -> RunConfig:
     """``config`` as a durable run that replays ``record`` (checked against the run's input)."""
     from reverie._run.journal_replay import check_input, start_point
+    from reverie._run.resume import JournalRun
 
     if record is not None:
         check_input(record, run_id, config.messages)

@@ -21,8 +21,6 @@ from reverie._errors import (
     mentions_context_limit,
     unreadable_body_message,
 )
-from reverie._http.framing import SSE, Framing
-from reverie._http.sse import SSEEvent
 from reverie._model import Call, ProviderTool, Response, ToolDefinition
 from reverie._parts import ModelStreamPart
 from reverie._record import Record
@@ -31,6 +29,8 @@ if TYPE_CHECKING:
     import httpx2
     from pydantic import BaseModel, ConfigDict
 
+    from reverie._http.framing import Framing
+    from reverie._http.sse import SSEEvent
     from reverie._rate_limiter import RateLimiter
 
 
@@ -95,7 +95,12 @@ def stream_framing(codec: Codec) -> Framing:
     declare it; a protocol member could not have that default.
     """
     framing: Framing | None = getattr(codec, "framing", None)
-    return SSE if framing is None else framing
+    if framing is None:
+        # Loaded on the first stream: a plain request reads no framing.
+        from reverie._http.framing import SSE
+
+        return SSE
+    return framing
 
 
 def codec_rejects_credentials(codec: object, status_code: int, headers: Mapping[str, str], body: str) -> bool:

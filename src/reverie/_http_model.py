@@ -17,7 +17,7 @@ import httpx2
 
 from reverie._async.objects import AsyncObjectMethods
 from reverie._codec import Codec, PreparedRequest, WireRequest, encode_body, stream_framing
-from reverie._http.auth import HeaderAuth
+from reverie._http.credentials import HeaderAuth
 from reverie._http.endpoint import Endpoint
 from reverie._http.headers import check_headers, merge_headers
 from reverie._log import logger, safe_url, with_masked_credentials
@@ -75,7 +75,6 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         self._host = host
         self._auth = auth
         self._max_response_bytes = max_response_bytes
-        self._accept_stream = stream_framing(codec).accept
         self._headers_source = f"the headers of a request to {self.provider}"
         """Where a request's merged headers come from, for ``check_headers``'s message."""
         self._merged_headers: dict[tuple[Any, ...], dict[str, str]] = {}
@@ -129,7 +128,8 @@ class HttpLanguageModel(ObjectMethods, AsyncObjectMethods):
         endpoint = self._host.endpoint(self._model_id, wire, stream=stream)
         headers = self._headers(endpoint.headers, wire.headers, call.headers)
         if stream:
-            headers["accept"] = self._accept_stream
+            # The framing is asked for on the first stream: a model that only generates never loads it.
+            headers["accept"] = stream_framing(self.codec).accept
         return PreparedRequest(
             url=endpoint.url,
             headers=headers,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx2
@@ -23,13 +23,14 @@ import httpx2
 from reverie._clients import DefaultClients
 from reverie._codec import Codec, WireRequest, codec_rejects_credentials
 from reverie._errors import MissingAPIKeyError, UserError
-from reverie._http.auth import HeaderAuth, Secret, TokenAuth, TokenSource, UrlCredentialsAuth
+from reverie._http.credentials import HeaderAuth, Secret, UrlCredentialsAuth
 from reverie._http.endpoint import Endpoint, join_url
 from reverie._http_model import HttpLanguageModel
 from reverie._provider_names import register_provider_name
 from reverie._version import __version__
 
 if TYPE_CHECKING:
+    from reverie._http.auth import TokenSource
     from reverie._rate_limiter import RateLimiter  # loaded by whoever makes one
 
 DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
@@ -46,7 +47,7 @@ DEFAULT_MAX_KEEPALIVE_CONNECTIONS = 100
 _DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _USER_AGENT = f"reverie/{__version__}"
 
-ApiKey = str | TokenSource
+ApiKey: TypeAlias = "str | TokenSource"
 """An API key, or a zero-argument callable (sync or async) returning it (``str``, or a
 ``reverie._http.auth.Token`` with its expiry): called on first use and when the server
 refuses the key it returned."""
@@ -193,6 +194,9 @@ class Provider:
         so (``reverie._http.auth`` also has ``SigningAuth`` for signed requests).
         """
         if self._api_key_source is not None:
+            # Loaded for a key callable only: a plain key needs no token flow.
+            from reverie._http.auth import TokenAuth
+
             return TokenAuth(
                 self._api_key_source.reveal(),
                 headers=self.auth_headers,

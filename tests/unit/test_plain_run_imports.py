@@ -1,8 +1,10 @@
-"""A plain sync call loads neither tracing, nor durable-run replay, nor the chat stream decoder.
+"""A plain sync call loads no tracing, durable runs, approvals, stream decoding, tokens or wire types.
 
 Those modules are imported by the first run that needs them (``reverie.instrument()`` or
-``Agent(instrument=True)``, a journal, a stream), so a program that only makes calls does not
-pay for them. Checked in a fresh interpreter, as imports are process-wide.
+``Agent(instrument=True)``, a journal, a resume, a tool call, a stream, a token or key callable;
+the chat wire's TypedDicts only by the stream decoder), so a program that only makes calls does
+not pay for them. Checked in a fresh interpreter, as imports
+are process-wide.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ DEFERRED = (
     "reverie._run.journal_replay",
     "reverie._journal.protocol",
     "reverie.providers._openai_chat.stream",
+    "reverie._run.approval",
+    "reverie._http.framing",
+    "reverie._http.sse",
+    "reverie._http.auth",
+    "reverie._run.resume",
+    "reverie.providers._openai_chat.wire",
 )
 
 PROGRAM = f"""
@@ -34,11 +42,12 @@ with httpx2.Client(transport=httpx2.MockTransport(answer)) as client:
     loaded = [name for name in {DEFERRED!r} if name in sys.modules]
     text_streamed = "".join(part.delta for part in agent.stream("hi") if part.type == "text_delta")
     print(json.dumps({{"text": text, "loaded": loaded, "streamed": text_streamed,
-                      "stream_decoder": "reverie.providers._openai_chat.stream" in sys.modules}}))
+                      "stream_decoder": "reverie.providers._openai_chat.stream" in sys.modules,
+                      "framing": "reverie._http.framing" in sys.modules}}))
 """
 
 
-def test_a_plain_call_defers_tracing_replay_and_the_stream_decoder() -> None:
+def test_a_plain_call_defers_tracing_replay_approvals_and_stream_decoding() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROGRAM], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
     )
@@ -48,3 +57,4 @@ def test_a_plain_call_defers_tracing_replay_and_the_stream_decoder() -> None:
     assert report["loaded"] == []
     assert report["streamed"] == "hi"
     assert report["stream_decoder"] is True  # the first stream loads it
+    assert report["framing"] is True

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from reverie import _codec, _content, _model, _parts, _results, _retry
-from reverie._http import auth, endpoint, framing, sse
+from reverie._http import auth, credentials, endpoint, framing, sse
 from reverie._record import FrozenRecord, Record
-from reverie._run import actions, approval, config, fallback, planning
+from reverie._run import actions, approval, config, fallback, planning, resume
 from reverie.providers._openai_chat import stream as chat_stream
 
 RECORDS = sorted(
@@ -26,9 +26,11 @@ RECORDS = sorted(
             actions,
             approval,
             config,
+            resume,
             fallback,
             planning,
             auth,
+            credentials,
             endpoint,
             framing,
             sse,

@@ -14,8 +14,9 @@ import pytest
 from reverie import AgentResult, Message, RetryPolicy, ToolCallPart, ToolResultPart, Usage, UserError, tool
 from reverie._model import Call, Response
 from reverie._run.actions import CallModel, Finish, RunTools
-from reverie._run.config import Resume, RunConfig
+from reverie._run.config import RunConfig
 from reverie._run.machine import Run
+from reverie._run.resume import Resume
 from reverie._run.tools import output_result
 from reverie.testing import MockModel
 

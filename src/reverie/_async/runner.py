@@ -12,7 +12,7 @@ import functools
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import nullcontext
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reverie import _concurrency
 from reverie._concurrency import NestedLoopError
@@ -24,12 +24,15 @@ from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
 from reverie._run.callbacks import adopt_callbacks_async
-from reverie._run.config import JournalRun, RunConfig
+from reverie._run.config import RunConfig
 from reverie._run.hooks import RunHooks
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
 from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet, with_toolsets
+
+if TYPE_CHECKING:
+    from reverie._run.resume import JournalRun
 
 
 async def drive(run: Run, pending: list[Awaitable[Any]]) -> AsyncIterator[AgentStreamPart]:

@@ -1,7 +1,8 @@
 """Who a request comes from: credentials as ``httpx2.Auth`` flows, applied as it is sent.
 
 - ``HeaderAuth``: static credential headers, what API keys use (``authorization: Bearer``,
-  ``x-api-key``, ``x-goog-api-key``).
+  ``x-api-key``, ``x-goog-api-key``); defined, with ``Secret`` and ``UrlCredentialsAuth``, in
+  ``reverie._http.credentials`` (a request with an API key loads only that) and re-exported here.
 - ``TokenAuth``: a token fetched by a sync or async callable (an API key given as a
   callable, Vertex, Azure Entra ID), cached until shortly before it expires, refetched once
   when the server refuses it (a 401, or an error the provider flags as a bad credential).
@@ -17,140 +18,24 @@ these objects shows a credential. This module sends nothing itself; httpx2 drive
 
 from __future__ import annotations
 
-import base64
 import inspect
 import threading
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
 import httpx2
 
 from reverie._errors import UserError
-from reverie._http.headers import check_headers
+from reverie._http.credentials import HeaderAuth as HeaderAuth  # re-exported
+from reverie._http.credentials import Secret
+from reverie._http.credentials import UrlCredentialsAuth as UrlCredentialsAuth  # re-exported
 from reverie._record import FrozenRecord
 from reverie._secrets import register_secret
-
-ValueT = TypeVar("ValueT")
 
 _UNAUTHORIZED = 401
 _DEFAULT_REFRESH_MARGIN = 60.0
 """Refetch a token this many seconds before it expires, so it does not expire in flight."""
-
-
-class Secret(Generic[ValueT]):
-    """A credential that stays out of ``repr``, ``str`` and ``vars()``; ``reveal()`` returns it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: ValueT) -> None:
-        self._value = value
-        if isinstance(value, str):
-            register_secret(value)  # redacted from errors and recordings from now on
-
-    def reveal(self) -> ValueT:
-        """The secret value itself, for the one place that sends it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret(<hidden>)"
-
-    __str__ = __repr__
-
-
-class HeaderAuth(httpx2.Auth):
-    """Static credential headers, e.g. ``{"x-api-key": key}``.
-
-    A header the request already carries wins, so a per-call ``headers={"authorization": ...}``
-    still overrides the provider's key, as it did when keys were plain request headers.
-    """
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        check_headers(headers, "the API key's headers")
-        self._headers = Secret({name.lower(): value for name, value in headers.items()})
-        for value in headers.values():
-            register_secret(value)
-            register_secret(value.partition(" ")[2])  # the credential after a scheme ("Bearer")
-
-    @property
-    def header_names(self) -> frozenset[str]:
-        """The (lower-cased) names of the headers this auth sets."""
-        return frozenset(self._headers.reveal())
-
-    def apply(self, headers: MutableMapping[str, str]) -> None:
-        """Add the credential headers to ``headers`` unless they are already there."""
-        for name, value in self._headers.reveal().items():
-            if name not in headers:
-                headers[name] = value
-
-    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        """Set the headers and send the request once."""
-        self.apply(request.headers)
-        yield request
-
-    def __repr__(self) -> str:
-        return f"HeaderAuth(names={sorted(self.header_names)!r})"
-
-
-class UrlCredentialsAuth(httpx2.Auth):
-    """Credentials taken out of a URL (``https://user:password@host``), sent as basic auth.
-
-    The provider strips them from its base URL, so no URL it logs, shows or sends holds the
-    password; this sends them as an ``authorization: Basic`` header instead, unless the
-    request (or the ``inner`` auth it wraps, e.g. an API key as a bearer token) already
-    sets ``authorization``.
-    """
-
-    def __init__(self, user: str, password: str, inner: httpx2.Auth | None = None) -> None:
-        register_secret(password)
-        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        self._header = Secret(f"Basic {token}")
-        self._inner = inner
-        if inner is not None:  # a signer needs the body, as it would without us
-            self.requires_request_body = inner.requires_request_body
-            self.requires_response_body = inner.requires_response_body
-
-    def _apply(self, request: httpx2.Request) -> None:
-        if "authorization" not in request.headers:
-            request.headers["authorization"] = self._header.reveal()
-
-    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        """Run the inner flow, adding the basic credentials to each request it sends."""
-        if self._inner is None:
-            self._apply(request)
-            yield request
-            return
-        flow = self._inner.sync_auth_flow(request)
-        try:
-            outgoing = next(flow)
-            while True:
-                self._apply(outgoing)
-                response = yield outgoing
-                outgoing = flow.send(response)
-        except StopIteration:
-            return
-
-    async def async_auth_flow(
-        self, request: httpx2.Request
-    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-        """Async ``sync_auth_flow``."""
-        if self._inner is None:
-            self._apply(request)
-            yield request
-            return
-        flow = self._inner.async_auth_flow(request)
-        try:
-            outgoing = await flow.__anext__()
-            while True:
-                self._apply(outgoing)
-                response = yield outgoing
-                outgoing = await flow.asend(response)
-        except StopAsyncIteration:
-            return
-
-    def __repr__(self) -> str:
-        return f"UrlCredentialsAuth(inner={self._inner!r})"
 
 
 @dataclass(frozen=True, slots=True, repr=False, eq=False)

@@ -23,7 +23,7 @@ from reverie._errors import UserError
 from reverie._record import FrozenRecord
 from reverie._results import StepResult
 from reverie._run.actions import PreparedToolCall, ToolJob
-from reverie._run.config import Resume
+from reverie._run.resume import Resume
 from reverie._run.tools import output_result, prepare_tool_call
 from reverie._tools.protocol import Tool
 

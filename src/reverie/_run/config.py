@@ -6,7 +6,7 @@ decides anything on its own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -18,8 +18,8 @@ from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
 
 if TYPE_CHECKING:
-    from reverie._journal.protocol import Journal, RunRecord
     from reverie._run.output import OutputSpec
+    from reverie._run.resume import JournalRun, Resume
     from reverie._run.spending import Budget
 from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet
@@ -100,32 +100,6 @@ class Callbacks(Record):
     on_tool_result: Callable[[ToolResultPart], Awaitable[None] | None] | None = None
     on_retry: Callable[[Any], Awaitable[None] | None] | None = None
     on_finish: Callable[[AgentResult[Any]], Awaitable[None] | None] | None = None
-
-
-Answer: TypeAlias = bool | str
-"""An approval: ``True`` runs the call; ``False`` refuses it; a string refuses it for that reason."""
-
-
-@dataclass(slots=True, frozen=True, kw_only=True, repr=False, eq=False)
-class Resume(FrozenRecord):
-    """A paused run to go on with (``Agent.resume``), and the caller's answers for its held calls."""
-
-    paused: AgentResult[Any]
-    """The paused result (``status == "paused"``): the run's whole state."""
-    approvals: Mapping[str, Answer]
-    """Answers by tool call id."""
-    tool_results: Mapping[str, Any]
-    """Results by tool call id, given instead of running the calls."""
-
-
-@dataclass(slots=True, frozen=True, kw_only=True, repr=False, eq=False)
-class JournalRun(FrozenRecord):
-    """A durable run: the journal it records in, its id, and what was recorded before it began."""
-
-    journal: Journal
-    run_id: str
-    record: RunRecord | None
-    """The run's record when this run began (``None``: a new run); its steps are replayed."""
 
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)

@@ -37,7 +37,7 @@ from reverie._parts import (
 )
 from reverie._results import AgentResult, StepResult
 from reverie._run.approval import supplied_result
-from reverie._run.config import Answer, Resume
+from reverie._run.resume import Answer, Resume
 
 ToolDecision = Literal["run", "replay", "interrupted"]
 """``run``: run the call (and record it); ``replay``: use its recorded result; ``interrupted``:

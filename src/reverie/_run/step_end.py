@@ -23,9 +23,8 @@ from reverie._log import logger
 from reverie._parts import AgentStreamPart, FinishPart, StepFinishPart
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import Action, Finish, RunTools, ToolJob
-from reverie._run.approval import answer_held, needs_approval, resumed_step, take_apart
 from reverie._run.budget import Overrun, deadline_at
-from reverie._run.config import Resume, RunConfig
+from reverie._run.config import RunConfig
 from reverie._run.outcome import final_result, paused_result
 from reverie._run.step import StepBuilder
 from reverie._run.tools import tool_batches
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from reverie._run.accounting import Ledger
     from reverie._run.output import OutputRun
     from reverie._run.planning import StepTools
+    from reverie._run.resume import Resume
     from reverie._tools.protocol import Tool
 
 Phase: TypeAlias = Literal["plan", "call", "wait", "retry", "tools", "done", "stopped", "resume"]
@@ -107,6 +107,9 @@ class StepEnd:
                 for call, _ in jobs:
                     on_tool_call(call)
         self._ran = jobs
+        # Loaded with the first tool call: a run without tools never pauses for approval.
+        from reverie._run.approval import needs_approval
+
         held: list[ToolJob] = []
         free: list[ToolJob] = []
         for job in jobs:
@@ -134,6 +137,8 @@ class StepEnd:
         if paused is None:
             step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
         else:
+            from reverie._run.approval import resumed_step
+
             step = resumed_step(paused, results)
         # The step holds its text now; the builder's buffers would keep a second copy of it.
         self._builder = StepBuilder()
@@ -216,6 +221,8 @@ class StepEnd:
         Raises:
             UserError: the result is not paused, or the answers do not fit its held calls.
         """
+        from reverie._run.approval import take_apart
+
         paused = take_apart(resume)
         self.steps = paused.finished
         self.messages = [*self.messages, *(message for step in paused.finished for message in step.messages)]
@@ -236,6 +243,8 @@ class StepEnd:
         assert self.config.resume is not None
         self._started = True
         self._ends = deadline_at(self._clock(), self.config.deadline)  # from the resume on
+        from reverie._run.approval import answer_held
+
         results, approved = answer_held(self.config.resume, self._tools)
         for result in results:
             self.feed_tool_result(result)

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from reverie._codec import WireRequest, reads_payload, reasoning_drop_warning
 from reverie._content import CallWarning, ContentPart, ProviderMetadata, ReasoningPart, Usage
 from reverie._errors import ProviderError
-from reverie._http.framing import SSE_WITH_DONE, SSEFraming
 from reverie._model import Call, Response
 from reverie.providers._openai_chat import decode, encode
-from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
 
 if TYPE_CHECKING:
+    from reverie._http.framing import SSEFraming
     from reverie.providers._openai_chat.stream import ChatStreamDecoder
+    from reverie.providers._openai_chat.wire import CompletionPayload, MessagePayload, UsagePayload
 
 
 class OpenAIChatCodec:
@@ -39,8 +39,15 @@ class OpenAIChatCodec:
     cache_markers: ClassVar[bool] = False
     """Whether Anthropic ``cache_control`` markers are placed on the request (``cache.py``)."""
 
-    framing: ClassVar[SSEFraming] = SSE_WITH_DONE
-    """Streams are SSE whose ``data: [DONE]`` marker reaches the decoder: it ends a complete stream."""
+    @property
+    def framing(self) -> SSEFraming:
+        """Streams are SSE whose ``data: [DONE]`` marker reaches the decoder: it ends a complete stream.
+
+        Loaded on first use (the first stream): a plain request reads no framing.
+        """
+        from reverie._http.framing import SSE_WITH_DONE
+
+        return SSE_WITH_DONE
 
     reasoning_keys: ClassVar[frozenset[str]] = frozenset()
     """Delta fields that carry reasoning; the stream decoder calls ``extract_reasoning_delta`` only then."""

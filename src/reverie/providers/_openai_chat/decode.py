@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from reverie._codec import error_body, expect_object, expect_string, status_error, token_count
 from reverie._content import (
@@ -27,12 +27,15 @@ from reverie._content import (
 from reverie._errors import InvalidResponseError, ProviderError, mentions_context_limit
 from reverie._model import Response
 from reverie.providers._openai_chat.content import refusal_metadata, split_content
-from reverie.providers._openai_chat.wire import (
-    ChoicePayload,
-    CompletionPayload,
-    MessagePayload,
-    UsagePayload,
-)
+
+if TYPE_CHECKING:
+    # Types only: a TypedDict costs its definition on import.
+    from reverie.providers._openai_chat.wire import (
+        ChoicePayload,
+        CompletionPayload,
+        MessagePayload,
+        UsagePayload,
+    )
 
 _FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
@@ -79,7 +82,7 @@ def map_finish_reason(reason: str | None) -> FinishReason:
 
 def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
     """Read a ``chat.completion`` object; an ``{"error": ...}`` object raises the hooks' error."""
-    completion = cast(CompletionPayload, expect_object(payload, "the chat completion"))
+    completion = cast("CompletionPayload", expect_object(payload, "the chat completion"))
     if "error" in completion:
         raise hooks.inband_error(completion["error"])
     choices = completion.get("choices")
@@ -131,7 +134,7 @@ def first_choice(choices: Any) -> ChoicePayload | None:
     # String casts: ``list[Any]`` written out would build a generic alias on every response.
     for choice in cast("list[Any]", choices):
         if isinstance(choice, dict) and cast("dict[str, Any]", choice).get("index", 0) == 0:
-            return cast(ChoicePayload, choice)
+            return cast("ChoicePayload", choice)
     return None
 
 

@@ -20,9 +20,9 @@ from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
 from reverie.providers._openai_chat.reasoning import details_metadata, details_of, parts_from_details
-from reverie.providers._openai_chat.wire import MessagePayload
 
 if TYPE_CHECKING:
+    from reverie.providers._openai_chat.wire import MessagePayload
     from reverie.providers.openaicompat._options import Options
 
 __all__ = ["Codec", "Options", "Provider"]
