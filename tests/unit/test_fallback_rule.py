@@ -18,7 +18,7 @@ from reverie import (
     TextDeltaPart,
     UserError,
 )
-from reverie._run.fallback import NO_RETRY, Attempts, NextAttempt, moves_on_by_default
+from reverie._run.fallback import NO_RETRY, Attempts, NextAttempt, first_model, moves_on_by_default
 from reverie.testing import MockModel
 
 PRIMARY = MockModel("unused", provider="primary", model_id="big-1")
@@ -220,3 +220,9 @@ def test_the_announcement_names_the_next_attempts_model() -> None:
     assert (part.step_number, part.attempt, part.delay) == (2, 1, 0.0)
     assert (part.model, part.provider) == ("small-2", "backup")
     assert part.error is error and part.discarded == (delta,)
+
+
+def test_the_first_model_is_the_one_attempts_start_with() -> None:
+    for model in (FallbackModel(PRIMARY, BACKUP), PRIMARY):
+        assert first_model(model) is Attempts(model, NO_RETRY).model
+    assert first_model(FallbackModel(FallbackModel(BACKUP, THIRD), PRIMARY)) is BACKUP

@@ -170,6 +170,11 @@ class NextAttempt(FrozenRecord):
         )
 
 
+def first_model(model: LanguageModel | FallbackChain) -> LanguageModel:
+    """The model a step's first attempt goes to (``Attempts(model, ...).model`` before any failure)."""
+    return model.models[0] if isinstance(model, FallbackChain) else model
+
+
 class Attempts:
     """The failed attempts of one step over its models, and the decision after each one.
 

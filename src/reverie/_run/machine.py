@@ -61,7 +61,7 @@ from reverie._run.actions import Action, CallModel, Finish, ToolJob, Wait
 from reverie._run.budget import Overrun, deadline_at, passed, request_budget
 from reverie._run.config import RunConfig
 from reverie._run.failures import deadline_error, log_retry, next_attempt, retry_part
-from reverie._run.fallback import Attempts
+from reverie._run.fallback import Attempts, FallbackChain, first_model
 from reverie._run.outcome import partial_result
 from reverie._run.planning import StepTools, message_wire, plan_step
 from reverie._run.step import StepBuilder
@@ -98,6 +98,7 @@ class Run(StepEnd):
         "_replaying",
         "_results",
         "_started",
+        "_step_model",
         "_step_tools",
         "_stop",
         "_tools",
@@ -150,7 +151,10 @@ class Run(StepEnd):
         """The model of the attempt in progress (one of a ``FallbackModel``'s models)."""
         self._call: Call | None = None
         self._tools: Mapping[str, Tool] = {}
-        self._attempts = Attempts(config.model, config.retry)
+        self._step_model: LanguageModel | FallbackChain = config.model
+        """What the step's attempts go to: a model, or a ``FallbackModel``'s models in turn."""
+        self._attempts: Attempts | None = None
+        """The step's failed attempts, made at its first failure (most steps never fail)."""
         self._wait: Wait | None = None
         # The attempt in progress.
         self._builder = StepBuilder()
@@ -320,10 +324,13 @@ class Run(StepEnd):
         self._ledger.count_attempt(
             builder.usage if builder.finished else error.reported_usage, self._model, step_number
         )
+        attempts = self._attempts
+        if attempts is None:
+            attempts = self._attempts = Attempts(self._step_model, self.config.retry)
         try:
             upcoming = next_attempt(
                 error,
-                self._attempts,
+                attempts,
                 step_number=step_number,
                 deadline=self.config.deadline,
                 ends=self._ends,
@@ -395,8 +402,9 @@ class Run(StepEnd):
         self._tools = planned.tools
         self._call = planned.call
         # A FallbackModel's models take the step's attempts in turn; the step is theirs, not its.
-        self._attempts = Attempts(planned.model, config.retry)
-        self._model = self._attempts.model
+        self._step_model = planned.model
+        self._attempts = None
+        self._model = first_model(planned.model)
         on_step_start = config.callbacks.on_step_start
         if on_step_start is not None:
             on_step_start(step_number)
@@ -417,7 +425,8 @@ class Run(StepEnd):
             now = self._clock()
             if passed(ends, now):
                 self._phase = "done"
-                raise deadline_error(self.config.deadline, self._attempts.errors)
+                errors = [] if self._attempts is None else self._attempts.errors
+                raise deadline_error(self.config.deadline, errors)
             # Each attempt gets the call's timeout, cut to what the deadline leaves.
             timeout = request_budget(timeout, ends, now)
         self._call.timeout = timeout
@@ -425,7 +434,7 @@ class Run(StepEnd):
         self._phase = "call"
         return CallModel(
             step_number=self.step_number,
-            attempt=len(self._attempts.errors),
+            attempt=0 if self._attempts is None else len(self._attempts.errors),
             model=self._model,
             call=self._call,
             streaming=self.streaming,

@@ -260,7 +260,7 @@ def _timed_out(request: PreparedRequest) -> ProviderError:
 
 
 def _parse_json(body: str, url: str) -> Any:
-    if not body.strip():
+    if not body or body.isspace():  # not ``strip()``: that copies the whole body
         raise InvalidResponseError("empty response body", url=url)
     try:
         return _json.loads(body)
