@@ -321,30 +321,38 @@ def encode_body(body: dict[str, Any]) -> bytes:
     Raises:
         UserError: as ``_json.encode``.
     """
-    pieces: list[str] = []
+    # One flat list of pieces joined once: a long history's body is one large string (and its
+    # bytes), not several (a list's text, then the body's), each a fresh allocation per request.
+    pieces: list[str] = ["{"]
+    append = pieces.append
     for key, value in body.items():
         if type(key) is not str:
             return _json.encode(body)  # keys JSON converts (numbers, booleans): the plain way
+        if len(pieces) > 1:
+            append(",")
+        append(_json.encode_string(key))
+        append(":")
         # ``__class__`` rather than ``type()``: the type checker keeps ``value`` as Any.
         items: list[Any] = value if value.__class__ is list else []
         if any(type(item) is WireForm for item in items):
-            texts: list[str] = []
+            append("[")
             for item in items:
                 if type(item) is not WireForm:
-                    texts.append(_json.encode_text(item))
-                    continue
-                try:
-                    texts.append(item.text)
-                except AttributeError:  # its first request
-                    item.text = _json.encode_text(item)
-                    texts.append(item.text)
-            value_text = "[" + ",".join(texts) + "]"
+                    append(_json.encode_text(item))
+                else:
+                    try:
+                        append(item.text)
+                    except AttributeError:  # its first request
+                        item.text = _json.encode_text(item)
+                        append(item.text)
+                append(",")
+            pieces[-1] = "]"  # the last item's comma (the list has items: one is a WireForm)
         elif value.__class__ is str:  # "model" and the like
-            value_text = _json.encode_string(value)
+            append(_json.encode_string(value))
         else:
-            value_text = _json.encode_text(value)
-        pieces.append(f"{_json.encode_string(key)}:{value_text}")
-    return _json.utf8("{" + ",".join(pieces) + "}")
+            append(_json.encode_text(value))
+    append("}")
+    return _json.utf8("".join(pieces))
 
 
 class WireCache:
