@@ -7,8 +7,8 @@ provider-executed tool result stays in the assistant turn, the results of tools 
 executed go in a tool message.
 
 It keeps only what the step's result needs, never the delta parts: each block's text is
-written into a ``TextBuffer``, which joins the pieces in groups as they come, so a stream
-of many small chunks costs the memory of its text, not of its chunks. Tool input deltas
+written into a ``TextBuffer``, which grows one string in place as the pieces come, so a
+stream of many small chunks costs the memory of its text, not of its chunks. Tool input deltas
 are not kept at all (the ``tool_call`` part carries the whole input).
 """
 
