@@ -38,6 +38,7 @@ from reverie._parts import (
 from reverie._results import AgentResult, StepResult
 from reverie._run.approval import supplied_result
 from reverie._run.resume import Answer, Resume
+from reverie._run.step import response_of
 
 ToolDecision = Literal["run", "replay", "interrupted"]
 """``run``: run the call (and record it); ``replay``: use its recorded result; ``interrupted``:
@@ -51,15 +52,7 @@ def recorded_answer(record: RunRecord | None, step_number: int) -> Response | No
 
 def answer_to_record(answer: StepResult) -> Response:
     """What the model answered in a step (``Run.answer()``), as the response the journal keeps."""
-    return Response(
-        content=list(answer.content),
-        finish_reason=answer.finish_reason,
-        usage=answer.usage,
-        provider_metadata=answer.provider_metadata,
-        warnings=list(answer.warnings),
-        response_id=answer.response_id,
-        model_id=answer.response_model_id,
-    )
+    return response_of(answer)
 
 
 def replayed_parts(response: Response) -> list[ModelStreamPart]:

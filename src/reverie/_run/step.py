@@ -191,3 +191,16 @@ class StepBuilder:
             response_id=self.response_id,
             response_model_id=self.response_model_id,
         )
+
+
+def response_of(step: StepResult) -> Response:
+    """The ``Response`` a step's model answer amounts to (its content, finish, usage and ids)."""
+    return Response(
+        content=list(step.content),
+        finish_reason=step.finish_reason,
+        usage=step.usage,
+        provider_metadata=step.provider_metadata,
+        warnings=list(step.warnings),
+        response_id=step.response_id,
+        model_id=step.response_model_id,
+    )

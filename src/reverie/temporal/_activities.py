@@ -31,7 +31,7 @@ from reverie._agent import Agent
 from reverie._errors import ReverieError, UserError
 from reverie._model import Call, LanguageModel, Response
 from reverie._parts import RetryPart
-from reverie._run.step import StepBuilder
+from reverie._run.step import StepBuilder, response_of
 from reverie._run.tools import error_result, output_result
 from reverie.temporal._payloads import (
     JSON,
@@ -109,16 +109,7 @@ async def _streamed_response(model: LanguageModel, call: Call) -> Response:
             builder.add(part)
     finally:
         await _concurrency.close_stream_async(stream)
-    step = builder.build(step_number=0, model=model)
-    return Response(
-        content=step.content,
-        finish_reason=step.finish_reason,
-        usage=step.usage,
-        provider_metadata=step.provider_metadata,
-        warnings=step.warnings,
-        response_id=step.response_id,
-        model_id=step.response_model_id,
-    )
+    return response_of(builder.build(step_number=0, model=model))
 
 
 async def _with_heartbeats(work: Awaitable[T]) -> T:
