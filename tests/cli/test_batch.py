@@ -36,15 +36,18 @@ def write_input(path: Path, count: int, *, failing: frozenset[int] = frozenset()
     return path
 
 
+def batch_command(server: BatchServer, source: Path, out: Path, *options: str) -> list[str]:
+    """``reverie batch SOURCE`` against the test server, writing ``out``, with ``options``."""
+    return ["batch", str(source), "-m", f"openaicompat:m@{server.url}", "--out", str(out), *options]
+
+
 def read_output(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_every_item_answered_exits_0(server: BatchServer, tmp_path: Path) -> None:
     source, out = write_input(tmp_path / "in.jsonl", 12), tmp_path / "out.jsonl"
-    completed = reverie(
-        "batch", str(source), "-m", f"openaicompat:m@{server.url}", "--out", str(out), "--concurrency", "3"
-    )
+    completed = reverie(*batch_command(server, source, out, "--concurrency", "3"))
     assert completed.returncode == 0, completed.stderr
     lines = read_output(out)
     assert [line["id"] for line in lines] == [f"i{number}" for number in range(12)]
@@ -73,16 +76,7 @@ def test_failed_items_exit_1_with_every_line_written_and_retry_failed_sends_them
         tmp_path / "out.jsonl",
         tmp_path / "runs.db",
     )
-    command = [
-        "batch",
-        str(source),
-        "-m",
-        f"openaicompat:m@{server.url}",
-        "--out",
-        str(out),
-        "--journal",
-        str(journal),
-    ]
+    command = batch_command(server, source, out, "--journal", str(journal))
     completed = reverie(*command)
     assert completed.returncode == 1, completed.stderr
     lines = read_output(out)
@@ -106,9 +100,7 @@ def test_failed_items_exit_1_with_every_line_written_and_retry_failed_sends_them
 def test_a_bad_line_exits_2_naming_it_before_any_request(server: BatchServer, tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": 1, "prompt": "a"}\n{"id": 2}\n', encoding="utf-8")
-    completed = reverie(
-        "batch", str(source), "-m", f"openaicompat:m@{server.url}", "--out", str(tmp_path / "o.jsonl")
-    )
+    completed = reverie(*batch_command(server, source, tmp_path / "o.jsonl"))
     assert completed.returncode == 2
     assert "line 2: no prompt or messages" in completed.stderr
     assert server.requests == {}
@@ -164,9 +156,7 @@ def test_schema_fills_the_output_field(server: BatchServer, tmp_path: Path) -> N
         json.dumps({"type": "object", "properties": {"echo": {"type": "string"}}, "required": ["echo"]})
     )
     source, out = write_input(tmp_path / "in.jsonl", 3), tmp_path / "out.jsonl"
-    completed = reverie(
-        "batch", str(source), "-m", f"openaicompat:m@{server.url}", "--out", str(out), "--schema", str(schema)
-    )
+    completed = reverie(*batch_command(server, source, out, "--schema", str(schema)))
     assert completed.returncode == 0, completed.stderr
     assert [line["output"] for line in read_output(out)] == [{"echo": f"item {n}"} for n in range(3)]
 
@@ -203,8 +193,7 @@ def test_a_signal_lets_the_items_under_way_finish_and_the_resumed_run_sends_none
         tmp_path / "runs.db",
     )
     with BatchServer(throttled=NEVER, flaky=NEVER, max_lifetime=120, delay=0.2) as server:
-        command = ["batch", str(source), "-m", f"openaicompat:m@{server.url}", "--out", str(out)]
-        command += ["--journal", str(journal), "--concurrency", "8"]
+        command = batch_command(server, source, out, "--journal", str(journal), "--concurrency", "8")
         process = start_batch(command)
         deadline = time.monotonic() + COMMAND_TIMEOUT
         while server.answered < 20 and time.monotonic() < deadline:  # about half the items
@@ -235,16 +224,7 @@ def test_a_second_ctrl_c_stops_at_once_keeps_what_is_done_and_the_next_run_resum
         tmp_path / "out.jsonl",
         tmp_path / "runs.db",
     )
-    command = [
-        "batch",
-        str(source),
-        "-m",
-        f"openaicompat:m@{server.url}",
-        "--out",
-        str(out),
-        "--journal",
-        str(journal),
-    ]
+    command = batch_command(server, source, out, "--journal", str(journal))
     server.pause_after(20)
     process = start_batch(command)
     deadline = time.monotonic() + COMMAND_TIMEOUT
@@ -294,9 +274,7 @@ def test_a_journal_that_is_not_a_database_exits_2_with_one_line(server: BatchSer
 
 def test_a_budget_in_usd_without_a_price_warns_once(server: BatchServer, tmp_path: Path) -> None:
     source, out = write_input(tmp_path / "in.jsonl", 4), tmp_path / "out.jsonl"
-    completed = reverie(
-        "batch", str(source), "-m", f"openaicompat:m@{server.url}", "--out", str(out), "--budget-usd", "5"
-    )
+    completed = reverie(*batch_command(server, source, out, "--budget-usd", "5"))
     assert completed.returncode == 0, completed.stderr
     warnings = [line for line in completed.stderr.splitlines() if "budget in USD" in line]
     assert len(warnings) == 1
