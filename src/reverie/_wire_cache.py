@@ -333,24 +333,30 @@ def encode_body(body: dict[str, Any]) -> bytes:
         append(_json.encode_string(key))
         append(":")
         # ``__class__`` rather than ``type()``: the type checker keeps ``value`` as Any.
-        items: list[Any] = value if value.__class__ is list else []
-        if any(type(item) is WireForm for item in items):
-            append("[")
-            for item in items:
-                if type(item) is not WireForm:
-                    append(_json.encode_text(item))
-                else:
-                    try:
-                        append(item.text)
-                    except AttributeError:  # its first request
-                        item.text = _json.encode_text(item)
-                        append(item.text)
-                append(",")
-            pieces[-1] = "]"  # the last item's comma (the list has items: one is a WireForm)
-        elif value.__class__ is str:  # "model" and the like
+        if value.__class__ is str:  # "model" and the like
             append(_json.encode_string(value))
-        else:
+            continue
+        items: list[Any] = value if value.__class__ is list else []
+        # A loop, not any() over a generator: no generator made (and closed) per list.
+        for item in items:
+            if type(item) is WireForm:
+                break
+        else:  # no kept wire form: encoded as usual
             append(_json.encode_text(value))
+            continue
+        append("[")
+        for item in items:
+            if type(item) is not WireForm:
+                append(_json.encode_text(item))
+            else:
+                # getattr with a default, not try/except: a new message's first request
+                # raises no Python-level exception.
+                text = getattr(item, "text", None)
+                if text is None:  # its first request
+                    text = item.text = _json.encode_text(item)
+                append(text)
+            append(",")
+        pieces[-1] = "]"  # the last item's comma (the list has items: one is a WireForm)
     append("}")
     return _json.utf8("".join(pieces))
 
