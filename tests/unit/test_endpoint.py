@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import httpx2
+
 from reverie import Call, Message
 from reverie._codec import WireRequest
-from reverie._http.endpoint import Endpoint, join_url, parse_url
+from reverie._http.endpoint import Endpoint, join_url, merged_headers, parse_url
 from reverie.providers import google, openrouter
 
 
@@ -60,3 +62,17 @@ def test_prepared_requests_keep_their_urls_and_show_static_credentials() -> None
     assert streaming.headers["x-goog-api-key"] == "g-key"
     assert streaming.auth is not None
     assert "g-key" not in repr(streaming)
+
+
+def test_merged_headers_are_httpx2s_merge_made_once_per_pair() -> None:
+    client = httpx2.Headers({"Accept": "*/*", "User-Agent": "httpx2", "Connection": "keep-alive"})
+    ours = {"accept": "application/json", "user-agent": "reverie", "x-extra": "1"}
+    expected = httpx2.Headers(client)
+    expected.update(ours)
+    merged = merged_headers(client, ours)
+    assert merged.raw == expected.raw
+    assert merged_headers(client, dict(ours)) is merged  # equal layers: the same merge
+    client["X-Later"] = "2"
+    changed = merged_headers(client, ours)
+    assert changed is not merged and changed["x-later"] == "2"
+    assert merged_headers(client, {**ours, "x-extra": "3"})["x-extra"] == "3"

@@ -47,3 +47,26 @@ def join_url(base_url: str, path: str, query: Mapping[str, str] | None = None) -
 def parse_url(url: str) -> httpx2.URL:
     """``url`` parsed by httpx2, once: endpoint URLs are few and fixed per model."""
     return httpx2.URL(url)
+
+
+_MAX_MERGED = 64
+"""Merged header sets kept (a process sends few distinct ones: one per model and client)."""
+_merged: dict[tuple[tuple[tuple[bytes, bytes], ...], tuple[tuple[str, str], ...]], httpx2.Headers] = {}
+
+
+def merged_headers(client_headers: httpx2.Headers, request_headers: Mapping[str, str]) -> httpx2.Headers:
+    """``client_headers`` updated with ``request_headers``, as httpx2 merges them, made once per pair.
+
+    httpx2 builds this for every request (copying both layers and removing each name the
+    request sets again). The result is shared: the caller must not change it (an
+    ``httpx2.Request`` copies the headers it is given).
+    """
+    key = (tuple(client_headers.raw), tuple(request_headers.items()))
+    merged = _merged.get(key)
+    if merged is None:
+        merged = httpx2.Headers(client_headers)
+        merged.update(request_headers)
+        if len(_merged) >= _MAX_MERGED:
+            _merged.clear()
+        _merged[key] = merged
+    return merged

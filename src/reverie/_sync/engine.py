@@ -26,7 +26,7 @@ from reverie import _clock, _json
 from reverie._codec import Codec, PreparedRequest, stream_framing
 from reverie._content import Usage
 from reverie._errors import InvalidResponseError, ProviderError, ReverieError
-from reverie._http.endpoint import parse_url
+from reverie._http.endpoint import merged_headers, parse_url
 from reverie._http.errors import http_error
 from reverie._model import Response
 from reverie._parts import FinishPart, ModelStreamPart, RateLimitWaitPart, StreamStartPart
@@ -202,9 +202,7 @@ def _send(
 ) -> httpx2.Response:
     url = parse_url(request.url)
     timeout = client.timeout if request.timeout is None else _capped(client.timeout, request.timeout)
-    http_request = client.build_request(
-        "POST", url, content=request.content, headers=request.headers, timeout=timeout
-    )
+    http_request = _http_request(client, url, request, timeout)
     auth = httpx2.USE_CLIENT_DEFAULT if request.auth is None else request.auth
     try:
         response = client.send(http_request, stream=True, auth=auth)
@@ -213,6 +211,39 @@ def _send(
     if admission is not None:
         admission.observe(response.status_code, response.headers.multi_items())
     return response
+
+
+def _http_request(
+    client: httpx2.Client, url: httpx2.URL, request: PreparedRequest, timeout: httpx2.Timeout
+) -> httpx2.Request:
+    """What ``client.build_request("POST", url, ...)`` builds, with the client's headers merged once.
+
+    httpx2 merges the client's headers with the request's on every request (copying both and
+    removing each name the request sets again); a model sends the same headers request after
+    request, so the merged ``httpx2.Headers`` are kept by their layers (``Request`` copies them).
+    A client of a subclass (which may build requests its own way), a relative URL (joined to
+    the client's base URL) or client query parameters take httpx2's ``build_request``.
+    """
+    if type(client) is not httpx2.Client or url.is_relative_url or client.params:
+        return client.build_request(
+            "POST", url, content=request.content, headers=request.headers, timeout=timeout
+        )
+    headers = merged_headers(client.headers, request.headers)
+    cookies = client.cookies
+    http_request = httpx2.Request(
+        "POST",
+        url,
+        content=request.content,
+        headers=headers,
+        cookies=cookies,
+        extensions={"timeout": timeout.as_dict()},
+    )
+    # Worked out once per merged set (the shared object keeps it). Without cookies the request
+    # adds only ASCII headers to these (its host and length), so its encoding is known and need
+    # not be worked out again over every header by its first lookup (an auth's check).
+    if headers.encoding == "ascii" and not cookies:
+        http_request.headers.encoding = "ascii"
+    return http_request
 
 
 def _read_body(response: httpx2.Response, request: PreparedRequest, ends: float | None) -> str:
