@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx2
 
 from reverie import Call, Message
 from reverie._codec import WireRequest
+from reverie._http import endpoint
 from reverie._http.endpoint import Endpoint, join_url, merged_headers, parse_url
 from reverie.providers import google, openrouter
 
@@ -65,14 +68,34 @@ def test_prepared_requests_keep_their_urls_and_show_static_credentials() -> None
 
 
 def test_merged_headers_are_httpx2s_merge_made_once_per_pair() -> None:
-    client = httpx2.Headers({"Accept": "*/*", "User-Agent": "httpx2", "Connection": "keep-alive"})
+    client = httpx2.Client(headers={"Accept": "*/*", "User-Agent": "httpx2", "Connection": "keep-alive"})
     ours = {"accept": "application/json", "user-agent": "reverie", "x-extra": "1"}
-    expected = httpx2.Headers(client)
+    expected = httpx2.Headers(client.headers)
     expected.update(ours)
     merged = merged_headers(client, ours)
     assert merged.raw == expected.raw
     assert merged_headers(client, dict(ours)) is merged  # equal layers: the same merge
-    client["X-Later"] = "2"
+    client.headers["X-Later"] = "2"
     changed = merged_headers(client, ours)
     assert changed is not merged and changed["x-later"] == "2"
     assert merged_headers(client, {**ours, "x-extra": "3"})["x-extra"] == "3"
+    other = httpx2.Client(headers={"Accept": "*/*", "User-Agent": "httpx2", "Connection": "keep-alive"})
+    assert merged_headers(other, ours) is not merged  # kept per client
+    client.close()
+    other.close()
+
+
+def test_merged_headers_go_with_their_client() -> None:
+    # Header values can be credentials: nothing is kept once the client is gone.
+    client = httpx2.Client()
+    merged_headers(client, {"x-goog-api-key": "g-key"})
+    assert len(endpoint._merged) >= 1
+    client.close()
+    del client
+    gc.collect()
+    assert not any(
+        "g-key" in value
+        for kept in endpoint._merged.values()
+        for headers in kept.values()
+        for value in headers.values()
+    )

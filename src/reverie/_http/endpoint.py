@@ -12,6 +12,7 @@ This module builds and parses URLs only; it sends nothing.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -50,23 +51,34 @@ def parse_url(url: str) -> httpx2.URL:
 
 
 _MAX_MERGED = 64
-"""Merged header sets kept (a process sends few distinct ones: one per model and client)."""
-_merged: dict[tuple[tuple[tuple[bytes, bytes], ...], tuple[tuple[str, str], ...]], httpx2.Headers] = {}
+"""Merged header sets kept per client (a client sends few distinct ones: one per model)."""
+_merged: weakref.WeakKeyDictionary[
+    httpx2.Client | httpx2.AsyncClient,
+    dict[tuple[tuple[tuple[bytes, bytes], ...], tuple[tuple[str, str], ...]], httpx2.Headers],
+] = weakref.WeakKeyDictionary()
+"""Per client, while it lives: the merges made for it. Header values can be credentials (a
+provider's key header), so they are kept no longer than the client that sends them."""
 
 
-def merged_headers(client_headers: httpx2.Headers, request_headers: Mapping[str, str]) -> httpx2.Headers:
-    """``client_headers`` updated with ``request_headers``, as httpx2 merges them, made once per pair.
+def merged_headers(
+    client: httpx2.Client | httpx2.AsyncClient, request_headers: Mapping[str, str]
+) -> httpx2.Headers:
+    """``client.headers`` updated with ``request_headers``, as httpx2 merges them, made once per pair.
 
     httpx2 builds this for every request (copying both layers and removing each name the
     request sets again). The result is shared: the caller must not change it (an
     ``httpx2.Request`` copies the headers it is given).
     """
+    client_headers = client.headers
     key = (tuple(client_headers.raw), tuple(request_headers.items()))
-    merged = _merged.get(key)
+    kept = _merged.get(client)
+    if kept is None:
+        kept = _merged[client] = {}
+    merged = kept.get(key)
     if merged is None:
         merged = httpx2.Headers(client_headers)
         merged.update(request_headers)
-        if len(_merged) >= _MAX_MERGED:
-            _merged.clear()
-        _merged[key] = merged
+        if len(kept) >= _MAX_MERGED:
+            kept.clear()
+        kept[key] = merged
     return merged

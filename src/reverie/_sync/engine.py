@@ -228,7 +228,7 @@ def _http_request(
         return client.build_request(
             "POST", url, content=request.content, headers=request.headers, timeout=timeout
         )
-    headers = merged_headers(client.headers, request.headers)
+    headers = merged_headers(client, request.headers)
     cookies = client.cookies
     http_request = httpx2.Request(
         "POST",
