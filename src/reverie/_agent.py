@@ -28,7 +28,6 @@ from reverie._run.config import (
 )
 from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._sync import runner as sync_runner
-from reverie._tools.protocol import Tool, Toolset
 from reverie._tools.toolset import ToolSet, check_tools, split_toolsets
 from reverie._wire_cache import SharedWireStore
 
@@ -78,6 +77,7 @@ if TYPE_CHECKING:
     from reverie._run.output import OutputMode, OutputSpec
     from reverie._run.resume import Answer
     from reverie._run.spending import Budget
+    from reverie._tools.protocol import Tool, Toolset  # loaded with the first tool
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar  # a default (PEP 696) for the type checker only

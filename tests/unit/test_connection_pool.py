@@ -177,7 +177,7 @@ EXHAUSTED = textwrap.dedent(
     # A real program runs out mid-way: every module a request needs is imported by then.
     with FaultServer() as server:
         warm = openaicompat.Provider(base_url=server.url + "/v1")
-        Agent(warm.language_model("m")).generate("hi")
+        Agent(warm.language_model("m"), on_retry=lambda part: None).generate("hi")  # with a callback
 
         async def warm_async():
             await Agent(warm.language_model("m")).generate_async("hi")

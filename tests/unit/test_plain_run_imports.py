@@ -58,3 +58,111 @@ def test_a_plain_call_defers_tracing_replay_approvals_and_stream_decoding() -> N
     assert report["streamed"] == "hi"
     assert report["stream_decoder"] is True  # the first stream loads it
     assert report["framing"] is True
+
+
+# What a plain run (no tools, callbacks, hooks, journal) does not need,
+# after a first sync and async generate and stream; each loads with the feature that uses it.
+PLAIN_RUN_DEFERRED = (
+    "reverie._tools.function",
+    "reverie._tools.schema",
+    "reverie._tools.provider",
+    "reverie._run.callbacks",
+    "reverie._journal.claims",
+)
+# A whole chat answer without reasoning details does not need their reader (a stream's decoder does).
+GENERATE_DEFERRED = ("reverie.providers._openai_chat.reasoning",)
+
+FEATURES_PROGRAM = f"""
+import asyncio, json, sys
+import httpx2
+from reverie import Agent
+from reverie.providers import openaicompat
+from tests.first_request import answer
+from tests.wire_answers import chat_completion
+
+
+def loaded(names):
+    return [name for name in names if name in sys.modules]
+
+
+TOOL_CALL = {{
+    "choices": [{{
+        "index": 0,
+        "finish_reason": "tool_calls",
+        "message": {{"role": "assistant", "content": None, "tool_calls": [{{
+            "id": "c1", "type": "function", "function": {{"name": "double", "arguments": '{{"number": 21}}'}}
+        }}]}},
+    }}],
+}}
+
+
+def features(request):
+    body = json.loads(request.content)
+    if body["model"] == "down":
+        return httpx2.Response(503, json={{"error": {{"message": "overloaded"}}}})
+    if body["model"] == "tools" and body["messages"][-1]["role"] != "tool":
+        return httpx2.Response(200, json=TOOL_CALL)
+    if body["model"] == "tools":
+        return httpx2.Response(200, json=chat_completion(body["messages"][-1]["content"]))
+    return answer(request)
+
+
+report = {{}}
+with httpx2.Client(transport=httpx2.MockTransport(features)) as client:
+    provider = openaicompat.Provider(base_url="http://compat/v1", http_client=client)
+    agent = Agent(provider.language_model("m"))
+    generated = agent.generate("hi").text
+    report["after_generate"] = loaded({PLAIN_RUN_DEFERRED + GENERATE_DEFERRED!r})
+    streamed = agent.stream("hi").result().text
+
+    async def run_async():
+        async with httpx2.AsyncClient(transport=httpx2.MockTransport(features)) as inner:
+            async_provider = openaicompat.Provider(base_url="http://compat/v1", async_http_client=inner)
+            async_agent = Agent(async_provider.language_model("m"))
+            generated = (await async_agent.generate_async("hi")).text
+            report["after_generate_async"] = loaded({PLAIN_RUN_DEFERRED!r})
+            streamed = (await async_agent.stream_async("hi").result()).text
+            return generated, streamed
+
+    report["texts"] = [generated, streamed, *asyncio.run(run_async())]
+    report["after_streams"] = loaded({PLAIN_RUN_DEFERRED!r})
+
+    finished = []
+    agent = Agent(provider.language_model("m"), on_finish=finished.append)
+    agent.generate("hi")
+    report["callback"] = [len(finished), loaded(["reverie._run.callbacks"])]
+
+    from reverie import tool  # after the checks: it loads the tool classes
+
+    @tool
+    def double(number: int) -> str:
+        \"\"\"Double a number.\"\"\"
+        return str(number * 2)
+
+    with_tool = Agent(provider.language_model("tools"), tools=[double]).generate("hi")
+    report["tool"] = [
+        with_tool.text,
+        loaded(["reverie._tools.function", "reverie._tools.schema", "reverie._tools.provider"]),
+    ]
+print(json.dumps(report))
+"""
+
+
+def test_a_plain_run_defers_tools_callbacks_and_journal_claims_until_used() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FEATURES_PROGRAM],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["texts"] == ["hi", "hi", "hi", "hi"]
+    assert report["after_generate"] == []
+    assert report["after_generate_async"] == []
+    assert report["after_streams"] == []
+    assert report["callback"] == [1, ["reverie._run.callbacks"]]
+    tool_modules = ["reverie._tools.function", "reverie._tools.schema", "reverie._tools.provider"]
+    assert report["tool"] == ["42", tool_modules]

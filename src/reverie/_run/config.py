@@ -16,14 +16,14 @@ from reverie._record import FrozenRecord, Record
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
+from reverie._wire_cache import SharedWireStore
 
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
     from reverie._run.resume import JournalRun, Resume
     from reverie._run.spending import Budget
-from reverie._tools.protocol import Tool, Toolset
-from reverie._tools.toolset import ToolSet
-from reverie._wire_cache import SharedWireStore
+    from reverie._tools.protocol import Tool, Toolset  # loaded with the first tool
+    from reverie._tools.toolset import ToolSet
 
 StopCondition: TypeAlias = Callable[[Sequence[StepResult]], bool]
 """Called after each step with all steps so far; ``True`` ends the run."""

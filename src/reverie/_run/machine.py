@@ -60,6 +60,10 @@ from reverie._run.accounting import Ledger, budget_error
 from reverie._run.actions import Action, CallModel, Finish, ToolJob, Wait
 from reverie._run.budget import Overrun, deadline_at, passed, request_budget
 from reverie._run.config import RunConfig
+
+# Loaded with the machine, not at a run's first failure: that failure may come from resources
+# running out (no file descriptor left to read a module with), and it must still be retried
+# and reported as itself.
 from reverie._run.failures import deadline_error, log_retry, next_attempt, retry_part
 from reverie._run.fallback import Attempts, FallbackChain, first_model
 from reverie._run.outcome import partial_result
@@ -67,11 +71,11 @@ from reverie._run.planning import StepTools, message_wire, plan_step
 from reverie._run.step import StepBuilder
 from reverie._run.step_end import Phase, StepEnd
 from reverie._run.tools import check_tool_call
-from reverie._tools.protocol import Tool
-from reverie._tools.toolset import ToolSet
 
 if TYPE_CHECKING:
     from reverie._run.output import OutputRun
+    from reverie._tools.protocol import Tool
+    from reverie._tools.toolset import ToolSet
 
 
 class Run(StepEnd):

@@ -24,12 +24,12 @@ from reverie._provider_names import check_provider_options
 from reverie._record import FrozenRecord
 from reverie._results import StepResult
 from reverie._run.config import RunConfig, StepContext
-from reverie._tools.protocol import Tool
 from reverie._tools.toolset import ToolSet
 from reverie._wire_cache import RunMessages, SharedWireStore, WireCache, WireStore, message_state
 
 if TYPE_CHECKING:
     from reverie._run.output import OutputRun
+    from reverie._tools.protocol import Tool  # loaded with the first tool
 
 _MAX_STEP_TOOL_SETS = 8
 """Distinct tool sets of ``prepare_step`` a run keeps resolved (more start afresh)."""

@@ -9,9 +9,11 @@ I/O an action names and feeds the outcome back, each action wrapped in the run's
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import operator
 from collections.abc import Iterator, Awaitable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -19,21 +21,18 @@ from reverie import _concurrency
 from reverie._concurrency import NestedLoopError
 from reverie._content import ToolResultPart
 from reverie._errors import InterruptedToolError, ReverieError, UserError
-from reverie._journal.claims import driving
 from reverie._model import Response
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
-from reverie._run.callbacks import adopt_callbacks
-from reverie._run.config import RunConfig
+from reverie._run.config import Callbacks, RunConfig
 from reverie._run.hooks import RunHooks
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
-from reverie._tools.protocol import Tool, Toolset
-from reverie._tools.toolset import ToolSet, with_toolsets
 
 if TYPE_CHECKING:
     from reverie._run.resume import JournalRun
+    from reverie._tools.protocol import Tool, Toolset  # loaded with the first tool
 
 
 def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
@@ -46,7 +45,7 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
     hooks = run.config.hooks
     durable = run.config.journal
     # A durable run claims its id on its journal object until it ends (or its stream is closed).
-    claim = nullcontext() if durable is None else driving(durable.journal, durable.run_id)
+    claim = nullcontext() if durable is None else _claim(durable)
     with hooks.around_run(run), claim:
         if durable is not None and durable.record is None:
             config = run.config
@@ -117,6 +116,13 @@ def drive(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
                             yield event
 
 
+def _claim(durable: JournalRun) -> AbstractContextManager[object]:
+    """``durable``'s run id claimed on its journal object while the run goes on."""
+    from reverie._journal.claims import driving  # a durable run only
+
+    return driving(durable.journal, durable.run_id)
+
+
 def run_parts(run: Run, pending: list[Awaitable[Any]]) -> Iterator[AgentStreamPart]:
     """``drive``, inside the run's toolsets when it has any (``RunConfig.toolsets``)."""
     if run.config.toolsets:
@@ -129,6 +135,8 @@ def _drive_in_toolsets(run: Run, pending: list[Awaitable[Any]]) -> Iterator[Agen
 
     A toolset counts its users: one the caller holds open stays open after the run.
     """
+    from reverie._tools.toolset import ToolSet, with_toolsets  # only a run with toolsets
+
     config = run.config
     entered: list[Toolset] = []
     try:
@@ -266,9 +274,25 @@ def _run_one(job: ToolJob, hooks: RunHooks) -> ToolResultPart:
         return result
 
 
+_CALLBACK_VALUES = operator.attrgetter(*(item.name for item in dataclasses.fields(Callbacks)))
+
+
+def _adopt_callbacks(config: RunConfig) -> tuple[RunConfig, list[Awaitable[Any]]]:
+    """``adopt_callbacks``: loaded only by a run with a callback or hook, checked in one step."""
+    if (
+        config.prepare_step is None
+        and config.repair_tool_call is None
+        and not any(_CALLBACK_VALUES(config.callbacks))
+    ):
+        return config, []
+    from reverie._run.callbacks import adopt_callbacks
+
+    return adopt_callbacks(config)
+
+
 def generate(config: RunConfig) -> AgentResult[Any]:
     """Run to the end without streaming and return the result."""
-    config, pending = adopt_callbacks(config)
+    config, pending = _adopt_callbacks(config)
     run = Run(config, streaming=False)
     parts = run_parts(run, pending)
     try:
@@ -289,7 +313,7 @@ class AgentStream:
     """
 
     def __init__(self, config: RunConfig) -> None:
-        config, self._pending = adopt_callbacks(config)
+        config, self._pending = _adopt_callbacks(config)
         self._run = Run(config, streaming=True)
         self._parts: Iterator[AgentStreamPart] | None = None
 

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from operator import is_
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from reverie._errors import UserError
 from reverie._model import ProviderTool, ToolDefinition
-from reverie._tools.function import FunctionTool
-from reverie._tools.protocol import Tool, Toolset
-from reverie._tools.provider import ProviderToolRunner, as_tool
 from reverie._wire_cache import WireStore
+
+if TYPE_CHECKING:
+    # The tool classes load with the first tool: an agent without tools (a plain call) makes
+    # an empty set and never needs them.
+    from reverie._tools.protocol import Tool, Toolset
 
 
 class ToolSet:
@@ -41,7 +43,7 @@ class ToolSet:
     def __init__(self, items: Sequence[Tool | ProviderTool]) -> None:
         # A tuple is kept as it is, so that its owner can tell by identity that it is unchanged.
         self.source: tuple[Tool | ProviderTool, ...] = items if isinstance(items, tuple) else tuple(items)
-        self.tools: tuple[Tool, ...] = tuple(as_tool(item) for item in self.source)
+        self.tools: tuple[Tool, ...] = _as_tools(self.source) if self.source else ()
         self.by_name: Mapping[str, Tool] = {item.name: item for item in self.tools}
         # Tool definitions are frozen, and a changed tool set is a new ToolSet: identity suffices.
         self.wire = WireStore()
@@ -69,7 +71,19 @@ class ToolSet:
         return len(items) == len(source) and all(map(is_, items, source))
 
 
-_KNOWN_TOOL_TYPES = (FunctionTool, ProviderToolRunner)
+def _as_tools(items: Sequence[Tool | ProviderTool]) -> tuple[Tool, ...]:
+    """``items`` as the run sees them (``ProviderTool``s wrapped)."""
+    from reverie._tools.provider import as_tool  # with the first tool
+
+    return tuple(as_tool(item) for item in items)
+
+
+def _known_tool_types() -> tuple[type, ...]:
+    """The tool classes known to implement ``Tool`` (loaded with the first tool)."""
+    from reverie._tools.function import FunctionTool
+    from reverie._tools.provider import ProviderToolRunner
+
+    return (FunctionTool, ProviderToolRunner)
 
 
 def check_tools(items: Sequence[Tool | ProviderTool]) -> tuple[Tool, ...]:
@@ -78,13 +92,18 @@ def check_tools(items: Sequence[Tool | ProviderTool]) -> tuple[Tool, ...]:
     Raises:
         UserError: an item is no tool, or names are shared (the message lists them).
     """
-    tools = tuple(as_tool(item) for item in items)
+    if not items:
+        return ()
+    from reverie._tools.protocol import Tool
+
+    known = _known_tool_types()
+    tools = _as_tools(items)
     seen: set[str] = set()
     duplicates: set[str] = set()
     for item in tools:
         # The runtime protocol check is slow (it inspects every member, ~16 µs a tool): the
         # classes defined here are known to implement it.
-        if not isinstance(item, _KNOWN_TOOL_TYPES) and not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not isinstance(item, known) and not isinstance(item, Tool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UserError(
                 f"tools must be made with @tool, implement reverie.Tool or be a ProviderTool; got {item!r}"
             )
@@ -103,9 +122,14 @@ def split_toolsets(
     """``items`` parted into tools (in order) and toolsets (in order)."""
     tools: list[Tool | ProviderTool] = []
     toolsets: list[Toolset] = []
+    if not items:
+        return tools, ()
+    from reverie._tools.protocol import Toolset
+
+    known = (*_known_tool_types(), ProviderTool)
     for item in items:
         # The known tool classes skip the slow runtime protocol check.
-        if not isinstance(item, (*_KNOWN_TOOL_TYPES, ProviderTool)) and isinstance(item, Toolset):
+        if not isinstance(item, known) and isinstance(item, Toolset):
             toolsets.append(item)
         else:
             tools.append(cast("Tool | ProviderTool", item))  # check_tools says what is not a tool

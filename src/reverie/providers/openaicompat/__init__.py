@@ -19,7 +19,6 @@ from reverie._model import Call
 from reverie._provider import Provider as _BaseProvider
 from reverie.providers._lazy import lazy_exports
 from reverie.providers._openai_chat.codec import OpenAIChatCodec
-from reverie.providers._openai_chat.reasoning import details_metadata, details_of, parts_from_details
 
 if TYPE_CHECKING:
     from reverie.providers._openai_chat.wire import MessagePayload
@@ -55,9 +54,13 @@ class Codec(OpenAIChatCodec):
 
     def extract_reasoning(self, message: MessagePayload) -> list[ReasoningPart]:
         """``reasoning_details`` read like OpenRouter's, else ``reasoning_content``/``reasoning``."""
-        details = details_of(message.get("reasoning_details"))
-        if details:
-            return parts_from_details(self.name, details)
+        payload = message.get("reasoning_details")
+        if payload:  # most answers have none: the details' module loads with the first
+            from reverie.providers._openai_chat.reasoning import details_of, parts_from_details
+
+            details = details_of(payload)
+            if details:
+                return parts_from_details(self.name, details)
         text = _reasoning_text(message)
         return [ReasoningPart(text=text)] if text else []
 
@@ -69,6 +72,8 @@ class Codec(OpenAIChatCodec):
 
     def reasoning_metadata(self, details: list[dict[str, Any]]) -> ProviderMetadata:
         """A streamed block's ``reasoning_details``, kept as OpenRouter keeps them."""
+        from reverie.providers._openai_chat.reasoning import details_metadata  # loaded by the stream decoder
+
         return details_metadata(self.name, details)
 
     def assistant_fields(self, parts: Sequence[ContentPart]) -> dict[str, Any]:
