@@ -8,9 +8,14 @@ loop folds them into steps. Nothing here performs I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from reverie._record import FrozenRecord, Record
+
+if not TYPE_CHECKING:
+    from reverie._record import frozen_dataclass
+else:  # last: type checkers and the docs see @dataclass itself (see reverie._record)
+    from dataclasses import dataclass as frozen_dataclass
 
 ProviderMetadata: TypeAlias = dict[str, dict[str, Any]]
 """Provider-specific data keyed by provider name, e.g. ``{"anthropic": {"signature": "..."}}``."""
@@ -145,6 +150,7 @@ class Message(Record):
         return "".join(part.text for part in self.content if isinstance(part, TextPart))
 
 
+# Not frozen_dataclass: a few are made on every step, where its __init__ would cost more.
 @dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
 class Usage(FrozenRecord):
     """Token counts of one call or, summed, of a whole run."""
@@ -167,7 +173,7 @@ class Usage(FrozenRecord):
         )
 
 
-@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+@frozen_dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
 class CallWarning(FrozenRecord):
     """A setting the provider does not support and therefore ignored."""
 

@@ -15,6 +15,11 @@ from reverie._content import CallWarning, ContentPart, FinishReason, Message, Pr
 from reverie._parts import ModelStreamPart, RetryPart
 from reverie._record import FrozenRecord, Record
 
+if not TYPE_CHECKING:
+    from reverie._record import frozen_dataclass
+else:  # last: type checkers and the docs see @dataclass itself (see reverie._record)
+    from dataclasses import dataclass as frozen_dataclass
+
 if TYPE_CHECKING:
     from reverie._wire_cache import WireCache
 
@@ -22,7 +27,7 @@ ToolChoice: TypeAlias = Literal["auto", "none", "required"] | str
 """``"auto"``, ``"none"``, ``"required"`` (some tool must be called) or the name of one tool."""
 
 
-@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+@frozen_dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
 class ToolDefinition(FrozenRecord):
     """A tool as the model sees it: name, description and JSON schema of the input."""
 
@@ -32,7 +37,7 @@ class ToolDefinition(FrozenRecord):
     provider_options: ProviderMetadata = field(default_factory=dict[str, dict[str, Any]])
 
 
-@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+@frozen_dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
 class ProviderTool(FrozenRecord):
     """A tool the provider defines (web search, computer use), made by a provider's factory.
 
@@ -60,7 +65,7 @@ class ProviderTool(FrozenRecord):
         return self.id.partition(".")[0]
 
 
-@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+@frozen_dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
 class ResponseFormat(FrozenRecord):
     """A request for a JSON reply that matches ``schema`` (the provider's native JSON-schema output).
 

@@ -28,6 +28,11 @@ from reverie._content import (
 )
 from reverie._record import FrozenRecord, Record
 
+if not TYPE_CHECKING:
+    from reverie._record import frozen_dataclass
+else:  # last: type checkers and the docs see @dataclass itself (see reverie._record)
+    from dataclasses import dataclass as frozen_dataclass
+
 if TYPE_CHECKING:
     from reverie._errors import ReverieError
     from reverie._results import StepResult
@@ -173,7 +178,7 @@ class StepFinishPart(Record):
     type: Literal["step_finish"] = "step_finish"
 
 
-@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+@frozen_dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
 class Discarded(FrozenRecord):
     """What the failed attempt of a step had streamed, which a ``retry`` part discards.
 

@@ -15,8 +15,26 @@ eq=False`` and inherit these two from ``Record``, which behave as the generated 
 
 Frozen dataclasses inherit from ``FrozenRecord`` instead, which adds the hash ``@dataclass``
 gives a frozen class with ``eq=True``: the hash of the tuple of its fields with ``hash=True``,
-or with ``hash=None`` and ``compare=True`` (their ``__setattr__`` and ``__delattr__``, which
-refuse changes, are still the generated ones). Nothing here validates or copies values.
+or with ``hash=None`` and ``compare=True``.
+
+``frozen_dataclass`` is ``@dataclass`` for such classes without two of its generated methods:
+a frozen dataclass compiles its own ``__setattr__`` and ``__delattr__``, which refuse changes,
+and an ``__init__`` that sets fields with ``object.__setattr__``. ``frozen_dataclass`` builds
+the class unfrozen (one generated method, ``__init__``), marks it frozen in
+``__dataclass_params__`` and gives it shared ``__setattr__`` and ``__delattr__`` that let its
+``__init__`` set the fields and otherwise behave as the generated ones: ``FrozenInstanceError``,
+and a subclass that is not a dataclass may set its own attributes. (For a name that is not a
+field, CPython 3.11's generated methods of a slotted class raise a ``TypeError`` from
+``super()`` instead.) With ``slots=True`` the class also gets the pickling methods
+``@dataclass`` adds to a frozen slotted class. A subclass of a frozen dataclass is left to
+``@dataclass``.
+
+A module imports it as ``if not TYPE_CHECKING: from reverie._record import frozen_dataclass``,
+else ``from dataclasses import dataclass as frozen_dataclass``, in that order, so that type
+checkers and the docs (griffe keeps the last import) see ``@dataclass(frozen=True)`` itself.
+The price is paid per instance: setting a field in ``__init__`` is a Python call, so the
+classes built this way are the ones not made on every step. Nothing here validates or copies
+values.
 """
 
 from __future__ import annotations
@@ -24,8 +42,12 @@ from __future__ import annotations
 import dataclasses
 from _thread import get_ident
 from collections.abc import Callable
+from dataclasses import FrozenInstanceError
 from operator import attrgetter
-from typing import Any
+from sys import _getframe  # pyright: ignore[reportPrivateUsage] - CPython's, documented
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 
 class Record:
@@ -105,3 +127,74 @@ def _values_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
         get = attrgetter(names[0])
         return lambda record: (get(record),)
     return lambda record: ()
+
+
+def frozen_dataclass(*, frozen: bool, **options: Any) -> Callable[[type[_T]], type[_T]]:
+    """``@dataclass(frozen=True, **options)``, with shared ``__setattr__`` and ``__delattr__``."""
+    if frozen is not True:
+        raise TypeError("frozen_dataclass makes frozen classes: pass frozen=True")
+
+    def make(cls: type[_T]) -> type[_T]:
+        if any(_is_frozen_dataclass(base) for base in cls.__mro__[1:]):
+            # A frozen dataclass's subclass must be declared frozen: let @dataclass do it all.
+            return dataclasses.dataclass(cls, frozen=True, **options)
+        made: Any = dataclasses.dataclass(cls, **options)
+        made.__dataclass_params__.frozen = True
+        made.__setattr__ = _frozen_setattr
+        made.__delattr__ = _frozen_delattr
+        if options.get("slots"):
+            made.__getstate__ = _frozen_getstate
+            made.__setstate__ = _frozen_setstate
+        _frozen[made] = (made, made.__init__.__code__, _field_names(made))
+        return made
+
+    return make
+
+
+_frozen: dict[type[Any], tuple[type[Any], object, frozenset[str]]] = {}
+"""Per class made by (or derived from one made by) ``frozen_dataclass``: that class, the code
+of its ``__init__`` and its field names."""
+
+
+def _is_frozen_dataclass(cls: type[Any]) -> bool:
+    params = cls.__dict__.get("__dataclass_params__")
+    return params is not None and params.frozen
+
+
+def _field_names(cls: Any) -> frozenset[str]:
+    return frozenset(field.name for field in dataclasses.fields(cls))
+
+
+def _frozen_of(cls: type[Any]) -> tuple[type[Any], object, frozenset[str]]:
+    """``_frozen`` for ``cls`` or, for a subclass, for the base that ``frozen_dataclass`` made."""
+    found = _frozen.get(cls)
+    if found is None:
+        owner = next(base for base in cls.__mro__ if base.__dict__.get("__setattr__") is _frozen_setattr)
+        found = _frozen[cls] = _frozen[owner]
+    return found
+
+
+def _frozen_setattr(self: object, name: str, value: Any) -> None:
+    owner, init_code, names = _frozen.get(type(self)) or _frozen_of(type(self))
+    if _getframe(1).f_code is init_code:  # the generated __init__ setting a field
+        object.__setattr__(self, name, value)
+    elif type(self) is owner or name in names:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+    else:
+        super(owner, self).__setattr__(name, value)
+
+
+def _frozen_delattr(self: object, name: str) -> None:
+    owner, _, names = _frozen_of(type(self))
+    if type(self) is owner or name in names:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+    super(owner, self).__delattr__(name)
+
+
+def _frozen_getstate(self: Any) -> list[Any]:
+    return [getattr(self, field.name) for field in dataclasses.fields(self)]
+
+
+def _frozen_setstate(self: Any, state: list[Any]) -> None:
+    for field, value in zip(dataclasses.fields(self), state, strict=False):
+        object.__setattr__(self, field.name, value)

@@ -12,15 +12,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reverie._errors import ProviderError, RetryError, ReverieError
 from reverie._record import FrozenRecord
 
+if not TYPE_CHECKING:
+    from reverie._record import frozen_dataclass
+else:  # last: type checkers and the docs see @dataclass itself (see reverie._record)
+    from dataclasses import dataclass as frozen_dataclass
+
 _SERVER_DELAY_CAP = 60.0
 
 
-@dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
+@frozen_dataclass(slots=True, kw_only=True, frozen=True, repr=False, eq=False)
 class RetryPolicy(FrozenRecord):
     """How a failed step is retried.
 

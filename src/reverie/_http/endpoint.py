@@ -19,12 +19,16 @@ from urllib.parse import urlencode
 
 import httpx2
 
-from reverie._record import FrozenRecord
+from reverie._record import Record
 
 
-@dataclass(frozen=True, slots=True, repr=False, eq=False)
-class Endpoint(FrozenRecord):
-    """The URL and headers of one request (credentials excluded)."""
+@dataclass(slots=True, repr=False, eq=False)
+class Endpoint(Record):
+    """The URL and headers of one request (credentials excluded).
+
+    Treated as immutable; not frozen because a frozen dataclass costs two more generated
+    methods at import.
+    """
 
     url: str
     """Absolute, with any query string, exactly as it is sent."""

@@ -18,6 +18,11 @@ from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._wire_cache import SharedWireStore
 
+if not TYPE_CHECKING:
+    from reverie._record import frozen_dataclass
+else:  # last: type checkers and the docs see @dataclass itself (see reverie._record)
+    from dataclasses import dataclass as frozen_dataclass
+
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
     from reverie._run.resume import JournalRun, Resume
@@ -68,7 +73,7 @@ class StepOverrides(Record):
     provider_options: dict[str, Any] | None = None
 
 
-@dataclass(slots=True, frozen=True, repr=False, eq=False)
+@frozen_dataclass(slots=True, frozen=True, repr=False, eq=False)
 class StepContext(FrozenRecord):
     """What ``prepare_step`` sees.
 

@@ -29,7 +29,7 @@ from reverie._parts import (
     RetryPart,
     TextDeltaPart,
 )
-from reverie._record import FrozenRecord
+from reverie._record import Record
 from reverie._retry import RetryPolicy, final_error, retry_delay
 from reverie._text_buffer import TextBuffer
 
@@ -145,9 +145,13 @@ def _rule(fallback_on: FallbackOn | None) -> Callable[[ReverieError], bool]:
     return fallback_on
 
 
-@dataclass(slots=True, frozen=True, repr=False, eq=False)
-class NextAttempt(FrozenRecord):
-    """What follows a failure: ``model`` again after ``delay`` seconds, or the next model now."""
+@dataclass(slots=True, repr=False, eq=False)
+class NextAttempt(Record):
+    """What follows a failure: ``model`` again after ``delay`` seconds, or the next model now.
+
+    Treated as immutable; not frozen because a frozen dataclass costs two more generated
+    methods at import.
+    """
 
     model: LanguageModel
     delay: float

@@ -21,7 +21,7 @@ from reverie._content import Message
 from reverie._errors import UserError
 from reverie._model import Call, LanguageModel, ProviderTool
 from reverie._provider_names import check_provider_options
-from reverie._record import FrozenRecord
+from reverie._record import Record
 from reverie._results import StepResult
 from reverie._run.config import RunConfig, StepContext
 from reverie._tools.toolset import ToolSet
@@ -93,9 +93,13 @@ class StepTools:
         return found
 
 
-@dataclass(slots=True, frozen=True, repr=False, eq=False)
-class PlannedStep(FrozenRecord):
-    """What a step calls: its model (a ``FallbackModel`` included), its call and its tools by name."""
+@dataclass(slots=True, repr=False, eq=False)
+class PlannedStep(Record):
+    """What a step calls: its model (a ``FallbackModel`` included), its call and its tools by name.
+
+    Treated as immutable; not frozen because a frozen dataclass costs two more generated
+    methods at import.
+    """
 
     model: LanguageModel
     call: Call
