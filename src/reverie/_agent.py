@@ -192,6 +192,8 @@ class Agent(Generic[OutputT]):
         self.instrument = instrument
         self._hooks: RunHooks = NO_HOOKS
         """Hooks every run uses instead of the tracing ones (a seam for tests)."""
+        self._resolved: _Resolved | None = None
+        """What runs without overrides take from ``settings``, kept while the settings stay the same."""
 
     def __repr__(self) -> str:
         toolsets = f", toolsets={[item.name for item in self.toolsets]}" if self.toolsets else ""
@@ -419,36 +421,20 @@ class Agent(Generic[OutputT]):
             conversation.extend(prompt)
         if len(conversation) == (1 if self.system_prompt else 0):
             raise UserError("nothing to send: pass a prompt or messages")
-        stop_when = settings.get("stop_when")
-        conditions: Sequence[StopCondition] = (
-            () if stop_when is None else (stop_when,) if callable(stop_when) else tuple(stop_when)
-        )
-        max_steps = settings.get("max_steps", DEFAULT_MAX_STEPS)
-        if max_steps < 1:
-            raise UserError("max_steps must be at least 1")
-        timeout, deadline = settings.get("timeout"), settings.get("deadline")
-        for name, value in (("timeout", timeout), ("deadline", deadline)):
-            if value is not None and not value > 0:  # NaN fails this too
-                raise UserError(f"{name} must be a positive number of seconds; got {value!r}")
-        budget = settings.get("budget")
+        if overrides:
+            resolved = _resolve(
+                settings, merge_headers(self.settings.get("headers"), overrides.get("headers"))
+            )
+        else:
+            # ``settings`` is a plain dict anyone may change (or replace): what was resolved from
+            # it is reused only while a snapshot of it is still equal to it.
+            resolved = self._resolved
+            if resolved is None or resolved.snapshot != settings:
+                resolved = self._resolved = _resolve(settings, merge_headers(settings.get("headers")))
+        budget = settings.get("budget")  # never resolved ahead: an equal budget is not the same one
         if budget is not None and not _is_budget(budget):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
             raise UserError(f"budget must be a reverie.Budget; got {type(budget).__name__}")
-        template = Call(
-            prompt=[],
-            timeout=timeout,
-            tool_choice=settings.get("tool_choice"),
-            max_output_tokens=settings.get("max_output_tokens"),
-            temperature=settings.get("temperature"),
-            top_p=settings.get("top_p"),
-            top_k=settings.get("top_k"),
-            presence_penalty=settings.get("presence_penalty"),
-            frequency_penalty=settings.get("frequency_penalty"),
-            stop_sequences=settings.get("stop_sequences"),
-            seed=settings.get("seed"),
-            provider_options=dict(settings.get("provider_options") or {}),
-            # Merged name by name: a call's headers add to the agent's instead of replacing them.
-            headers=merge_headers(self.settings.get("headers"), overrides.get("headers")),
-        )
+        template = resolved.template
         tool_set = self._tool_set
         if tool_set.source is not self.tools:
             tool_set = self._tool_set = ToolSet(self.tools)
@@ -460,15 +446,15 @@ class Agent(Generic[OutputT]):
             tool_set=tool_set,
             call_template=template,
             retry=self.retry,
-            max_steps=max_steps,
-            stop_when=conditions,
+            max_steps=resolved.max_steps,
+            stop_when=resolved.stop_when,
             prepare_step=self.prepare_step,
             repair_tool_call=self.repair_tool_call,
             callbacks=self.callbacks,
             hooks=self._hooks if self._hooks is not NO_HOOKS else _run_hooks(self.instrument, self.name),
             output=self.output,
             input_messages=conversation[1:] if self.system_prompt else list(conversation),
-            deadline=deadline,
+            deadline=resolved.deadline,
             budget=budget,
             toolsets=self.toolsets,
             message_wire=self._message_wire,
@@ -477,6 +463,68 @@ class Agent(Generic[OutputT]):
             return config
         journal, run_id = journal_settings
         return _durable(config, journal, run_id, journal.load(run_id))
+
+
+class _Resolved:
+    """What a run takes from its settings, checked: built once while an agent's settings stay the same."""
+
+    __slots__ = ("deadline", "max_steps", "snapshot", "stop_when", "template")
+
+    def __init__(
+        self,
+        snapshot: dict[str, Any],
+        template: Call,
+        max_steps: int,
+        stop_when: Sequence[StopCondition],
+        deadline: float | None,
+    ) -> None:
+        self.snapshot = snapshot
+        """The settings resolved, with their dicts and lists copied (an edit in place shows)."""
+        self.template = template
+        """Shared by the runs: nothing changes a run's call template."""
+        self.max_steps = max_steps
+        self.stop_when = stop_when
+        self.deadline = deadline
+
+
+def _resolve(settings: CallSettings, headers: dict[str, str]) -> _Resolved:
+    """Check ``settings`` and build a run's call template from them, with ``headers`` merged.
+
+    Raises:
+        UserError: ``max_steps``, ``timeout`` or ``deadline`` is out of range.
+    """
+    stop_when = settings.get("stop_when")
+    conditions: Sequence[StopCondition] = (
+        () if stop_when is None else (stop_when,) if callable(stop_when) else tuple(stop_when)
+    )
+    max_steps = settings.get("max_steps", DEFAULT_MAX_STEPS)
+    if max_steps < 1:
+        raise UserError("max_steps must be at least 1")
+    timeout, deadline = settings.get("timeout"), settings.get("deadline")
+    for name, value in (("timeout", timeout), ("deadline", deadline)):
+        if value is not None and not value > 0:  # NaN fails this too
+            raise UserError(f"{name} must be a positive number of seconds; got {value!r}")
+    template = Call(
+        prompt=[],
+        timeout=timeout,
+        tool_choice=settings.get("tool_choice"),
+        max_output_tokens=settings.get("max_output_tokens"),
+        temperature=settings.get("temperature"),
+        top_p=settings.get("top_p"),
+        top_k=settings.get("top_k"),
+        presence_penalty=settings.get("presence_penalty"),
+        frequency_penalty=settings.get("frequency_penalty"),
+        stop_sequences=settings.get("stop_sequences"),
+        seed=settings.get("seed"),
+        provider_options=dict(settings.get("provider_options") or {}),
+        # Merged name by name: a call's headers add to the agent's instead of replacing them.
+        headers=headers,
+    )
+    snapshot: dict[str, Any] = {
+        name: value.copy() if type(value) is dict or type(value) is list else value  # pyright: ignore[reportUnknownMemberType]
+        for name, value in settings.items()
+    }
+    return _Resolved(snapshot, template, max_steps, conditions, deadline)
 
 
 def _journal_settings(settings: CallSettings) -> tuple[Journal, str] | None:

@@ -279,6 +279,30 @@ def test_max_steps_setting_on_the_agent_and_per_call() -> None:
         agent.generate("hi", max_steps=0)
 
 
+def test_a_settings_change_after_a_run_takes_effect_on_the_next_run() -> None:
+    # Runs reuse what they resolved from the agent's settings while the settings stay the same.
+    model = MockModel(weather_call())
+    agent = Agent(model, tools=[weather], max_steps=1, temperature=0.5, provider_options={"mock": {"a": 1}})
+    agent.generate("hi")
+    agent.generate("hi")
+    assert [call.temperature for call in model.calls] == [0.5, 0.5]
+    agent.settings["temperature"] = 0.25  # a value set in place
+    agent.settings["max_steps"] = 2
+    options = agent.settings["provider_options"]
+    assert options is not None
+    options["mock"] = {"a": 2}  # a dict changed in place
+    assert len((agent.generate("hi")).steps) == 2
+    assert [call.temperature for call in model.calls[2:]] == [0.25, 0.25]
+    assert model.calls[-1].provider_options == {"mock": {"a": 2}}
+    agent.settings["headers"] = {"X-Trace": "on"}
+    agent.settings["stop_when"] = step_count_is(1)
+    assert len((agent.generate("hi")).steps) == 1
+    assert model.calls[-1].headers == {"x-trace": "on"}
+    agent.settings = {"max_steps": 0}  # the settings replaced: checked again
+    with pytest.raises(UserError, match="max_steps"):
+        agent.generate("hi")
+
+
 # --------------------------------------------------------------------------- prepare_step and repair
 
 

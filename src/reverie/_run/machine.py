@@ -161,7 +161,8 @@ class Run(StepEnd):
         """The step's failed attempts, made at its first failure (most steps never fail)."""
         self._wait: Wait | None = None
         # The attempt in progress.
-        self._builder = StepBuilder()
+        self._builder: StepBuilder | None = None
+        """What the attempt in progress answered so far (``None``: no attempt in progress)."""
         self._emitted = 0
         """How many model parts the attempt yielded (a count: a long stream keeps no parts)."""
         self._jobs: list[ToolJob] = []
@@ -249,11 +250,13 @@ class Run(StepEnd):
             if self._output is not None:
                 self._partial_output(part)
             builder = self._builder
+            assert builder is not None, "parts come during a model call"
             if part.id == builder.last_text_id:  # the block the last delta went to
                 builder.write_last_text(part.delta)
                 self._emitted += 1
                 return part
         elif type(part) is FinishPart:
+            assert self._builder is not None, "parts come during a model call"
             self._builder.add(part)
             return None
         elif type(part) is RateLimitWaitPart:
@@ -272,6 +275,7 @@ class Run(StepEnd):
             return None
         elif self._output is not None:
             self._partial_output(part)
+        assert self._builder is not None, "parts come during a model call"
         self._builder.add(part)
         self._emitted += 1
         return part
@@ -302,12 +306,13 @@ class Run(StepEnd):
         Built afresh on each call (for observers such as tracing, not for the run itself).
         """
         builder = self._builder
-        if not builder.finished:
+        if builder is None or not builder.finished:
             return None
         return builder.build(step_number=self.step_number, model=self._model)
 
     def feed_response(self, response: Response) -> None:
         """Take the whole answer of a non-streaming call."""
+        assert self._builder is not None, "a response comes during a model call"
         self._builder.add_response(response, check_call=self._check_call)
 
     def feed_error(self, error: ReverieError) -> None:
@@ -321,6 +326,7 @@ class Run(StepEnd):
                 ``RetryError`` holding every attempt of every model); it carries the partial step.
         """
         builder = self._builder
+        assert builder is not None, "an error comes during a model call"
         step_number = self.step_number
         partial = error.partial_step = builder.build(step_number=step_number, model=self._model)
         # A failed attempt is billed for what it used: the finish part's usage, else what the

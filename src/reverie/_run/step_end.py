@@ -64,7 +64,7 @@ class StepEnd:
         _step_tools: StepTools
         _output: OutputRun | None
         _ledger: Ledger
-        _builder: StepBuilder
+        _builder: StepBuilder | None
         _jobs: list[ToolJob]
         _ran: list[ToolJob]
         _results: list[ToolResultPart]
@@ -82,7 +82,9 @@ class StepEnd:
 
     def _end_call(self) -> Action:
         """The model call ended without an error: run its tools or finish the step."""
-        if not self._builder.finished:
+        builder = self._builder
+        assert builder is not None, "a model call ended"
+        if not builder.finished:
             # A stream that ends without its finish event was cut short: retryable.
             model = self._model
             self.feed_error(
@@ -93,7 +95,6 @@ class StepEnd:
             return self.next_action()
         jobs = self._jobs
         if self._output is not None:
-            builder = self._builder
             text = "".join(part.text for part in builder.content() if isinstance(part, TextPart))
             usage = sum((step.usage for step in self.steps), builder.usage)
             finish_reason = builder.build(step_number=self.step_number, model=self._model).finish_reason
@@ -135,13 +136,15 @@ class StepEnd:
         results = self._step_results()
         paused, self._paused_step = self._paused_step, None
         if paused is None:
+            assert self._builder is not None, "the step's model call ended"
             step = self._builder.build(step_number=self.step_number, model=self._model, tool_results=results)
         else:
             from reverie._run.approval import resumed_step
 
             step = resumed_step(paused, results)
-        # The step holds its text now; the builder's buffers would keep a second copy of it.
-        self._builder = StepBuilder()
+        # The step holds its text now; the builder's buffers would keep a second copy of it. The
+        # next attempt makes its own builder (``_call_model``).
+        self._builder = None
         if output is not None and output.feedback is not None:
             step.messages.append(output.feedback)  # what was wrong, for the model's next try
         for warning in step.warnings:
@@ -187,10 +190,11 @@ class StepEnd:
 
     def _pause(self) -> Finish:
         """End the run paused before the held calls: the step so far is the last of the result."""
+        assert self._builder is not None, "the step's model call ended"
         step = self._builder.build(
             step_number=self.step_number, model=self._model, tool_results=self._step_results()
         )
-        self._builder = StepBuilder()
+        self._builder = None
         held, self._held = self._held, []
         # The model's answer is spent now; the run ends paused, past a limit or not (a
         # resumed run asks the budget again before its next request).

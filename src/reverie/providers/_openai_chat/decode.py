@@ -82,10 +82,14 @@ def map_finish_reason(reason: str | None) -> FinishReason:
 
 def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
     """Read a ``chat.completion`` object; an ``{"error": ...}`` object raises the hooks' error."""
-    completion = cast("CompletionPayload", expect_object(payload, "the chat completion"))
+    # Every response comes through here: the common shapes are read without a helper call (or
+    # a ``cast``, itself a call) each; anything else goes through the checking helpers.
+    completion: CompletionPayload = payload  # typed before the check: it would narrow ``payload``
+    if type(payload) is not dict:
+        expect_object(payload, "the chat completion")  # raises
     if "error" in completion:
         raise hooks.inband_error(completion["error"])
-    choices = completion.get("choices")
+    choices: Any = completion.get("choices")
     if not isinstance(choices, list) or not choices:
         raise InvalidResponseError("chat completion has no choices", body=json.dumps(completion)[:500])
     choice = first_choice(choices)
@@ -93,33 +97,44 @@ def read_completion(payload: Any, hooks: ResponseHooks) -> Response:
         raise InvalidResponseError("chat completion has no choice 0", body=json.dumps(completion)[:500])
     message: MessagePayload = choice.get("message") or {}
     content: list[ContentPart] = list(hooks.extract_reasoning(message))
-    thinking, text = split_content(message.get("content"), "message.content")
-    if thinking:
-        content.append(ReasoningPart(text=thinking))
+    text: Any = message.get("content")
+    if type(text) is not str:
+        thinking, text = split_content(text, "message.content")
+        if thinking:
+            content.append(ReasoningPart(text=thinking))
     if text:
         content.append(TextPart(text=text))
-    refusal = expect_string(message.get("refusal"), "message.refusal")
-    if refusal:
+    refusal = message.get("refusal")
+    if refusal is not None and expect_string(refusal, "message.refusal"):
         content.append(TextPart(text=refusal, provider_metadata=refusal_metadata(hooks.name)))
-    for index, tool_call in enumerate(message.get("tool_calls") or []):
-        function = tool_call.get("function") or {}
-        content.append(
-            ToolCallPart(
-                tool_call_id=expect_string(tool_call.get("id"), "tool_calls.id") or f"call_{index}",
-                tool_name=expect_string(function.get("name"), "function.name"),
-                input=expect_string(function.get("arguments"), "function.arguments"),
+    tool_calls = message.get("tool_calls")
+    if tool_calls:
+        for index, tool_call in enumerate(tool_calls):
+            function = tool_call.get("function") or {}
+            content.append(
+                ToolCallPart(
+                    tool_call_id=expect_string(tool_call.get("id"), "tool_calls.id") or f"call_{index}",
+                    tool_name=expect_string(function.get("name"), "function.name"),
+                    input=expect_string(function.get("arguments"), "function.arguments"),
+                )
             )
-        )
     usage, usage_metadata = hooks.extract_usage(completion.get("usage"))
+    reason = choice.get("finish_reason")
+    metadata = hooks.response_metadata(completion, usage_metadata)
+    if choice.get("logprobs") is not None:
+        metadata = add_logprobs(metadata, hooks.name, logprobs_of(choice))
+    if type(reason) is str:
+        finish_reason: FinishReason = _FINISH_REASONS.get(reason, "other") if reason else "unknown"
+    else:
+        finish_reason = map_finish_reason(expect_string(reason, "finish_reason") or None)
+    response_id, model_id = completion.get("id"), completion.get("model")
     return Response(
         content=content,
-        finish_reason=map_finish_reason(expect_string(choice.get("finish_reason"), "finish_reason") or None),
+        finish_reason=finish_reason,
         usage=usage,
-        provider_metadata=add_logprobs(
-            hooks.response_metadata(completion, usage_metadata), hooks.name, logprobs_of(choice)
-        ),
-        response_id=expect_string(completion.get("id"), "id") or None,
-        model_id=expect_string(completion.get("model"), "model") or None,
+        provider_metadata=metadata,
+        response_id=(response_id if type(response_id) is str else expect_string(response_id, "id")) or None,
+        model_id=(model_id if type(model_id) is str else expect_string(model_id, "model")) or None,
     )
 
 
@@ -165,18 +180,31 @@ def read_usage(usage: UsagePayload | None) -> Usage:
     """
     if not usage:
         return Usage()
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
-    prompt_tokens = token_count(usage.get("prompt_tokens"))
-    cached_tokens = min(token_count(prompt_details.get("cached_tokens")), prompt_tokens)
-    output_tokens = token_count(usage.get("completion_tokens"))
+    # Plain ints are taken as they are; anything else goes through ``token_count`` (0 for junk).
+    prompt_tokens: Any = usage.get("prompt_tokens")
+    if type(prompt_tokens) is not int:
+        prompt_tokens = token_count(prompt_tokens)
+    output_tokens: Any = usage.get("completion_tokens")
+    if type(output_tokens) is not int:
+        output_tokens = token_count(output_tokens)
+    total_tokens: Any = usage.get("total_tokens")
+    if type(total_tokens) is not int:
+        total_tokens = token_count(total_tokens)
+    cached_tokens = reasoning_tokens = cache_creation_tokens = 0
+    prompt_details = usage.get("prompt_tokens_details")
+    if prompt_details:
+        cached_tokens = min(token_count(prompt_details.get("cached_tokens")), prompt_tokens)
+        cache_creation_tokens = token_count(prompt_details.get("cache_write_tokens"))
+    completion_details = usage.get("completion_tokens_details")
+    if completion_details:
+        reasoning_tokens = token_count(completion_details.get("reasoning_tokens"))
     return Usage(
         input_tokens=prompt_tokens - cached_tokens,
         output_tokens=output_tokens,
-        total_tokens=token_count(usage.get("total_tokens")) or prompt_tokens + output_tokens,
-        reasoning_tokens=token_count(completion_details.get("reasoning_tokens")),
+        total_tokens=total_tokens or prompt_tokens + output_tokens,
+        reasoning_tokens=reasoning_tokens,
         cache_read_tokens=cached_tokens,
-        cache_creation_tokens=token_count(prompt_details.get("cache_write_tokens")),
+        cache_creation_tokens=cache_creation_tokens,
     )
 
 
