@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from tests.conftest import ROOT
 
@@ -47,12 +48,18 @@ with httpx2.Client(transport=httpx2.MockTransport(answer)) as client:
 """
 
 
-def test_a_plain_call_defers_tracing_replay_approvals_and_stream_decoding() -> None:
+def run_fresh(program: str) -> dict[str, Any]:
+    """What ``program`` prints as JSON, run in a fresh interpreter (nothing imported before)."""
     done = subprocess.run(
-        [sys.executable, "-c", PROGRAM], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
     )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def test_a_plain_call_defers_tracing_replay_approvals_and_stream_decoding() -> None:
+    report = run_fresh(PROGRAM)
     assert report["text"] == "hi"
     assert report["loaded"] == []
     assert report["streamed"] == "hi"
@@ -149,16 +156,7 @@ print(json.dumps(report))
 
 
 def test_a_plain_run_defers_tools_callbacks_and_journal_claims_until_used() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", FEATURES_PROGRAM],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = run_fresh(FEATURES_PROGRAM)
     assert report["texts"] == ["hi", "hi", "hi", "hi"]
     assert report["after_generate"] == []
     assert report["after_generate_async"] == []
