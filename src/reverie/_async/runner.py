@@ -8,9 +8,7 @@ I/O an action names and feeds the outcome back, each action wrapped in the run's
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import operator
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
@@ -24,7 +22,7 @@ from reverie._model import Response
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult, StepResult
 from reverie._run.actions import CallModel, Finish, RunTools, ToolJob, Wait
-from reverie._run.config import Callbacks, RunConfig
+from reverie._run.config import RunConfig, has_callbacks
 from reverie._run.hooks import RunHooks
 from reverie._run.machine import Run
 from reverie._run.tools import error_result, invalid_result, output_result
@@ -273,16 +271,9 @@ async def _run_one(job: ToolJob, hooks: RunHooks) -> ToolResultPart:
         return result
 
 
-_CALLBACK_VALUES = operator.attrgetter(*(item.name for item in dataclasses.fields(Callbacks)))
-
-
 def _adopt_callbacks(config: RunConfig) -> tuple[RunConfig, list[Awaitable[Any]]]:
     """``adopt_callbacks_async``: loaded only by a run with a callback or hook, checked in one step."""
-    if (
-        config.prepare_step is None
-        and config.repair_tool_call is None
-        and not any(_CALLBACK_VALUES(config.callbacks))
-    ):
+    if not has_callbacks(config):
         return config, []
     from reverie._run.callbacks import adopt_callbacks_async
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
-from operator import attrgetter
 from typing import Any
 
 from reverie._errors import UserError
-from reverie._run.config import Callbacks, RunConfig
+from reverie._run.config import CALLBACK_NAMES, Callbacks, RunConfig, has_callbacks
 
 _Wrap = Callable[[str, Callable[[Any], Any]], Callable[[Any], None]]
 
@@ -27,7 +26,7 @@ _Wrap = Callable[[str, Callable[[Any], Any]], Callable[[Any], None]]
 def adopt_callbacks_async(config: RunConfig) -> tuple[RunConfig, list[Awaitable[Any]]]:
     """``config`` with callbacks whose awaitable outcomes land in the returned queue."""
     pending: list[Awaitable[Any]] = []
-    if _nothing_to_adopt(config):
+    if not has_callbacks(config):
         return config, pending
 
     def wrap(name: str, callback: Callable[[Any], Any]) -> Callable[[Any], None]:
@@ -45,7 +44,7 @@ def adopt_callbacks_async(config: RunConfig) -> tuple[RunConfig, list[Awaitable[
 
 def adopt_callbacks(config: RunConfig) -> tuple[RunConfig, list[Awaitable[Any]]]:
     """``config`` for a sync run: an ``async def`` callback is a ``UserError`` now, not ignored later."""
-    if _nothing_to_adopt(config):
+    if not has_callbacks(config):
         return config, []
     for name, callback in _set_callbacks(config.callbacks):
         if _is_async(callback):
@@ -108,22 +107,9 @@ def _refusal(name: str) -> UserError:
     )
 
 
-_CALLBACK_NAMES = tuple(item.name for item in dataclasses.fields(Callbacks))
-_CALLBACK_VALUES = attrgetter(*_CALLBACK_NAMES)
-
-
-def _nothing_to_adopt(config: RunConfig) -> bool:
-    """Whether ``config`` has no callback and no hook: most runs, checked in one step."""
-    return (
-        config.prepare_step is None
-        and config.repair_tool_call is None
-        and not any(_CALLBACK_VALUES(config.callbacks))
-    )
-
-
 def _set_callbacks(callbacks: Callbacks) -> list[tuple[str, Callable[[Any], Any]]]:
     # The names are computed once: this runs at the start of every run.
-    return [(name, value) for name in _CALLBACK_NAMES if (value := getattr(callbacks, name)) is not None]
+    return [(name, value) for name in CALLBACK_NAMES if (value := getattr(callbacks, name)) is not None]
 
 
 def _wrapped(config: RunConfig, wrap: _Wrap) -> RunConfig:

@@ -7,7 +7,8 @@ decides anything on its own.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart
@@ -144,3 +145,17 @@ class RunConfig(Record):
     """Encoded messages shared by the agent's runs (``None``: the run keeps its own)."""
     journal: JournalRun | None = None
     """Where the run records what happens, and replays what was recorded (``None``: nowhere)."""
+
+
+CALLBACK_NAMES = tuple(item.name for item in fields(Callbacks))
+"""The names of ``Callbacks``' fields, in order."""
+_callback_values = attrgetter(*CALLBACK_NAMES)
+
+
+def has_callbacks(config: RunConfig) -> bool:
+    """Whether ``config`` has a callback or a hook for its driver to adopt (most runs have none)."""
+    return (
+        config.prepare_step is not None
+        or config.repair_tool_call is not None
+        or any(_callback_values(config.callbacks))
+    )
