@@ -157,6 +157,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run's figures (its rows, sizes and rounds)."""
+    words = ["python benchmarks/scale.py"]
+    if args.quick:
+        words.append("--quick")
+    if args.only != list(ROWS):
+        words.append("--only " + ",".join(args.only))
+    words.append(f"--rounds {args.rounds}")
+    return " ".join(words)
+
+
 def preamble(args: argparse.Namespace, meta: dict[str, Any], envs: dict[str, VenvStatus]) -> list[str]:
     versions = "; ".join(
         f"{client}: " + ", ".join(f"{name} {version}" for name, version in envs[client].versions.items())
@@ -165,7 +176,7 @@ def preamble(args: argparse.Namespace, meta: dict[str, Any], envs: dict[str, Ven
     return [
         f"### Scale results ({meta['date']}, commit {meta['commit'] or 'unknown'})",
         "",
-        f"`python benchmarks/scale.py{' --quick' if args.quick else ''}`: {meta['machine']}; "
+        f"`{command_line(args)}`: {meta['machine']}; "
         f"{meta['rounds_done']} round(s); run took {meta['duration_s'] / 60:.1f} min. Figures: median "
         "(min-max) over rounds; ratios and differences are reverie's against raw httpx2 in the same "
         "round. Raw httpx2 pools 1,000 connections (100 kept alive); reverie uses its defaults.",

@@ -229,3 +229,17 @@ def test_rounds_rotate_the_clients_and_stop_at_the_deadline(bench: Callable[[str
         (3, ["b", "raw", "a"]),
     ]
     assert list(run.rounds(3, run.time.monotonic() - 1, ["raw"])) == []
+
+
+def test_the_report_names_the_command_that_reproduces_it(bench: Callable[[str], ModuleType]) -> None:
+    scale = bench("scale")
+    assert scale.command_line(scale.parse_args([])) == "python benchmarks/scale.py --rounds 3"
+    assert (
+        scale.command_line(
+            scale.parse_args(["--rounds", "5", "--only", "tools,history", "--markdown", "x.md"])
+        )
+        == "python benchmarks/scale.py --only history,tools --rounds 5"
+    )
+    assert (
+        scale.command_line(scale.parse_args(["--quick"])) == "python benchmarks/scale.py --quick --rounds 1"
+    )
