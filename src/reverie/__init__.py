@@ -96,8 +96,6 @@ if _TYPE_CHECKING:
     from reverie._objects.results import ObjectPart, ObjectResult, ObjectStreamPart
     from reverie._rate_limiter import RateLimiter
     from reverie._run.config import (
-        StepContext,
-        StepOverrides,
         StopCondition,
         finish_reason_is,
         has_tool_call,
@@ -105,6 +103,7 @@ if _TYPE_CHECKING:
         step_count_is,
     )
     from reverie._run.spending import Budget
+    from reverie._run.step_hook import StepContext, StepOverrides
     from reverie._serialisation import from_json, to_json
     from reverie._sync.batch import run_batch
     from reverie._sync.objects import ObjectStream
@@ -232,14 +231,13 @@ __getattr__ = _lazy_exports(
         "reverie._fallback": ["FallbackModel"],
         "reverie._sync.runner": ["AgentStream"],
         "reverie._run.config": [
-            "StepContext",
-            "StepOverrides",
             "StopCondition",
             "finish_reason_is",
             "has_tool_call",
             "max_tokens_used",
             "step_count_is",
         ],
+        "reverie._run.step_hook": ["StepContext", "StepOverrides"],
         "reverie._tools.function": ["FunctionTool", "tool"],
         "reverie._tools.protocol": ["Tool", "ToolInputError", "Toolset"],
         "reverie._async.objects": ["AsyncObjectStream"],

@@ -21,7 +21,6 @@ from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.config import (
     Callbacks,
-    PrepareStep,
     RepairToolCall,
     RunConfig,
     StopCondition,
@@ -77,6 +76,7 @@ if TYPE_CHECKING:
     from reverie._run.output import OutputMode, OutputSpec
     from reverie._run.resume import Answer
     from reverie._run.spending import Budget
+    from reverie._run.step_hook import PrepareStep  # loaded by runs that have the hook
     from reverie._tools.protocol import Tool, Toolset  # loaded with the first tool
 
 if TYPE_CHECKING:

@@ -75,6 +75,7 @@ PLAIN_RUN_DEFERRED = (
     "reverie._tools.provider",
     "reverie._run.callbacks",
     "reverie._journal.claims",
+    "reverie._run.step_hook",
 )
 # A whole chat answer without reasoning details does not need their reader (a stream's decoder does).
 GENERATE_DEFERRED = ("reverie.providers._openai_chat.reasoning",)
@@ -139,6 +140,11 @@ with httpx2.Client(transport=httpx2.MockTransport(features)) as client:
     agent.generate("hi")
     report["callback"] = [len(finished), loaded(["reverie._run.callbacks"])]
 
+    contexts = []
+    hooked = Agent(provider.language_model("m"), prepare_step=contexts.append).generate("hi").text
+    report["prepare_step"] = [hooked, [type(context).__name__ for context in contexts],
+                              loaded(["reverie._run.step_hook"])]
+
     from reverie import tool  # after the checks: it loads the tool classes
 
     @tool
@@ -155,12 +161,13 @@ print(json.dumps(report))
 """
 
 
-def test_a_plain_run_defers_tools_callbacks_and_journal_claims_until_used() -> None:
+def test_a_plain_run_defers_tools_callbacks_hook_types_and_journal_claims_until_used() -> None:
     report = run_fresh(FEATURES_PROGRAM)
     assert report["texts"] == ["hi", "hi", "hi", "hi"]
     assert report["after_generate"] == []
     assert report["after_generate_async"] == []
     assert report["after_streams"] == []
     assert report["callback"] == [1, ["reverie._run.callbacks"]]
+    assert report["prepare_step"] == ["hi", ["StepContext"], ["reverie._run.step_hook"]]
     tool_modules = ["reverie._tools.function", "reverie._tools.schema", "reverie._tools.provider"]
     assert report["tool"] == ["42", tool_modules]

@@ -15,7 +15,7 @@ from reverie import _codec, _content, _model, _parts, _results, _retry
 from reverie import _record as record_module
 from reverie._http import auth, credentials, endpoint, framing, sse
 from reverie._record import FrozenRecord, Record, frozen_dataclass
-from reverie._run import actions, approval, config, fallback, planning, resume
+from reverie._run import actions, approval, config, fallback, planning, resume, step_hook
 from reverie.providers._openai_chat import stream as chat_stream
 
 RECORDS = sorted(
@@ -31,6 +31,7 @@ RECORDS = sorted(
             actions,
             approval,
             config,
+            step_hook,
             resume,
             fallback,
             planning,
@@ -149,7 +150,7 @@ def test_frozen_dataclass_classes_are_marked_frozen_with_shared_methods() -> Non
         _model.ResponseFormat,
         _parts.Discarded,
         _retry.RetryPolicy,
-        config.StepContext,
+        step_hook.StepContext,
     ):
         assert _params(cls).frozen
         assert cls.__setattr__ is record_module._frozen_setattr  # pyright: ignore[reportPrivateUsage]

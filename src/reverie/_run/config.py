@@ -1,7 +1,8 @@
 """What a run is configured with: settings, hooks the user passes, and stop conditions.
 
 All of it is resolved once per run by ``Agent`` and read by the machine; nothing here
-decides anything on its own.
+decides anything on its own. The types of the ``prepare_step`` hook are in
+``reverie._run.step_hook``, loaded only by runs that have one.
 """
 
 from __future__ import annotations
@@ -12,22 +13,18 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reverie._content import FinishReason, Message, ToolCallPart, ToolResultPart
-from reverie._model import Call, LanguageModel, ProviderTool, ToolChoice
-from reverie._record import FrozenRecord, Record
+from reverie._model import Call, LanguageModel
+from reverie._record import Record
 from reverie._results import AgentResult, StepResult
 from reverie._retry import RetryPolicy
 from reverie._run.hooks import NO_HOOKS, RunHooks
 from reverie._wire_cache import SharedWireStore
 
-if not TYPE_CHECKING:
-    from reverie._record import frozen_dataclass
-else:  # last: type checkers and the docs see @dataclass itself (see reverie._record)
-    from dataclasses import dataclass as frozen_dataclass
-
 if TYPE_CHECKING:
     from reverie._run.output import OutputSpec
     from reverie._run.resume import JournalRun, Resume
     from reverie._run.spending import Budget
+    from reverie._run.step_hook import PrepareStep  # loaded by runs that have the hook
     from reverie._tools.protocol import Tool, Toolset  # loaded with the first tool
     from reverie._tools.toolset import ToolSet
 
@@ -61,35 +58,6 @@ def max_tokens_used(limit: int) -> StopCondition:
     return lambda steps: sum(step.usage.total_tokens for step in steps) >= limit
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
-class StepOverrides(Record):
-    """What ``prepare_step`` may change for one step; ``None`` keeps the run's value."""
-
-    model: LanguageModel | None = None
-    messages: list[Message] | None = None
-    """Replaces the whole prompt of this step (system message included)."""
-    tools: Sequence[Tool | ProviderTool] | None = None
-    """Replaces the run's tools for this step (provider-defined tools included)."""
-    tool_choice: ToolChoice | None = None
-    provider_options: dict[str, Any] | None = None
-
-
-@frozen_dataclass(slots=True, frozen=True, repr=False, eq=False)
-class StepContext(FrozenRecord):
-    """What ``prepare_step`` sees.
-
-    ``messages`` holds the run's own message objects: one edited here in place is sent edited
-    from this step on. The hook is the place to edit the history; a run reuses the encoded form
-    of a message, so an edit made elsewhere between steps (in a callback) may not be sent.
-    """
-
-    step_number: int
-    steps: Sequence[StepResult]
-    messages: list[Message]
-    model: LanguageModel
-
-
-PrepareStep: TypeAlias = Callable[[StepContext], StepOverrides | None]
 RepairToolCall: TypeAlias = Callable[[ToolCallPart, str], ToolCallPart | None]
 """Given an invalid call and its error, return a fixed call (or ``None`` to keep it invalid)."""
 

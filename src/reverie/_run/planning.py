@@ -23,7 +23,7 @@ from reverie._model import Call, LanguageModel, ProviderTool
 from reverie._provider_names import check_provider_options
 from reverie._record import Record
 from reverie._results import StepResult
-from reverie._run.config import RunConfig, StepContext
+from reverie._run.config import RunConfig
 from reverie._tools.toolset import ToolSet
 from reverie._wire_cache import RunMessages, SharedWireStore, WireCache, WireStore, message_state
 
@@ -126,6 +126,8 @@ def plan_step(
     template = config.call_template
     tool_choice, provider_options = template.tool_choice, template.provider_options
     if config.prepare_step is not None:
+        from reverie._run.step_hook import StepContext  # only runs with the hook need it
+
         # Snapshots: a context kept (or changed) by the hook must not alias the run's state.
         context = StepContext(
             step_number=step_number, steps=tuple(steps), messages=list(messages), model=model

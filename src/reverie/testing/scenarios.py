@@ -41,7 +41,7 @@ from reverie._model import ProviderTool
 from reverie._parts import AgentStreamPart
 from reverie._results import AgentResult
 from reverie._retry import RetryPolicy
-from reverie._run.config import PrepareStep, StepContext, StepOverrides
+from reverie._run.step_hook import PrepareStep, StepContext, StepOverrides
 from reverie.testing._agent_checks import CHECKS, request_header_problem, unknown_check
 
 __all__ = [
