@@ -36,6 +36,7 @@ from reverie import (
 )
 from reverie._batch.store import BatchStore
 from reverie.testing import MockModel
+from tests.batch.old_store import write_store_before_digests
 
 
 def text_of(message: Message) -> str:
@@ -321,16 +322,8 @@ def test_an_item_changed_under_its_id_fails_and_keeps_its_record(tmp_path: Path)
 
 def test_a_record_without_a_digest_matches_its_item(tmp_path: Path) -> None:
     journal = tmp_path / "runs.db"
-    with sqlite3.connect(journal) as connection:
-        connection.execute(
-            "CREATE TABLE reverie_batch_items (batch TEXT NOT NULL, item TEXT NOT NULL, state TEXT NOT NULL, "
-            "line TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (batch, item)) WITHOUT ROWID"
-        )
-        connection.execute(
-            "INSERT INTO reverie_batch_items VALUES ('k', '0', 'answered', ?, 0)",
-            (json.dumps({"id": 0, "text": "recorded", "usage": None, "cost": None}),),
-        )
-    connection.close()
+    line = json.dumps({"id": 0, "text": "recorded", "usage": None, "cost": None})
+    write_store_before_digests(journal, [("k", "0", "answered", line)])
     answers = Answers()
     results = run_batch(
         Agent(MockModel(answers)), items(2), journal=journal, batch_key="k", progress=False

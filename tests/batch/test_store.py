@@ -11,6 +11,7 @@ import pytest
 
 from reverie import JournalError
 from reverie._batch.store import BatchStore, StoredItem, StoreWriter, journal_path
+from tests.batch.old_store import write_store_before_digests
 
 
 def test_records_are_kept_per_batch_and_survive_reopening(tmp_path: Path) -> None:
@@ -135,13 +136,7 @@ def test_a_file_that_is_not_a_database_is_a_journal_error_naming_it(tmp_path: Pa
 
 def test_a_store_written_before_digests_is_read_and_gets_the_column(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as connection:
-        connection.execute(
-            "CREATE TABLE reverie_batch_items (batch TEXT NOT NULL, item TEXT NOT NULL, state TEXT NOT NULL, "
-            "line TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (batch, item)) WITHOUT ROWID"
-        )
-        connection.execute("INSERT INTO reverie_batch_items VALUES ('b', '1', 'answered', '{\"id\": 1}', 0)")
-    connection.close()
+    write_store_before_digests(path, [("b", "1", "answered", '{"id": 1}')])
     store = BatchStore(path)
     store.record("b", "2", "answered", {"id": 2}, digest="d2")
     assert store.load("b") == {
