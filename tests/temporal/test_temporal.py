@@ -28,9 +28,9 @@ from tests.temporal.worker_app import (
     ACTIVITY_TIMEOUT,
     AGENT_NAME,
     HEARTBEAT_TIMEOUT,
-    WORKER_OPTIONS,
     build_agent,
     calls,
+    lookup_worker,
 )
 
 if TYPE_CHECKING:
@@ -118,9 +118,7 @@ async def test_a_run_as_a_workflow_gives_the_in_process_result(
 
     client = await _client(temporal_address)
     queue = _name()
-    worker = reverie.temporal.worker(
-        client, queue, {AGENT_NAME: agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT, **WORKER_OPTIONS
-    )
+    worker = lookup_worker(client, queue, agent)
     async with worker:
         handle = await reverie.temporal.start_run(client, queue, AGENT_NAME, "in-process", run_id=_name())
         with anyio.fail_after(30):
@@ -341,14 +339,7 @@ async def test_a_model_that_thinks_longer_than_the_heartbeat_timeout_is_not_take
     agent = build_agent(model_server.url, tmp_path, slow_seconds=0.0)
     client = await _client(temporal_address)
     queue = _name()
-    worker = reverie.temporal.worker(
-        client,
-        queue,
-        {AGENT_NAME: agent},
-        activity_timeout=ACTIVITY_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT_TIMEOUT,
-        **WORKER_OPTIONS,
-    )
+    worker = lookup_worker(client, queue, agent)
     async with worker:
         handle = await reverie.temporal.start_run(client, queue, AGENT_NAME, prompt, run_id=_name())
         with anyio.fail_after(30):
@@ -375,9 +366,7 @@ async def test_a_cancelled_or_terminated_run_raises_run_stopped_error(
     agent = build_agent(model_server.url, tmp_path, slow_seconds=0.0)
     client = await _client(temporal_address)
     queue = _name()
-    worker = reverie.temporal.worker(
-        client, queue, {AGENT_NAME: agent}, heartbeat_timeout=HEARTBEAT_TIMEOUT, **WORKER_OPTIONS
-    )
+    worker = lookup_worker(client, queue, agent)
     async with worker:
         with anyio.fail_after(40):
             handles = {

@@ -69,16 +69,11 @@ def calls(record_dir: Path) -> dict[int, list[str]]:
     }
 
 
-async def _serve(
-    address: str, task_queue: str, model_url: str, record_dir: Path, slow_seconds: float
-) -> None:
-    from temporalio.client import Client
-
+def lookup_worker(client: Any, task_queue: str, agent: Agent) -> Any:
+    """A worker serving ``agent`` as ``AGENT_NAME`` with the tests' timeouts and options."""
     import reverie.temporal
 
-    client = await Client.connect(address)
-    agent = build_agent(model_url, record_dir, slow_seconds)
-    worker = reverie.temporal.worker(
+    return reverie.temporal.worker(
         client,
         task_queue,
         {AGENT_NAME: agent},
@@ -86,6 +81,16 @@ async def _serve(
         heartbeat_timeout=HEARTBEAT_TIMEOUT,
         **WORKER_OPTIONS,
     )
+
+
+async def _serve(
+    address: str, task_queue: str, model_url: str, record_dir: Path, slow_seconds: float
+) -> None:
+    from temporalio.client import Client
+
+    client = await Client.connect(address)
+    agent = build_agent(model_url, record_dir, slow_seconds)
+    worker = lookup_worker(client, task_queue, agent)
     (record_dir / f"{os.getpid()}.ready").touch()  # the test starts its runs once workers poll
     await worker.run()
 
