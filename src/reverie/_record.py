@@ -59,9 +59,7 @@ class Record:
         cls = self.__class__
         names = _shown.get(cls)
         if names is None:
-            names = _shown[cls] = tuple(
-                field.name for field in dataclasses.fields(_dataclass(self)) if field.repr
-            )
+            names = _shown[cls] = _names_of(cls, lambda field: field.repr)
         key = (id(self), get_ident())
         if key in _showing:
             return "..."
@@ -78,9 +76,7 @@ class Record:
             return NotImplemented
         values = _compared.get(cls)
         if values is None:
-            values = _compared[cls] = _values_of(
-                tuple(field.name for field in dataclasses.fields(_dataclass(self)) if field.compare)
-            )
+            values = _compared[cls] = _values_of(_names_of(cls, lambda field: field.compare))
         return values(self) == values(other)
 
     __hash__ = None  # pyright: ignore[reportAssignmentType] - unhashable, as an eq dataclass
@@ -96,11 +92,7 @@ class FrozenRecord(Record):
         values = _hashed.get(cls)
         if values is None:
             values = _hashed[cls] = _values_of(
-                tuple(
-                    field.name
-                    for field in dataclasses.fields(_dataclass(self))
-                    if field.hash or (field.hash is None and field.compare)
-                )
+                _names_of(cls, lambda field: field.hash or (field.hash is None and field.compare))
             )
         return hash(values(self))
 
@@ -115,9 +107,9 @@ _showing: set[tuple[int, int]] = set()
 """The records whose repr is being made, with the thread making it (``...`` when met again)."""
 
 
-def _dataclass(record: Record) -> Any:
-    """``record``, typed for ``dataclasses.fields`` (every subclass is a dataclass)."""
-    return record
+def _names_of(cls: Any, keep: Callable[[dataclasses.Field[Any]], bool | None]) -> tuple[str, ...]:
+    """The names of the fields of ``cls`` (a dataclass) that ``keep`` keeps, in order."""
+    return tuple(field.name for field in dataclasses.fields(cls) if keep(field))
 
 
 def _values_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
@@ -145,7 +137,7 @@ def frozen_dataclass(*, frozen: bool, **options: Any) -> Callable[[type[_T]], ty
         if options.get("slots"):
             made.__getstate__ = _frozen_getstate
             made.__setstate__ = _frozen_setstate
-        _frozen[made] = (made, made.__init__.__code__, _field_names(made))
+        _frozen[made] = (made, made.__init__.__code__, frozenset(_names_of(made, lambda field: True)))
         return made
 
     return make
@@ -159,10 +151,6 @@ of its ``__init__`` and its field names."""
 def _is_frozen_dataclass(cls: type[Any]) -> bool:
     params = cls.__dict__.get("__dataclass_params__")
     return params is not None and params.frozen
-
-
-def _field_names(cls: Any) -> frozenset[str]:
-    return frozenset(field.name for field in dataclasses.fields(cls))
 
 
 def _frozen_of(cls: type[Any]) -> tuple[type[Any], object, frozenset[str]]:
